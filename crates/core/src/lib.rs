@@ -1,0 +1,1 @@
+//! appgrant-core

@@ -1,1 +1,9 @@
-//! appgrant-core
+//! appgrant-core: everything in AppGrant that is not UI.
+//!
+//! Data flows left to right: a [`recipe::Recipe`] (what a vendor needs, validated against the
+//! [`catalog`] of Microsoft Graph permissions) becomes a plan, is applied to the tenant,
+//! verified, and saved as a connection. The desktop shell and the CLI are thin adapters over
+//! this crate; it knows nothing of windows or terminals.
+
+pub mod catalog;
+pub mod recipe;

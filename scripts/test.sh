@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, then formatting, lints, Rust tests, UI type
+# check and unit tests, and the end-to-end tests in a real window under Xvfb.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO_ROOT"
+started=$(date +%s)
+
+step "installing what is missing"
+bash scripts/install-deps.sh
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "UI build (the desktop shell embeds it)"
+npm --prefix ui run build --silent
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --features appgrant/custom-protocol -- -D warnings
+
+step "cargo build"
+cargo build --workspace --all-targets --features appgrant/custom-protocol
+
+step "cargo test"
+dbus-run-session -- bash scripts/with-keyring.sh \
+  cargo test --workspace --features appgrant/custom-protocol
+
+step "UI type check"
+npm --prefix ui run check
+
+step "UI unit tests"
+npm --prefix ui test
+
+step "end-to-end tests (real window, Xvfb, tauri-driver)"
+rm -rf "$APPGRANT_ARTIFACTS"
+xvfb-run -a -s "-screen 0 1280x860x24" \
+  dbus-run-session -- bash scripts/with-keyring.sh \
+  npm --prefix tests/e2e test
+
+step "all tests passed in $(( $(date +%s) - started )) s; screenshots in $APPGRANT_ARTIFACTS"

@@ -40,7 +40,10 @@ mod tests {
         let errors = appgrant_core::recipe::parse("bad.toml", "schema = ").unwrap_err();
         let json = serde_json::to_value(UiError::from(errors)).unwrap();
         assert_eq!(json["code"], "invalid_recipe");
-        assert!(json["message"].as_str().unwrap().starts_with("bad.toml, line 1: "));
+        assert!(json["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("bad.toml, line 1: "));
         assert!(json["hint"].is_string());
     }
 }

@@ -1,0 +1,317 @@
+//! appgrant-sim: a local Microsoft tenant ("Contoso Practice") over real HTTP on 127.0.0.1.
+//!
+//! It answers like the Microsoft identity platform (discovery, JWKS, `/authorize` with HTML
+//! sign-in and consent pages, `/token`, `/devicecode`, admin consent) and like the slice of
+//! Microsoft Graph that AppGrant uses (`/v1.0/...`, `/beta/roleManagement/exchange/...`), with
+//! Microsoft's error shapes, authorization rules, replication lag, throttling and faults
+//! controlled by knobs. It is an independent oracle written from Microsoft's documented
+//! behaviour: it shares no code with `appgrant-core`.
+//!
+//! Paths on the one loopback port (they do not collide):
+//! - login: `{base}/{tenant}/oauth2/v2.0/{authorize,token,devicecode}`,
+//!   `{base}/{tenant}/v2.0/.well-known/openid-configuration`, `{base}/{tenant}/discovery/v2.0/keys`,
+//!   `{base}/{tenant}/v2.0/adminconsent`, `{base}/devicelogin`, `{base}/_login/*` (form posts)
+//! - Graph: `{base}/v1.0/...` and `{base}/beta/...`
+//! - control: `{base}/_sim/...`
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), appgrant_sim::SimError> {
+//! let sim = appgrant_sim::Sim::start(appgrant_sim::SimConfig::default()).await?;
+//! let login = sim.login_base(); // like https://login.microsoftonline.com
+//! let graph = sim.graph_base(); // like https://graph.microsoft.com (append /v1.0)
+//! sim.update_knobs(|k| k.replication.app_to_sp_ms = 1000);
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod control;
+pub mod data;
+pub mod error;
+pub mod graph;
+pub mod identity;
+pub mod jwt;
+pub mod model;
+pub mod odata;
+pub mod seed;
+pub mod state;
+
+pub use config::{Faults, Knobs, Replication, SimConfig, Throttle};
+pub use data::PUBLIC_CLIENT_ID;
+pub use seed::{SeededUser, TENANT_DOMAIN, TENANT_ID};
+pub use state::{Counters, LoggedRequest, SimState};
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{any, get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Errors starting the simulator.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("could not bind 127.0.0.1:{port}: {source}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn login_template(path: &str) -> String {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.first() {
+        Some(&"_login") | Some(&"devicelogin") | None => path.to_string(),
+        Some(_) => format!("/{{tenant}}/{}", segs[1..].join("/")),
+    }
+}
+
+async fn track(State(state): State<SimState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/_sim") {
+        return next.run(req).await;
+    }
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let pq = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| path.clone());
+    let latency = state.knobs().latency_ms;
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let resp = next.run(req).await;
+    let template = resp
+        .extensions()
+        .get::<graph::RouteTemplate>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| login_template(&path));
+    let rid = resp
+        .headers()
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    state.record(
+        &method,
+        &pq,
+        &template,
+        resp.status().as_u16(),
+        started.elapsed(),
+        &rid,
+    );
+    resp
+}
+
+/// The whole simulator as an axum router (identity platform, Graph, `/_sim`).
+pub fn router(state: SimState) -> Router {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(identity::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(identity::jwks))
+        .route("/{tenant}/discovery/keys", get(identity::jwks))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(identity::authorize))
+        .route("/{tenant}/oauth2/v2.0/token", post(identity::token))
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(identity::device_code),
+        )
+        .route("/{tenant}/v2.0/adminconsent", get(identity::admin_consent))
+        .route("/{tenant}/adminconsent", get(identity::admin_consent))
+        .route("/_login/signin", post(identity::sign_in))
+        .route("/_login/consent", post(identity::consent))
+        .route(
+            "/devicelogin",
+            get(identity::device_login_page).post(identity::device_login_submit),
+        )
+        .route("/v1.0", any(graph::handle_v1))
+        .route("/v1.0/{*rest}", any(graph::handle_v1))
+        .route("/beta", any(graph::handle_beta))
+        .route("/beta/{*rest}", any(graph::handle_beta))
+        .merge(control::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+/// A running simulator. Shuts down when dropped or on `shutdown()`.
+pub struct Sim {
+    state: SimState,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Sim {
+    /// Binds 127.0.0.1:`config.port` (0 = any free port) and serves in the background.
+    pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
+        let port = config.port;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|source| SimError::Bind { port, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| SimError::Bind { port, source })?;
+        let base = format!("http://127.0.0.1:{}", addr.port());
+        let state = SimState::new(config, &base);
+        state.set_base_url(&base);
+        let app = router(state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!("simulator server stopped: {e}");
+            }
+        });
+        Ok(Sim {
+            state,
+            addr,
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub fn base_url(&self) -> String {
+        self.state.base_url()
+    }
+
+    /// Login authority host (stands in for `https://login.microsoftonline.com`).
+    pub fn login_base(&self) -> String {
+        self.base_url()
+    }
+
+    /// Graph host (stands in for `https://graph.microsoft.com`; append `/v1.0` or `/beta`).
+    pub fn graph_base(&self) -> String {
+        self.base_url()
+    }
+
+    /// `{base}/v1.0`.
+    pub fn graph_v1(&self) -> String {
+        format!("{}/v1.0", self.base_url())
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Tenant id (GUID).
+    pub fn tenant_id(&self) -> String {
+        seed::TENANT_ID.to_string()
+    }
+
+    /// Tenant's initial domain.
+    pub fn tenant_domain(&self) -> String {
+        seed::TENANT_DOMAIN.to_string()
+    }
+
+    /// First-party public client id accepted without registration (any loopback port).
+    pub fn public_client_id(&self) -> &'static str {
+        data::PUBLIC_CLIENT_ID
+    }
+
+    /// A Global Administrator's UPN.
+    pub fn admin_upn(&self) -> String {
+        format!("avery.admin@{}", seed::TENANT_DOMAIN)
+    }
+
+    /// A user with no admin role (has a mailbox).
+    pub fn non_admin_upn(&self) -> String {
+        format!("robin.user@{}", seed::TENANT_DOMAIN)
+    }
+
+    /// UPN of the seeded holder of a role template id (see `data::roles`).
+    pub fn upn_with_role(&self, template_id: &str) -> Option<String> {
+        self.users()
+            .into_iter()
+            .find(|u| u.role_template_ids.iter().any(|r| r == template_id))
+            .map(|u| u.user_principal_name)
+    }
+
+    /// The seeded users with their roles.
+    pub fn users(&self) -> Vec<SeededUser> {
+        seed::seeded_user_list(&self.state.tenant())
+    }
+
+    /// Shared state (knobs, counters, tenant).
+    pub fn state(&self) -> &SimState {
+        &self.state
+    }
+
+    /// Current knobs.
+    pub fn knobs(&self) -> Knobs {
+        self.state.knobs()
+    }
+
+    /// Replaces the knobs.
+    pub fn set_knobs(&self, knobs: Knobs) {
+        self.state.set_knobs(knobs)
+    }
+
+    /// Edits the knobs in place.
+    pub fn update_knobs(&self, f: impl FnOnce(&mut Knobs)) {
+        self.state.update_knobs(f)
+    }
+
+    /// Counters snapshot.
+    pub fn counters(&self) -> Counters {
+        self.state.counters()
+    }
+
+    /// Request log (redacted).
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.state.request_log()
+    }
+
+    /// The next `count` Graph requests fail with `status`.
+    pub fn fail_next(&self, count: u32, status: u16) {
+        self.state.fail_next(count, status)
+    }
+
+    /// Approves a device code for `upn` (consenting as needed).
+    pub fn approve_device_code(&self, user_code: &str, upn: &str) -> Result<(), String> {
+        identity::approve_device_code(&self.state, user_code, upn, true)
+    }
+
+    /// Declines a device code.
+    pub fn decline_device_code(&self, user_code: &str, upn: &str) -> Result<(), String> {
+        identity::approve_device_code(&self.state, user_code, upn, false)
+    }
+
+    /// Revokes all refresh tokens issued so far (AADSTS700082 on next use).
+    pub fn revoke_refresh_tokens(&self) {
+        self.state.revoke_refresh_tokens()
+    }
+
+    /// Re-seeds the tenant and resets knobs, counters and log.
+    pub fn reset(&self) {
+        self.state.reset()
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -6,4 +6,7 @@
 //! this crate; it knows nothing of windows or terminals.
 
 pub mod catalog;
+pub mod cloud;
+pub mod identity;
 pub mod recipe;
+pub mod secret;

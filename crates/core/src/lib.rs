@@ -7,6 +7,8 @@
 
 pub mod catalog;
 pub mod cloud;
+pub mod export;
 pub mod identity;
 pub mod recipe;
 pub mod secret;
+pub mod vault;

@@ -1,0 +1,1 @@
+//! Vendor hand-off exports (being written).

@@ -1,0 +1,1 @@
+//! Connections vault (being written).

@@ -14,7 +14,7 @@ use crate::model::*;
 use crate::state::SimState;
 use axum::extract::{Path, RawForm, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -1022,7 +1022,15 @@ fn redirect_to(redirect_uri: &str, params: &[(&str, String)], response_mode: &st
         ser.append_pair(k, v);
     }
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{redirect_uri}{sep}{}", ser.finish())).into_response()
+    let location = format!("{redirect_uri}{sep}{}", ser.finish());
+    match axum::http::HeaderValue::from_str(&location) {
+        Ok(v) => (StatusCode::FOUND, [(axum::http::header::LOCATION, v)]).into_response(),
+        Err(_) => error_page(&AadError::bad(
+            "invalid_request",
+            50011,
+            "The redirect URI is not a valid header value.",
+        )),
+    }
 }
 
 fn error_redirect(

@@ -32,6 +32,9 @@ pub enum Caller {
         user_id: String,
         scopes: Vec<String>,
         client_id: String,
+        /// Directory role template ids the user holds (looked up when the request arrives,
+        /// not taken from the token's `wids`).
+        dir_roles: Vec<String>,
     },
     /// App-only token.
     App {
@@ -151,12 +154,7 @@ impl Ctx {
     /// Directory role template ids of the signed-in user (current, not from the token).
     pub fn user_roles(&self) -> Vec<String> {
         match &self.caller {
-            Caller::User { user_id, .. } => self
-                .state
-                .tenant()
-                .user(user_id)
-                .map(|u| u.roles.clone())
-                .unwrap_or_default(),
+            Caller::User { dir_roles, .. } => dir_roles.clone(),
             Caller::App { .. } => vec![],
         }
     }
@@ -256,10 +254,11 @@ pub fn authenticate(state: &SimState, headers: &HeaderMap) -> Result<Caller, Gra
         })
     } else {
         let user_id = s("oid");
-        if t.user(&user_id).is_none() {
+        let Some(user) = t.user(&user_id) else {
             return Err(unauthorized("Access token validation failure."));
-        }
+        };
         Ok(Caller::User {
+            dir_roles: user.roles.clone(),
             user_id,
             scopes: s("scp").split_whitespace().map(str::to_string).collect(),
             client_id: s("appid"),

@@ -135,11 +135,17 @@ impl SimState {
     pub fn set_knobs(&self, knobs: Knobs) {
         let mut g = self.inner.knobs.write().unwrap_or_else(|e| e.into_inner());
         let reseed = g.faults.seed != knobs.faults.seed;
+        let rethrottle = g.throttle != knobs.throttle;
         *g = knobs;
+        let mut gate = lock(&self.inner.gate);
         if reseed {
-            let mut gate = lock(&self.inner.gate);
             gate.rng = g.faults.seed;
             gate.rng_seed = g.faults.seed;
+        }
+        if rethrottle {
+            // "Every Nth request" counts from the moment the rule was set.
+            gate.seen = 0;
+            gate.window.clear();
         }
     }
 

@@ -315,3 +315,58 @@ impl Drop for Sim {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        router(SimState::new(SimConfig::default(), "http://127.0.0.1:1"))
+    }
+
+    async fn get(uri: &str) -> (StatusCode, serde_json::Value) {
+        let resp = app()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn discovery_for_tenant_id_domain_and_aliases() {
+        for t in [TENANT_ID, TENANT_DOMAIN, "organizations", "common"] {
+            let (s, v) = get(&format!("/{t}/v2.0/.well-known/openid-configuration")).await;
+            assert_eq!(s, StatusCode::OK, "{t}");
+            assert!(v["token_endpoint"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:1/"));
+        }
+        let (s, v) = get("/contoso.example/v2.0/.well-known/openid-configuration").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(v["error_codes"][0], 90002);
+        let (s, v) = get(&format!("/{TENANT_ID}/discovery/v2.0/keys")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["keys"][0]["kid"], jwt::KID);
+    }
+
+    #[tokio::test]
+    async fn graph_without_token_is_401_and_unknown_segment_is_400() {
+        let (s, v) = get("/v1.0/me").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(v["error"]["code"], "InvalidAuthenticationToken");
+        let (s, _) = get("/_sim/users").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            login_template("/abc/oauth2/v2.0/token"),
+            "/{tenant}/oauth2/v2.0/token"
+        );
+    }
+}

@@ -348,6 +348,7 @@ mod tests {
         let s = SimState::new(SimConfig::default(), "http://127.0.0.1:1");
         assert_eq!(s.gate(), GateVerdict::Pass);
         s.update_knobs(|k| k.throttle.every_nth = Some(2));
+        assert_eq!(s.gate(), GateVerdict::Pass);
         assert_eq!(s.gate(), GateVerdict::Throttle(1));
         s.fail_next(1, 503);
         assert_eq!(s.gate(), GateVerdict::Fail(503));

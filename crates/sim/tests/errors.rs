@@ -1,5 +1,6 @@
 //! One test per error the simulator claims to model (api-notes §2.7 and §5): status plus
 //! `error.code` (Graph) or AADSTS code (identity platform).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! Replays the request bodies from `tests/examples/` (copied from shared/graph/examples) and
 //! checks statuses and that responses have the same keys as Microsoft's example responses.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

@@ -3,6 +3,7 @@
 //! replication), grants Graph application permissions, adds a secret, gets a
 //! client-credentials token with `roles`, reads a mailbox; then Exchange RBAC for
 //! Applications confines the app to a group; a non-admin is refused when granting.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

@@ -275,7 +275,28 @@ fn list_users(ctx: &Ctx) -> GResult {
         .map(|s| odata::parse_search(s, &USER_SEARCH))
         .transpose()?;
     let t = ctx.state.tenant();
-    let idx: Option<Vec<usize>> = if filter.is_some() || search.is_some() {
+    // Key lookups (`id eq` / `userPrincipalName eq`) use the index instead of a scan.
+    let key_lookup = match (&filter, &search) {
+        (
+            Some(odata::Expr::Cmp {
+                prop,
+                ne: false,
+                lit: odata::Lit::Str(v),
+            }),
+            None,
+        ) if prop.eq_ignore_ascii_case("id") || prop.eq_ignore_ascii_case("userPrincipalName") => {
+            Some(
+                t.user_index
+                    .get(&v.to_lowercase())
+                    .or_else(|| t.user_index.get(v.as_str()))
+                    .copied(),
+            )
+        }
+        _ => None,
+    };
+    let idx: Option<Vec<usize>> = if let Some(hit) = key_lookup {
+        Some(hit.into_iter().collect())
+    } else if filter.is_some() || search.is_some() {
         Some(
             t.users
                 .iter()

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: start a simulator, sign a user in through the
 //! HTML pages with PKCE (no redirect following), call Graph, decode token claims.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use appgrant_sim::{Sim, SimConfig};
 use base64::Engine;

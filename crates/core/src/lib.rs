@@ -5,10 +5,14 @@
 //! verified, and saved as a connection. The desktop shell and the CLI are thin adapters over
 //! this crate; it knows nothing of windows or terminals.
 
+pub mod apply;
 pub mod catalog;
 pub mod cloud;
 pub mod export;
+pub mod graph;
 pub mod identity;
+pub mod plan;
 pub mod recipe;
 pub mod secret;
 pub mod vault;
+pub mod verify;

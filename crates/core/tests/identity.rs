@@ -7,158 +7,19 @@
 // Helpers outside #[test] functions are not covered by allow-unwrap-in-tests (rust-clippy #13981).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use appgrant_core::cloud::{Cloud, Endpoints};
 use appgrant_core::identity::{
-    Access, Authenticator, BrowserOpener, KeyringStore, MemoryStore, SignInCode, SignInConfig,
-    TokenStore,
+    Access, Authenticator, KeyringStore, MemoryStore, SignInCode, SignInConfig,
 };
-use appgrant_sim::{Knobs, Sim, SimConfig};
+use appgrant_sim::{Knobs, Sim};
+use common::{
+    authenticator, endpoints, sim_with, BrokenBrowser, Decision, FormBrowser, SilentBrowser,
+};
 use tokio_util::sync::CancellationToken;
-use url::Url;
-
-async fn sim_with(knobs: Knobs) -> Sim {
-    Sim::start(SimConfig {
-        knobs,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
-
-fn endpoints(sim: &Sim) -> Endpoints {
-    Cloud::Custom {
-        login: sim.login_base(),
-        graph: sim.graph_base(),
-        resource: None,
-    }
-    .endpoints()
-    .expect("sim URLs are valid")
-}
-
-fn authenticator(sim: &Sim, store: Arc<dyn TokenStore>) -> Authenticator {
-    let mut config = SignInConfig::new(endpoints(sim));
-    config.client_id = sim.public_client_id().to_string();
-    config.timeout = Duration::from_secs(20);
-    Authenticator::new(config, store).expect("authenticator")
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Decision {
-    Accept,
-    Decline,
-}
-
-/// Plays the person in front of the browser: signs in as `upn` and answers the consent page.
-struct FormBrowser {
-    upn: String,
-    decision: Decision,
-    /// HTTP status the loopback listener answered with, once the redirect was followed.
-    landed: Arc<Mutex<Option<u16>>>,
-}
-
-impl FormBrowser {
-    fn new(upn: &str, decision: Decision) -> Self {
-        Self {
-            upn: upn.to_string(),
-            decision,
-            landed: Arc::new(Mutex::new(None)),
-        }
-    }
-}
-
-fn hidden_flow(html: &str) -> Option<String> {
-    let at = html.find("name=\"flow\" value=\"")? + "name=\"flow\" value=\"".len();
-    Some(html[at..].split('"').next()?.to_string())
-}
-
-async fn drive(url: Url, upn: String, decision: Decision) -> Result<u16, String> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| e.to_string())?;
-    let base = format!(
-        "{}://{}",
-        url.scheme(),
-        url.host_str().unwrap_or("127.0.0.1")
-    ) + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    let page = http.get(url).send().await.map_err(|e| e.to_string())?;
-    let html = page.text().await.map_err(|e| e.to_string())?;
-    let flow = hidden_flow(&html).ok_or_else(|| format!("no sign-in form: {html}"))?;
-    let mut response = http
-        .post(format!("{base}/_login/signin"))
-        .form(&[
-            ("flow", flow.as_str()),
-            ("username", upn.as_str()),
-            ("password", ""),
-        ])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    // Consent (or "need admin approval") pages come back as 200 with a form.
-    while response.status().as_u16() == 200 {
-        let html = response.text().await.map_err(|e| e.to_string())?;
-        let flow = hidden_flow(&html).ok_or_else(|| format!("stuck on a page: {html}"))?;
-        let choice = if decision == Decision::Accept && html.contains("value=\"accept\"") {
-            "accept"
-        } else {
-            "decline"
-        };
-        response = http
-            .post(format!("{base}/_login/consent"))
-            .form(&[
-                ("flow", flow.as_str()),
-                ("decision", choice),
-                ("consent_org", "on"),
-            ])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| format!("expected a redirect, got {}", response.status()))?
-        .to_string();
-    let landed = http.get(location).send().await.map_err(|e| e.to_string())?;
-    Ok(landed.status().as_u16())
-}
-
-impl BrowserOpener for FormBrowser {
-    fn open(&self, url: &Url) -> Result<(), String> {
-        let (url, upn, decision, landed) = (
-            url.clone(),
-            self.upn.clone(),
-            self.decision,
-            Arc::clone(&self.landed),
-        );
-        tokio::spawn(async move {
-            match drive(url, upn, decision).await {
-                Ok(status) => *landed.lock().unwrap() = Some(status),
-                Err(e) => eprintln!("test browser: {e}"),
-            }
-        });
-        Ok(())
-    }
-}
-
-/// A browser that never comes back.
-struct SilentBrowser;
-impl BrowserOpener for SilentBrowser {
-    fn open(&self, _: &Url) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-struct BrokenBrowser;
-impl BrowserOpener for BrokenBrowser {
-    fn open(&self, _: &Url) -> Result<(), String> {
-        Err("no browser installed".to_string())
-    }
-}
 
 async fn graph_me(sim: &Sim, token: &str) -> u16 {
     reqwest::Client::new()

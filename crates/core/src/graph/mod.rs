@@ -1,0 +1,427 @@
+//! A small Microsoft Graph client: bearer tokens from a [`TokenSource`], Graph's error shape
+//! turned into [`GraphError`], and retries by error class (api-notes §5):
+//!
+//! - 429: wait at least `Retry-After` (10 s when absent);
+//! - 5xx and dropped connections: exponential backoff with jitter;
+//! - replication errors (only where the caller says a just-created object is involved):
+//!   the same backoff, for up to about five minutes.
+//!
+//! Every wait is reported to an optional observer, so the UI can say "waiting for Microsoft
+//! to finish creating the app" instead of showing a silent spinner. The graph module knows
+//! nothing of plans or recipes.
+
+mod error;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+pub use error::{ErrorClass, GraphError};
+
+use crate::identity::{Access, Authenticator};
+use crate::secret::Secret;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the bearer token comes from.
+pub trait TokenSource: Send + Sync {
+    fn token(&self) -> BoxFuture<'_, Result<Secret<String>, GraphError>>;
+}
+
+/// The signed-in admin's delegated token for a given level of access.
+pub struct DelegatedToken {
+    pub auth: Arc<Authenticator>,
+    pub access: Access,
+}
+
+impl TokenSource for DelegatedToken {
+    fn token(&self) -> BoxFuture<'_, Result<Secret<String>, GraphError>> {
+        Box::pin(async move { Ok(self.auth.access_token(self.access).await?) })
+    }
+}
+
+/// A fixed token (an app-only token during verification, or a test token).
+pub struct StaticToken(pub Secret<String>);
+
+impl TokenSource for StaticToken {
+    fn token(&self) -> BoxFuture<'_, Result<Secret<String>, GraphError>> {
+        let token = self.0.clone();
+        Box::pin(async move { Ok(token) })
+    }
+}
+
+/// Why a call is waiting before it tries again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// Microsoft asked us to slow down (429).
+    Throttled,
+    /// Microsoft had a temporary problem or the connection dropped.
+    Transient,
+    /// Microsoft is still replicating an object that was just created.
+    Replication,
+}
+
+/// One wait, as reported to the observer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Wait {
+    pub reason: WaitReason,
+    /// The attempt that just failed (1 = the first try).
+    pub attempt: u32,
+    pub delay_ms: u64,
+}
+
+/// How patiently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// First backoff delay (doubles each time).
+    pub base: Duration,
+    /// Longest single backoff delay.
+    pub cap: Duration,
+    /// Give up when the total waiting would exceed this.
+    pub budget: Duration,
+    /// Used when a 429 carries no `Retry-After`.
+    pub default_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(30),
+            budget: Duration::from_secs(5 * 60),
+            default_retry_after: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Short delays for tests against the simulator (Retry-After is still honoured).
+    pub fn fast() -> Self {
+        Self {
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(200),
+            budget: Duration::from_secs(20),
+            default_retry_after: Duration::from_millis(100),
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.base.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1).min(16))
+                .unwrap_or(u32::MAX),
+        );
+        let delay = exp.min(self.cap);
+        // ±20 % jitter so many clients do not retry in lock-step.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let factor = 0.8 + f64::from(nanos % 400) / 1000.0;
+        delay.mul_f64(factor)
+    }
+}
+
+/// Whether a call may treat "not there yet" as replication lag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Plain call: only throttling and transient errors are retried.
+    Settled,
+    /// The call involves a just-created object: 404 and replication 400s are retried too.
+    Replicating,
+}
+
+type Observer = Arc<dyn Fn(&Wait) + Send + Sync>;
+
+/// A Graph client for one tenant and one identity. Cheap to clone.
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Arc<dyn TokenSource>,
+    policy: RetryPolicy,
+    observer: Option<Observer>,
+}
+
+impl GraphClient {
+    /// `graph_host` is e.g. `https://graph.microsoft.com/` (from `cloud::Endpoints::graph`).
+    pub fn new(http: reqwest::Client, graph_host: &Url, token: Arc<dyn TokenSource>) -> Self {
+        Self {
+            http,
+            base: graph_host.clone(),
+            token,
+            policy: RetryPolicy::default(),
+            observer: None,
+        }
+    }
+
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Reports every wait to `observer` (a clone keeps its own observer).
+    pub fn with_observer(mut self, observer: impl Fn(&Wait) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    /// `v1.0/...` or `beta/...` relative to the Graph host; an absolute `nextLink` must stay
+    /// on the same host.
+    fn url(&self, path: &str) -> Result<Url, GraphError> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            let url = Url::parse(path).map_err(|e| GraphError::Decode(e.to_string()))?;
+            if url.origin() != self.base.origin() {
+                return Err(GraphError::Decode(format!(
+                    "refusing to follow a link to another host: {}",
+                    url.host_str().unwrap_or("?")
+                )));
+            }
+            return Ok(url);
+        }
+        let path = path.trim_start_matches('/');
+        let path = if path.starts_with("v1.0/") || path.starts_with("beta/") {
+            path.to_string()
+        } else {
+            format!("v1.0/{path}")
+        };
+        self.base
+            .join(&path)
+            .map_err(|e| GraphError::Decode(e.to_string()))
+    }
+
+    async fn once(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Option<Value>, GraphError> {
+        let token = self.token.token().await?;
+        let mut request = self
+            .http
+            .request(method, url.clone())
+            .bearer_auth(token.expose())
+            .timeout(Duration::from_secs(60));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| GraphError::Network(e.to_string()))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response
+            .text()
+            .await
+            .map_err(|e| GraphError::Network(e.to_string()))?;
+        if (200..300).contains(&status) {
+            if text.trim().is_empty() {
+                return Ok(None);
+            }
+            return serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| GraphError::Decode(e.to_string()));
+        }
+        let parsed: Value = serde_json::from_str(&text).unwrap_or_default();
+        let error = parsed.get("error").cloned().unwrap_or_default();
+        let text_of = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+        Err(GraphError::Api {
+            status,
+            code: text_of(&error, "code").unwrap_or_else(|| format!("HTTP{status}")),
+            message: text_of(&error, "message").unwrap_or_default(),
+            request_id: error
+                .get("innerError")
+                .and_then(|inner| text_of(inner, "request-id")),
+            retry_after,
+        })
+    }
+
+    /// Sends one request, retrying per the policy. `None` is an empty (204) answer.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        expect: Expect,
+        headers: &[(&str, &str)],
+    ) -> Result<Option<Value>, GraphError> {
+        let url = self.url(path)?;
+        let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
+        loop {
+            attempt += 1;
+            let error = match self.once(method.clone(), &url, body, headers).await {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            let (reason, delay) = match error.class() {
+                ErrorClass::Throttled => (
+                    WaitReason::Throttled,
+                    error
+                        .retry_after()
+                        .unwrap_or(self.policy.default_retry_after),
+                ),
+                ErrorClass::Transient => (
+                    WaitReason::Transient,
+                    error
+                        .retry_after()
+                        .unwrap_or_else(|| self.policy.backoff(attempt)),
+                ),
+                ErrorClass::Replication | ErrorClass::NotFound if expect == Expect::Replicating => {
+                    (WaitReason::Replication, self.policy.backoff(attempt))
+                }
+                _ => return Err(error),
+            };
+            if waited + delay > self.policy.budget {
+                return Err(GraphError::GaveUp {
+                    attempts: attempt,
+                    waited,
+                    last: Box::new(error),
+                });
+            }
+            tracing::debug!(?reason, attempt, ?delay, status = ?error.status(), "Graph call will be retried");
+            if let Some(observer) = &self.observer {
+                observer(&Wait {
+                    reason,
+                    attempt,
+                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            waited += delay;
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, GraphError> {
+        self.get_with(path, Expect::Settled).await
+    }
+
+    pub async fn get_with(&self, path: &str, expect: Expect) -> Result<Value, GraphError> {
+        self.send(reqwest::Method::GET, path, None, expect, &[])
+            .await?
+            .ok_or_else(|| GraphError::Decode("empty answer to a GET".to_string()))
+    }
+
+    /// A GET that treats 404 as "not there".
+    pub async fn find(&self, path: &str) -> Result<Option<Value>, GraphError> {
+        match self.get(path).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every item of a collection, following `@odata.nextLink`.
+    pub async fn get_all(&self, path: &str) -> Result<Vec<Value>, GraphError> {
+        let mut items = Vec::new();
+        let mut next = Some(path.to_string());
+        while let Some(link) = next {
+            let page = self.get(&link).await?;
+            if let Some(values) = page.get("value").and_then(Value::as_array) {
+                items.extend(values.iter().cloned());
+            }
+            next = page
+                .get("@odata.nextLink")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        Ok(items)
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        expect: Expect,
+    ) -> Result<Option<Value>, GraphError> {
+        self.send(reqwest::Method::POST, path, Some(body), expect, &[])
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, expect: Expect) -> Result<(), GraphError> {
+        self.send(reqwest::Method::PATCH, path, Some(body), expect, &[])
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<(), GraphError> {
+        match self
+            .send(reqwest::Method::DELETE, path, None, Expect::Settled, &[])
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Already gone is what we wanted.
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Quotes a value for an OData `$filter` string literal (single quotes doubled).
+pub fn odata_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        let first = p.backoff(1);
+        assert!(
+            first >= Duration::from_millis(1600) && first <= Duration::from_millis(2400),
+            "{first:?}"
+        );
+        let late = p.backoff(10);
+        assert!(late <= Duration::from_secs(36), "{late:?}");
+    }
+
+    #[test]
+    fn quotes_are_doubled() {
+        assert_eq!(odata_quote("O'Brien"), "'O''Brien'");
+    }
+
+    #[test]
+    fn next_links_must_stay_on_graph() {
+        let base = Url::parse("https://graph.microsoft.com/").unwrap();
+        let client = GraphClient::new(
+            reqwest::Client::new(),
+            &base,
+            Arc::new(StaticToken(Secret::new("t".into()))),
+        );
+        assert!(client.url("https://evil.example/v1.0/users").is_err());
+        assert_eq!(
+            client.url("applications").unwrap().as_str(),
+            "https://graph.microsoft.com/v1.0/applications"
+        );
+        assert_eq!(
+            client
+                .url("/beta/roleManagement/exchange/roleAssignments")
+                .unwrap()
+                .as_str(),
+            "https://graph.microsoft.com/beta/roleManagement/exchange/roleAssignments"
+        );
+    }
+}

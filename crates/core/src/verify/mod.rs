@@ -1,0 +1,522 @@
+//! Verify: prove the connection works, with least privilege.
+//!
+//! For each app with application permissions: get a client-credentials token with the new
+//! secret (waiting out Microsoft's activation delay), check the token's `roles` equal the
+//! recipe's application permissions, and make one harmless read that those permissions allow.
+//! For every app: read back the app role assignments and the delegated grant and report
+//! anything more or less than the recipe asks for (a leftover `User.Read`, say).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::apply::{AppOutcome, ApplyOutcome};
+use crate::catalog::PermissionKind;
+use crate::cloud::Endpoints;
+use crate::graph::{GraphClient, RetryPolicy, StaticToken};
+use crate::identity::aadsts_code;
+use crate::plan::Plan;
+use crate::recipe::Recipe;
+use crate::secret::Secret;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Passed,
+    /// Works, but something deserves attention (more than the recipe asked for).
+    Warning,
+    Failed,
+    /// Not applicable, or not checkable without side effects.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    pub id: String,
+    pub app: String,
+    pub title: String,
+    pub status: CheckStatus,
+    pub detail: String,
+    /// What to do when it did not pass.
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyReport {
+    pub checks: Vec<Check>,
+}
+
+impl VerifyReport {
+    /// True when nothing failed (warnings allowed).
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|c| c.status != CheckStatus::Failed)
+    }
+}
+
+/// Called with (app key, message) while verification waits for Microsoft.
+pub type WaitNotice = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+/// What verification needs.
+pub struct VerifyContext<'a> {
+    pub endpoints: &'a Endpoints,
+    pub tenant_id: &'a str,
+    /// The admin's Graph client (for reading assignments back).
+    pub admin: &'a GraphClient,
+    pub http: reqwest::Client,
+    /// How long to wait for a new secret or assignment to become active (about 5 minutes).
+    pub policy: RetryPolicy,
+    /// A mailbox to probe (the signed-in admin's user id works well).
+    pub probe_user: Option<String>,
+    /// Reports waits ("Microsoft is activating the new secret").
+    pub on_wait: Option<WaitNotice>,
+}
+
+/// Runs every check for every app of the outcome.
+pub async fn verify(
+    ctx: &VerifyContext<'_>,
+    recipe: &Recipe,
+    plan: &Plan,
+    outcome: &ApplyOutcome,
+    secrets: &[(String, Secret<String>)],
+) -> VerifyReport {
+    let mut checks = Vec::new();
+    for app in &outcome.apps {
+        let Some(spec) = recipe.apps.iter().find(|a| a.key == app.key) else {
+            continue;
+        };
+        let wanted_roles: Vec<String> = spec
+            .application_permissions()
+            .map(|p| p.name.clone())
+            .collect();
+        let wanted_scopes: Vec<String> = spec
+            .delegated_permissions()
+            .map(|p| p.name.clone())
+            .collect();
+        let blocked = plan
+            .steps
+            .iter()
+            .any(|s| s.app == app.key && s.blocked.is_some() && !s.done);
+
+        if !wanted_roles.is_empty() {
+            let secret = secrets.iter().find(|(k, _)| k == &app.key).map(|(_, s)| s);
+            checks.extend(app_only_checks(ctx, app, &wanted_roles, secret, blocked).await);
+        }
+        checks.push(read_back_roles(ctx, plan, app, &wanted_roles).await);
+        if !wanted_scopes.is_empty() {
+            checks.push(read_back_scopes(ctx, plan, app, &wanted_scopes).await);
+        }
+    }
+    VerifyReport { checks }
+}
+
+fn check(
+    app: &AppOutcome,
+    id: &str,
+    title: String,
+    status: CheckStatus,
+    detail: String,
+    hint: Option<&str>,
+) -> Check {
+    Check {
+        id: format!("{}/{id}", app.key),
+        app: app.key.clone(),
+        title,
+        status,
+        detail,
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// Client-credentials token → roles claim → one harmless probe.
+async fn app_only_checks(
+    ctx: &VerifyContext<'_>,
+    app: &AppOutcome,
+    wanted: &[String],
+    secret: Option<&Secret<String>>,
+    blocked: bool,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let Some(secret) = secret else {
+        out.push(check(
+            app,
+            "token",
+            format!("{} can sign in with its secret", app.display_name),
+            CheckStatus::Failed,
+            "The secret is not in this computer's credential store.".to_string(),
+            Some("Rotate the secret from the connections list to create and store a new one."),
+        ));
+        return out;
+    };
+    let (token, waited) = match token_with_retry(ctx, app, secret).await {
+        Ok(t) => t,
+        Err(message) => {
+            out.push(check(app, "token", format!("{} can sign in with its secret", app.display_name), CheckStatus::Failed, message,
+                Some("Wait a few minutes (Microsoft can take up to 5 to activate a new secret) and run the verification again.")));
+            return out;
+        }
+    };
+    out.push(check(
+        app,
+        "token",
+        format!("{} can sign in with its secret", app.display_name),
+        CheckStatus::Passed,
+        if waited.is_zero() {
+            "Microsoft issued a token.".to_string()
+        } else {
+            format!(
+                "Microsoft issued a token after activating the secret ({} s).",
+                waited.as_secs()
+            )
+        },
+        None,
+    ));
+
+    // Assignments can take a little longer than the secret to reach new tokens.
+    let mut token = token;
+    let mut roles = roles_of(token.expose());
+    let mut extra_wait = Duration::ZERO;
+    let mut attempt = 0;
+    while !blocked && wanted.iter().any(|w| !roles.contains(w)) && extra_wait < ctx.policy.budget {
+        attempt += 1;
+        let delay = ctx
+            .policy
+            .base
+            .saturating_mul(1 << attempt.min(5))
+            .min(ctx.policy.cap);
+        notify(
+            ctx,
+            &app.key,
+            "Microsoft is still adding the permissions to new tokens; asking again shortly",
+        );
+        tokio::time::sleep(delay).await;
+        extra_wait += delay;
+        match token_with_retry(ctx, app, secret).await {
+            Ok((t, _)) => {
+                roles = roles_of(t.expose());
+                token = t;
+            }
+            Err(_) => break,
+        }
+    }
+    let missing: Vec<&String> = wanted.iter().filter(|w| !roles.contains(w)).collect();
+    let extra: Vec<&String> = roles.iter().filter(|r| !wanted.contains(r)).collect();
+    let roles_title = format!(
+        "{}'s token carries exactly the recipe's permissions",
+        app.display_name
+    );
+    out.push(if !missing.is_empty() {
+        check(app, "roles", roles_title, if blocked { CheckStatus::Skipped } else { CheckStatus::Failed },
+            format!("Missing: {}.", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+            Some(if blocked { "An administrator still has to grant consent (see the consent hand-off)." } else { "Run Apply again to grant the missing permissions." }))
+    } else if !extra.is_empty() {
+        check(app, "roles", roles_title, CheckStatus::Warning,
+            format!("More than the recipe asks for: {}.", extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+            Some("Remove the extra permissions in Entra (App registrations > API permissions) unless the vendor needs them."))
+    } else {
+        check(app, "roles", roles_title, CheckStatus::Passed, format!("{}.", wanted.join(", ")), None)
+    });
+
+    out.push(probe(ctx, app, &roles, &token).await);
+    out
+}
+
+fn notify(ctx: &VerifyContext<'_>, app: &str, message: &str) {
+    if let Some(f) = &ctx.on_wait {
+        f(app, message);
+    }
+}
+
+/// A client-credentials token, retrying the two "not active yet" answers (700016, 7000215).
+async fn token_with_retry(
+    ctx: &VerifyContext<'_>,
+    app: &AppOutcome,
+    secret: &Secret<String>,
+) -> Result<(Secret<String>, Duration), String> {
+    let url = ctx
+        .endpoints
+        .oauth2(ctx.tenant_id, "token")
+        .map_err(|e| e.to_string())?;
+    let scope = ctx.endpoints.scope(".default");
+    let mut waited = Duration::ZERO;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let form = [
+            ("client_id", app.app_id.as_str()),
+            ("client_secret", secret.expose().as_str()),
+            ("scope", scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        let response = ctx.http.post(url.clone()).form(&form).send().await;
+        let (retryable, message) = match response {
+            Ok(r) if r.status().is_success() => {
+                let body: Value = r.json().await.map_err(|e| e.to_string())?;
+                let token = body
+                    .get("access_token")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                return Ok((Secret::new(token.to_string()), waited));
+            }
+            Ok(r) => {
+                let body: Value = r.json().await.unwrap_or_default();
+                let description = body
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                match aadsts_code(&description) {
+                    Some(700016) => (true, "Microsoft is still creating the app".to_string()),
+                    Some(7000215) => (
+                        true,
+                        "Microsoft is still activating the new secret".to_string(),
+                    ),
+                    Some(7000222) => (false, "The secret has expired.".to_string()),
+                    _ => (
+                        false,
+                        description
+                            .lines()
+                            .next()
+                            .unwrap_or("token request refused")
+                            .to_string(),
+                    ),
+                }
+            }
+            Err(e) => (true, format!("could not reach Microsoft ({e})")),
+        };
+        let delay = ctx
+            .policy
+            .base
+            .saturating_mul(1 << attempt.min(5))
+            .min(ctx.policy.cap);
+        if !retryable || waited + delay > ctx.policy.budget {
+            return Err(message);
+        }
+        notify(ctx, &app.key, &format!("{message}; usually under a minute"));
+        tokio::time::sleep(delay).await;
+        waited += delay;
+    }
+}
+
+fn roles_of(jwt: &str) -> Vec<String> {
+    jwt.split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|claims| claims.get("roles").cloned())
+        .and_then(|r| serde_json::from_value(r).ok())
+        .unwrap_or_default()
+}
+
+/// One read the permissions allow; nothing is changed and nothing is sent.
+async fn probe(
+    ctx: &VerifyContext<'_>,
+    app: &AppOutcome,
+    roles: &[String],
+    token: &Secret<String>,
+) -> Check {
+    let has = |name: &str| roles.iter().any(|r| r == name);
+    let user = ctx.probe_user.clone().unwrap_or_default();
+    let call = if has("Mail.ReadWrite")
+        || has("Mail.Read")
+        || has("Mail.ReadBasic.All")
+        || has("Mail.ReadBasic")
+    {
+        Some((
+            format!("users/{user}/messages?$top=1&$select=subject"),
+            "read one message header",
+        ))
+    } else if has("Calendars.ReadWrite") || has("Calendars.Read") {
+        Some((
+            format!("users/{user}/calendar/events?$top=1&$select=subject"),
+            "read one calendar entry",
+        ))
+    } else if has("MailboxSettings.ReadWrite") || has("MailboxSettings.Read") {
+        Some((
+            format!("users/{user}/mailboxSettings"),
+            "read mailbox settings",
+        ))
+    } else if has("User.Read.All") || has("Directory.Read.All") {
+        Some(("users?$top=1&$select=id".to_string(), "read one user"))
+    } else {
+        None
+    };
+    let title = format!("{} can do its job", app.display_name);
+    let Some((path, what)) = call.filter(|(p, _)| !p.contains("users//")) else {
+        return check(app, "probe", title, CheckStatus::Skipped,
+            "No harmless test exists for these permissions (AppGrant never sends e-mail to test Mail.Send); the token check above covers them.".to_string(),
+            None);
+    };
+    let client = GraphClient::new(
+        ctx.http.clone(),
+        &ctx.endpoints.graph,
+        Arc::new(StaticToken(token.clone())),
+    )
+    .with_policy(ctx.policy);
+    match client.get(&path).await {
+        Ok(_) => check(app, "probe", title, CheckStatus::Passed, format!("Using its own token, it could {what}."), None),
+        Err(e) => check(app, "probe", title, CheckStatus::Failed, format!("Trying to {what} failed: {e}"),
+            Some("If you just limited mailbox access, the test mailbox may be outside the scope; otherwise run Apply again.")),
+    }
+}
+
+async fn read_back_roles(
+    ctx: &VerifyContext<'_>,
+    plan: &Plan,
+    app: &AppOutcome,
+    wanted: &[String],
+) -> Check {
+    let title = format!(
+        "{} holds no more application permissions than needed",
+        app.display_name
+    );
+    let assignments = match ctx
+        .admin
+        .get_all(&format!(
+            "servicePrincipals/{}/appRoleAssignments",
+            app.service_principal_id
+        ))
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            return check(
+                app,
+                "granted-roles",
+                title,
+                CheckStatus::Failed,
+                format!("Could not read the grants back: {e}"),
+                None,
+            )
+        }
+    };
+    let by_id: std::collections::HashMap<String, String> = plan
+        .app(&app.key)
+        .map(|p| {
+            p.app_roles
+                .iter()
+                .map(|(n, id)| (id.clone(), n.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let catalog = crate::catalog::Catalog::bundled().ok();
+    let granted: Vec<String> = assignments
+        .iter()
+        .filter(|a| {
+            a.get("resourceId").and_then(Value::as_str)
+                == Some(plan.graph_service_principal_id.as_str())
+        })
+        .filter_map(|a| a.get("appRoleId").and_then(Value::as_str))
+        .map(|id| {
+            by_id.get(id).cloned().unwrap_or_else(|| {
+                catalog
+                    .and_then(|c| {
+                        c.iter()
+                            .find(|p| p.kind == PermissionKind::Application && p.id == id)
+                            .map(|p| p.value.clone())
+                    })
+                    .unwrap_or_else(|| id.to_string())
+            })
+        })
+        .collect();
+    compare(app, "granted-roles", title, wanted, &granted)
+}
+
+async fn read_back_scopes(
+    ctx: &VerifyContext<'_>,
+    plan: &Plan,
+    app: &AppOutcome,
+    wanted: &[String],
+) -> Check {
+    let title = format!(
+        "{}'s delegated permissions are exactly the recipe's",
+        app.display_name
+    );
+    let path = format!(
+        "oauth2PermissionGrants?$filter=clientId eq '{}' and consentType eq 'AllPrincipals' and resourceId eq '{}'",
+        app.service_principal_id, plan.graph_service_principal_id
+    );
+    match ctx.admin.get_all(&path).await {
+        Ok(grants) => {
+            let granted: Vec<String> = grants
+                .iter()
+                .filter_map(|g| g.get("scope").and_then(Value::as_str))
+                .flat_map(|s| s.split_whitespace().map(str::to_string))
+                .collect();
+            compare(app, "granted-scopes", title, wanted, &granted)
+        }
+        Err(e) => check(
+            app,
+            "granted-scopes",
+            title,
+            CheckStatus::Failed,
+            format!("Could not read the grant back: {e}"),
+            None,
+        ),
+    }
+}
+
+fn compare(
+    app: &AppOutcome,
+    id: &str,
+    title: String,
+    wanted: &[String],
+    granted: &[String],
+) -> Check {
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|w| !granted.contains(w))
+        .map(String::as_str)
+        .collect();
+    let extra: Vec<&str> = granted
+        .iter()
+        .filter(|g| !wanted.contains(g))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        check(app, id, title, CheckStatus::Failed, format!("Not granted: {}.", missing.join(", ")),
+            Some("Run Apply again, or send the consent hand-off to an administrator who can grant it."))
+    } else if !extra.is_empty() {
+        check(app, id, title, CheckStatus::Warning, format!("Also granted, but not needed: {}.", extra.join(", ")),
+            Some("Remove the extra permissions in Entra (Enterprise applications > Permissions) unless the vendor needs them."))
+    } else if wanted.is_empty() {
+        check(
+            app,
+            id,
+            title,
+            CheckStatus::Passed,
+            "None, as the recipe asks.".to_string(),
+            None,
+        )
+    } else {
+        check(
+            app,
+            id,
+            title,
+            CheckStatus::Passed,
+            format!("{}.", wanted.join(", ")),
+            None,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_roles_from_a_token() {
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"roles":["Mail.Send"]}"#);
+        assert_eq!(roles_of(&format!("h.{payload}.s")), ["Mail.Send"]);
+        assert!(roles_of("garbage").is_empty());
+    }
+}

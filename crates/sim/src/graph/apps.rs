@@ -571,8 +571,11 @@ fn create_app(ctx: &Ctx) -> GResult {
         secrets: vec![],
     };
     let out = with_context(app.render(), ctx.context("applications/$entity"));
+    let location = format!("{}/applications/{}", ctx.base(), app.id);
     t.apps.push(app);
-    Ok(Reply::created(out))
+    let mut r = Reply::created(out);
+    r.headers.push(("location", location));
+    Ok(r)
 }
 
 fn get_app(ctx: &Ctx, k: &str) -> GResult {
@@ -888,13 +891,16 @@ fn create_sp(ctx: &Ctx) -> GResult {
         "info": a["info"],
     });
     let out = with_context(body.clone(), ctx.context("servicePrincipals/$entity"));
+    let location = format!("{}/servicePrincipals/{id}", ctx.base());
     t.sps.push(ServicePrincipal {
         id,
         app_id,
         body,
         created: Instant::now(),
     });
-    Ok(Reply::created(out))
+    let mut r = Reply::created(out);
+    r.headers.push(("location", location));
+    Ok(r)
 }
 
 fn get_sp(ctx: &Ctx, k: &str) -> GResult {

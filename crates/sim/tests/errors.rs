@@ -590,7 +590,7 @@ async fn token_endpoint_errors() {
         &e,
         &load_example("error-aadsts7000215-invalid-secret.response.json"),
     );
-    sim.update_knobs(|k| k.replication.secret_to_token_ms = 700);
+    sim.update_knobs(|k| k.replication.secret_to_token_ms = 1000);
     let (_, pw) = graph(
         &sim,
         &at,
@@ -602,13 +602,13 @@ async fn token_endpoint_errors() {
     let fresh = pw["secretText"].as_str().unwrap().to_string();
     let (s, e) = cc(&sim, &app_id, &fresh).await;
     assert_eq!((s, aadsts(&e)), (StatusCode::UNAUTHORIZED, 7000215));
-    tokio::time::sleep(Duration::from_millis(750)).await;
+    tokio::time::sleep(Duration::from_millis(1050)).await;
     let (s, _) = cc(&sim, &app_id, &fresh).await;
     assert_eq!(s, StatusCode::OK);
 
     // 7000222 expired secret.
     let (_, old) = graph(&sim, &at, Method::POST, &format!("/v1.0/applications/{oid}/addPassword"), Some(json!({"passwordCredential": {"startDateTime": "2020-01-01T00:00:00Z", "endDateTime": "2021-01-01T00:00:00Z"}}))).await;
-    tokio::time::sleep(Duration::from_millis(750)).await;
+    tokio::time::sleep(Duration::from_millis(1050)).await;
     let (s, e) = cc(&sim, &app_id, old["secretText"].as_str().unwrap()).await;
     assert_eq!((s, aadsts(&e)), (StatusCode::UNAUTHORIZED, 7000222));
     assert_same_keys(

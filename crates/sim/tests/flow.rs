@@ -371,7 +371,7 @@ async fn restrictive_mode_scopes_entra_grants_too() {
 #[tokio::test]
 async fn exchange_changes_wait_for_propagation() {
     let sim = start().await;
-    sim.update_knobs(|k| k.exchange_propagation_ms = 800);
+    sim.update_knobs(|k| k.exchange_propagation_ms = 1000);
     let at = admin_token(&sim).await;
     let (app_oid, app_id) = create_app(&sim, &at).await;
     let sp_id = create_sp(&sim, &at, &app_id).await;
@@ -406,7 +406,7 @@ async fn exchange_changes_wait_for_propagation() {
     let path = format!("/v1.0/users/{}/messages", sim.non_admin_upn());
     let (s, _) = graph(&sim, &app_tok, Method::GET, &path, None).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "not yet propagated");
-    tokio::time::sleep(Duration::from_millis(850)).await;
+    tokio::time::sleep(Duration::from_millis(1050)).await;
     let (s, _) = graph(&sim, &app_tok, Method::GET, &path, None).await;
     assert_eq!(s, StatusCode::OK);
 }

@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod catalog;
 pub mod cloud;
+pub mod connect;
 pub mod export;
 pub mod graph;
 pub mod identity;

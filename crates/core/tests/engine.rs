@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 struct Harness {
     sim: Sim,
+    auth: Arc<Authenticator>,
     session: Session,
     graph: GraphClient,
     secrets: MemoryStore,
@@ -48,6 +49,7 @@ impl Harness {
         .with_policy(RetryPolicy::fast());
         Self {
             sim,
+            auth,
             session,
             graph,
             secrets: MemoryStore::new(),
@@ -478,4 +480,224 @@ async fn a_keyring_that_refuses_leaves_no_unusable_secret() {
     let (_, again, _) = h.run(&recipe, &Choices::default(), &journal).await;
     again.expect("second run finishes");
     assert_eq!(h.apps_named("TonicDM Office 365 Token").await.len(), 1);
+}
+
+/// A token source that "dies" after a number of requests: every later call fails, as if the
+/// process had been killed at that point.
+struct DyingToken {
+    inner: Arc<dyn appgrant_core::graph::TokenSource>,
+    remaining: std::sync::atomic::AtomicUsize,
+}
+
+impl appgrant_core::graph::TokenSource for DyingToken {
+    fn token(
+        &self,
+    ) -> appgrant_core::graph::BoxFuture<'_, Result<Secret<String>, appgrant_core::graph::GraphError>>
+    {
+        use std::sync::atomic::Ordering;
+        let alive = self
+            .remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        Box::pin(async move {
+            if alive {
+                self.inner.token().await
+            } else {
+                Err(appgrant_core::graph::GraphError::Cancelled)
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_kill_at_every_step_resumes_without_duplicates() {
+    let recipe = recipe("tonicdm");
+    // TonicDM needs about ten Graph calls; die before each one in turn.
+    for dies_after in 0..12 {
+        let h = Harness::new(Knobs::default()).await;
+        let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "tonicdm"));
+        let plan = h
+            .plan(
+                &recipe,
+                &Choices::default(),
+                &journal.lock().unwrap().clone(),
+            )
+            .await;
+        let dying = GraphClient::new(
+            appgrant_core::identity::http_client().unwrap(),
+            &endpoints(&h.sim).graph,
+            Arc::new(DyingToken {
+                inner: Arc::new(DelegatedToken {
+                    auth: Arc::clone(&h.auth),
+                    access: Access::Apply,
+                }),
+                remaining: std::sync::atomic::AtomicUsize::new(dies_after),
+            }),
+        )
+        .with_policy(RetryPolicy::fast());
+        let ctx = ApplyContext {
+            graph: dying,
+            secrets: Arc::new(h.secrets.clone()),
+            cancel: CancellationToken::new(),
+        };
+        let _ = apply(&plan, &journal, &ctx, |_| {}).await;
+
+        // The next run picks up from the journal.
+        let (plan, resumed, _) = h.run(&recipe, &Choices::default(), &journal).await;
+        let outcome = resumed.unwrap_or_else(|e| panic!("resume after {dies_after} calls: {e}"));
+        let apps = h.apps_named("TonicDM Office 365 Token").await;
+        assert_eq!(
+            apps.len(),
+            1,
+            "killed after {dies_after} calls: no duplicate app"
+        );
+        let creds = apps[0]["passwordCredentials"].as_array().unwrap();
+        assert_eq!(
+            creds.len(),
+            1,
+            "killed after {dies_after} calls: exactly one secret"
+        );
+        let secret = outcome.apps[0].secret.as_ref().unwrap();
+        assert!(
+            h.secrets.load(&secret.keyring_account).unwrap().is_some(),
+            "secret retrievable"
+        );
+        assert_eq!(
+            h.role_assignments(&outcome.apps[0].service_principal_id)
+                .await
+                .len(),
+            3,
+            "killed after {dies_after} calls: no duplicate grants"
+        );
+        assert_verified(&h.verify(&recipe, &plan, &outcome).await);
+    }
+}
+
+#[tokio::test]
+async fn no_secret_lands_in_the_data_dir_journal_or_logs() {
+    use appgrant_core::connect::connection_from;
+    use appgrant_core::vault::Vault;
+
+    let dir = std::env::temp_dir().join(format!("appgrant-scan-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join("appgrant.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(Mutex::new(log_file))
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let h = Harness::new(Knobs::default()).await;
+    let recipe = recipe("timetoreply");
+    let journal = Mutex::new(Journal::open(&dir, &h.session.tenant_id, "timetoreply").unwrap());
+    let (plan, result, events) = h.run(&recipe, &choices_for(&recipe), &journal).await;
+    let outcome = result.expect("apply");
+    let vault = Vault::open(dir.clone(), Arc::new(h.secrets.clone())).unwrap();
+    let connection = connection_from(
+        &recipe,
+        &plan,
+        &outcome,
+        None,
+        true,
+        Some(chrono::Utc::now()),
+    );
+    vault.save(&connection).unwrap();
+
+    let secret = h
+        .secrets
+        .load(&outcome.apps[0].secret.as_ref().unwrap().keyring_account)
+        .unwrap()
+        .unwrap();
+    let events_text = serde_json::to_string(&events).unwrap();
+    assert!(
+        !events_text.contains(secret.expose().as_str()),
+        "no secret in progress events"
+    );
+    let mut scanned = 0;
+    for entry in walk(&dir) {
+        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        assert!(
+            !text.contains(secret.expose().as_str()),
+            "secret found in {}",
+            entry.display()
+        );
+        scanned += 1;
+    }
+    assert!(
+        scanned >= 3,
+        "journal, index and log were all scanned: {scanned}"
+    );
+    assert!(
+        std::fs::read_to_string(&log_path).unwrap().len() > 0,
+        "the log captured the run"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn removing_a_connection_deletes_what_the_recipe_created() {
+    use appgrant_core::connect::{connection_from, removal_summary, remove};
+    use appgrant_core::vault::Vault;
+
+    let dir = std::env::temp_dir().join(format!("appgrant-remove-{}", uuid::Uuid::new_v4()));
+    let h = Harness::new(Knobs::default()).await;
+    let recipe = recipe("totalview");
+    let journal = Mutex::new(Journal::open(&dir, &h.session.tenant_id, "totalview").unwrap());
+    let (plan, result, _) = h.run(&recipe, &Choices::default(), &journal).await;
+    let outcome = result.expect("apply");
+    let vault = Vault::open(dir.clone(), Arc::new(h.secrets.clone())).unwrap();
+    let connection = connection_from(&recipe, &plan, &outcome, None, true, None);
+    vault.save(&connection).unwrap();
+
+    let summary = removal_summary(&connection);
+    assert!(
+        summary
+            .iter()
+            .any(|l| l.contains("Totalview Calendar Synchronization")),
+        "{summary:?}"
+    );
+    assert!(summary
+        .iter()
+        .any(|l| l.contains("Totalview E-Mail Sending")));
+
+    remove(&h.graph, &vault, &dir, &connection)
+        .await
+        .expect("removes");
+    assert!(h
+        .apps_named("Totalview Calendar Synchronization")
+        .await
+        .is_empty());
+    assert!(h.apps_named("Totalview E-Mail Sending").await.is_empty());
+    assert!(vault.list().unwrap().is_empty());
+    for app in &outcome.apps {
+        assert!(
+            !h.secrets
+                .contains(&app.secret.as_ref().unwrap().keyring_account),
+            "keyring entry gone"
+        );
+    }
+    assert!(
+        !Journal::path_for(&dir, &h.session.tenant_id, "totalview").exists(),
+        "journal gone"
+    );
+    // Removing again is harmless.
+    remove(&h.graph, &vault, &dir, &connection)
+        .await
+        .expect("idempotent");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -208,6 +208,10 @@ impl InputValues {
     pub fn get(&self, id: &str) -> Option<&str> {
         self.0.get(id).map(String::as_str)
     }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
 }
 
 /// Redirect URIs with the inputs filled in, ready for the application object.

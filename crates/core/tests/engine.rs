@@ -516,13 +516,8 @@ async fn a_kill_at_every_step_resumes_without_duplicates() {
     for dies_after in 0..12 {
         let h = Harness::new(Knobs::default()).await;
         let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "tonicdm"));
-        let plan = h
-            .plan(
-                &recipe,
-                &Choices::default(),
-                &journal.lock().unwrap().clone(),
-            )
-            .await;
+        let snapshot = journal.lock().unwrap().clone();
+        let plan = h.plan(&recipe, &Choices::default(), &snapshot).await;
         let dying = GraphClient::new(
             appgrant_core::identity::http_client().unwrap(),
             &endpoints(&h.sim).graph,
@@ -630,7 +625,7 @@ async fn no_secret_lands_in_the_data_dir_journal_or_logs() {
         "journal, index and log were all scanned: {scanned}"
     );
     assert!(
-        std::fs::read_to_string(&log_path).unwrap().len() > 0,
+        !std::fs::read_to_string(&log_path).unwrap().is_empty(),
         "the log captured the run"
     );
     let _ = std::fs::remove_dir_all(&dir);

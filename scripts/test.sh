@@ -28,6 +28,14 @@ step "tests that use the real OS keyring (inside a throw-away keyring)"
 dbus-run-session -- bash scripts/with-keyring.sh \
   cargo test -p appgrant-core -- --ignored
 
+step "apply benchmark (figures in bench/results.json)"
+cargo run -q -p appgrant-core --example bench > /dev/null
+cat bench/results.json
+
+step "simulator paging benchmark (figures in artifacts/bench/sim-paging.txt)"
+cargo run -q -p appgrant-sim --example paging_bench
+cat artifacts/bench/sim-paging.txt
+
 step "UI type check"
 npm --prefix ui run check
 

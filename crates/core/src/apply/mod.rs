@@ -299,15 +299,8 @@ impl Run<'_> {
     async fn app(&self, app: &AppPlan) -> Result<AppOutcome, Vec<StepFailure>> {
         let register = self.step(app, "register").ok_or_else(Vec::new)?;
         self.check_cancel(&register.id)?;
-        let (object_id, app_id) = self
+        let (object_id, app_id, fresh) = self
             .timed(register, self.register(app, register))
-            .await
-            .map_err(|f| vec![f])?;
-
-        let sp_step = self.step(app, "service-principal").ok_or_else(Vec::new)?;
-        self.check_cancel(&sp_step.id)?;
-        let sp_id = self
-            .timed(sp_step, self.service_principal(app, &app_id, sp_step))
             .await
             .map_err(|f| vec![f])?;
 
@@ -324,19 +317,41 @@ impl Run<'_> {
                 )
             })
             .collect();
-        let grants = futures::future::join_all(
-            grant_steps
-                .iter()
-                .map(|s| self.timed(s, self.grant(s, &sp_id))),
-        );
+        // Enterprise app then grants, while the secret is created alongside.
+        let sp_chain = async {
+            let sp_step = self.step(app, "service-principal").ok_or_else(Vec::new)?;
+            self.check_cancel(&sp_step.id)?;
+            let (sp_id, fresh_sp) = self
+                .timed(
+                    sp_step,
+                    self.service_principal(app, &app_id, fresh, sp_step),
+                )
+                .await
+                .map_err(|f| vec![f])?;
+            // Right after the enterprise app is created, Microsoft may not know it yet: let
+            // one grant find out (and wait) before the others go, instead of all failing.
+            let split = usize::from(fresh_sp && grant_steps.len() > 1);
+            let (first, rest) = grant_steps.split_at(split);
+            let mut failures = Vec::new();
+            for s in first {
+                if let Err(f) = self.timed(s, self.grant(s, &sp_id)).await {
+                    failures.push(f);
+                }
+            }
+            let results = futures::future::join_all(
+                rest.iter().map(|s| self.timed(s, self.grant(s, &sp_id))),
+            )
+            .await;
+            failures.extend(results.into_iter().filter_map(Result::err));
+            Ok::<_, Vec<StepFailure>>((sp_id, failures))
+        };
         let secret_step = self.step(app, "secret").ok_or_else(Vec::new)?;
         let secret = self.timed(
             secret_step,
-            self.secret(app, &object_id, &app_id, secret_step),
+            self.secret(app, &object_id, &app_id, fresh, secret_step),
         );
-        let (grant_results, secret) = tokio::join!(grants, secret);
-        let mut failures: Vec<StepFailure> =
-            grant_results.into_iter().filter_map(Result::err).collect();
+        let (sp_result, secret) = tokio::join!(sp_chain, secret);
+        let (sp_id, mut failures) = sp_result?;
         let secret = match secret {
             Ok(s) => Some(s),
             Err(f) => {
@@ -357,11 +372,12 @@ impl Run<'_> {
         })
     }
 
+    /// Returns (object id, app id, created in this run).
     async fn register(
         &self,
         app: &AppPlan,
         step: &Step,
-    ) -> Result<((String, String), Option<String>), StepFailure> {
+    ) -> Result<((String, String, bool), Option<String>), StepFailure> {
         let graph = self.graph_for(step);
         let fail = |e: GraphError| failure(&step.id, &e);
         let known = self.journal_app(&app.key);
@@ -385,7 +401,7 @@ impl Run<'_> {
                 a.app_id = Some(app_id.clone());
             })?;
             return Ok((
-                (object_id, app_id),
+                (object_id, app_id, false),
                 Some("already registered; settings checked".to_string()),
             ));
         }
@@ -433,27 +449,33 @@ impl Run<'_> {
             a.object_id = Some(object_id.clone());
             a.app_id = Some(app_id.clone());
         })?;
-        Ok((
-            (object_id, app_id.clone()),
-            Some(format!("Application (client) ID {app_id}")),
-        ))
+        let detail = format!("Application (client) ID {app_id}");
+        Ok(((object_id, app_id, true), Some(detail)))
     }
 
+    /// Returns (service principal id, created in this run). An app created in this run
+    /// cannot have one yet, so the lookup is skipped for it.
     async fn service_principal(
         &self,
         app: &AppPlan,
         app_id: &str,
+        fresh_app: bool,
         step: &Step,
-    ) -> Result<(String, Option<String>), StepFailure> {
+    ) -> Result<((String, bool), Option<String>), StepFailure> {
         let graph = self.graph_for(step);
         let fail = |e: GraphError| failure(&step.id, &e);
         let lookup = format!("servicePrincipals?$filter=appId eq '{app_id}'&$select=id");
-        let found = graph
-            .get_all(&lookup)
-            .await
-            .map_err(fail)?
-            .into_iter()
-            .next();
+        let found = if fresh_app {
+            None
+        } else {
+            graph
+                .get_all(&lookup)
+                .await
+                .map_err(fail)?
+                .into_iter()
+                .next()
+        };
+        let created = found.is_none();
         let sp_id = match found {
             Some(sp) => text(&sp, "id"),
             None => match graph
@@ -480,7 +502,7 @@ impl Run<'_> {
             },
         };
         self.journal_update(|j| j.app_mut(&app.key).service_principal_id = Some(sp_id.clone()))?;
-        Ok((sp_id, None))
+        Ok(((sp_id, created), None))
     }
 
     async fn grant(&self, step: &Step, sp_id: &str) -> Result<((), Option<String>), StepFailure> {
@@ -562,23 +584,29 @@ impl Run<'_> {
         app: &AppPlan,
         object_id: &str,
         app_id: &str,
+        fresh_app: bool,
         step: &Step,
     ) -> Result<(SecretInfo, Option<String>), StepFailure> {
         let graph = self.graph_for(step);
         let fail = |e: GraphError| failure(&step.id, &e);
         let tenant = &self.plan.tenant_id;
         let known = self.journal_app(&app.key);
-        let creds = graph
-            .get_with(
-                &format!("applications/{object_id}?$select=passwordCredentials"),
-                Expect::Replicating,
-            )
-            .await
-            .map_err(fail)?
-            .get("passwordCredentials")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        // An app created in this run has no secrets yet; only an older one needs a look.
+        let creds = if fresh_app {
+            Vec::new()
+        } else {
+            graph
+                .get_with(
+                    &format!("applications/{object_id}?$select=passwordCredentials"),
+                    Expect::Replicating,
+                )
+                .await
+                .map_err(fail)?
+                .get("passwordCredentials")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
 
         // A secret from an earlier run that is on the app and in the keyring: keep it.
         if let (Some(key_id), true) = (&known.secret_key_id, known.secret_stored) {

@@ -88,6 +88,10 @@ pub struct RetryPolicy {
     pub budget: Duration,
     /// Used when a 429 carries no `Retry-After`.
     pub default_retry_after: Duration,
+    /// How often to look again while Microsoft replicates a new object. Replication usually
+    /// finishes within seconds, so the first few looks are evenly spaced (a doubling delay
+    /// would overshoot by up to its own length) before backing off.
+    pub replication_poll: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -97,6 +101,7 @@ impl Default for RetryPolicy {
             cap: Duration::from_secs(30),
             budget: Duration::from_secs(5 * 60),
             default_retry_after: Duration::from_secs(10),
+            replication_poll: Duration::from_secs(1),
         }
     }
 }
@@ -109,6 +114,17 @@ impl RetryPolicy {
             cap: Duration::from_millis(200),
             budget: Duration::from_secs(20),
             default_retry_after: Duration::from_millis(100),
+            replication_poll: Duration::from_millis(20),
+        }
+    }
+
+    fn replication_delay(&self, attempt: u32) -> Duration {
+        const EVEN_LOOKS: u32 = 5;
+        if attempt <= EVEN_LOOKS {
+            self.replication_poll
+        } else {
+            self.backoff(attempt - EVEN_LOOKS)
+                .max(self.replication_poll)
         }
     }
 
@@ -288,7 +304,10 @@ impl GraphClient {
                         .unwrap_or_else(|| self.policy.backoff(attempt)),
                 ),
                 ErrorClass::Replication | ErrorClass::NotFound if expect == Expect::Replicating => {
-                    (WaitReason::Replication, self.policy.backoff(attempt))
+                    (
+                        WaitReason::Replication,
+                        self.policy.replication_delay(attempt),
+                    )
                 }
                 _ => return Err(error),
             };

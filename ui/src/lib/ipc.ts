@@ -2,11 +2,51 @@
 // so tests hand them a fake one. Never pass a secret as an argument here: invoke arguments
 // can end up in logs.
 
-import { invoke } from "@tauri-apps/api/core";
-import type { RecipeCard, UiErrorPayload } from "./types";
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type {
+  ApplyEvent,
+  ApplyResult,
+  Choices,
+  ConnectionCard,
+  DeviceCode,
+  DoneView,
+  PlanView,
+  RecipeCard,
+  SessionInfo,
+  TenantInfo,
+  UiErrorPayload,
+  VerifyCheck,
+} from "./types";
 
+export type ExportFormat = DoneView["formats"][number];
+
+/** Everything the UI asks of the Rust shell. Tests hand components a fake implementation. */
 export interface Backend {
   listRecipes(): Promise<RecipeCard[]>;
+  /** Checks a recipe file's text; errors name the line (code "invalid_recipe"). */
+  importRecipe(fileName: string, text: string): Promise<RecipeCard>;
+  /** Starts the built-in practice tenant (idempotent). */
+  startPractice(): Promise<TenantInfo>;
+  /** A real tenant: "organizations" (any work account) or a domain / tenant id. */
+  useTenant(tenant: string): Promise<TenantInfo>;
+  signInBrowser(): Promise<SessionInfo>;
+  cancelSignIn(): Promise<void>;
+  startDeviceCode(): Promise<DeviceCode>;
+  finishDeviceCode(): Promise<SessionInfo>;
+  signOut(): Promise<void>;
+  planRecipe(recipeId: string, choices: Choices): Promise<PlanView>;
+  applyPlan(onEvent: (event: ApplyEvent) => void): Promise<ApplyResult>;
+  cancelApply(): Promise<void>;
+  verify(): Promise<VerifyCheck[]>;
+  /** Saves the connection and returns what to hand to the vendor (secrets hidden). */
+  finish(): Promise<DoneView>;
+  /** The one call that returns a secret: only after the user asked to reveal it. */
+  revealSecret(connectionId: string, appKey: string): Promise<string>;
+  /** Copies a secret to the clipboard in the shell (cleared after 60 s); returns nothing. */
+  copySecret(connectionId: string, appKey: string): Promise<void>;
+  /** Writes an export file and returns its path. */
+  exportHandoff(connectionId: string, format: ExportFormat, includeSecrets: boolean): Promise<string>;
+  listConnections(): Promise<ConnectionCard[]>;
 }
 
 /** An error from a command, carrying the shell's code so the UI can branch on it. */
@@ -48,4 +88,26 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 
 export const tauriBackend: Backend = {
   listRecipes: () => call<RecipeCard[]>("list_recipes"),
+  importRecipe: (fileName, text) => call<RecipeCard>("import_recipe", { fileName, text }),
+  startPractice: () => call<TenantInfo>("start_practice"),
+  useTenant: (tenant) => call<TenantInfo>("use_tenant", { tenant }),
+  signInBrowser: () => call<SessionInfo>("sign_in_browser"),
+  cancelSignIn: () => call<void>("cancel_sign_in"),
+  startDeviceCode: () => call<DeviceCode>("start_device_code"),
+  finishDeviceCode: () => call<SessionInfo>("finish_device_code"),
+  signOut: () => call<void>("sign_out"),
+  planRecipe: (recipeId, choices) => call<PlanView>("plan_recipe", { recipeId, choices }),
+  applyPlan: (onEvent) => {
+    const channel = new Channel<ApplyEvent>();
+    channel.onmessage = onEvent;
+    return call<ApplyResult>("apply_plan", { onEvent: channel });
+  },
+  cancelApply: () => call<void>("cancel_apply"),
+  verify: () => call<VerifyCheck[]>("verify"),
+  finish: () => call<DoneView>("finish"),
+  revealSecret: (connectionId, appKey) => call<string>("reveal_secret", { connectionId, appKey }),
+  copySecret: (connectionId, appKey) => call<void>("copy_secret", { connectionId, appKey }),
+  exportHandoff: (connectionId, format, includeSecrets) =>
+    call<string>("export_handoff", { connectionId, format, includeSecrets }),
+  listConnections: () => call<ConnectionCard[]>("list_connections"),
 };

@@ -28,10 +28,152 @@ export interface RecipeCard {
 }
 
 /** Error codes the shell sends; keep in step with `Code` in src-tauri/src/error.rs. */
-export type ErrorCode = "invalid_recipe" | "ipc_failed";
+export type ErrorCode =
+  | "invalid_recipe"
+  | "ipc_failed"
+  | "not_signed_in"
+  | "sign_in"
+  | "plan"
+  | "apply"
+  | "vault"
+  | "export"
+  | "practice";
 
 export interface UiErrorPayload {
   code: ErrorCode;
   message: string;
   hint: string | null;
+  /** A finer code from core (e.g. the sign-in code "consent_denied"). */
+  detail?: string | null;
+}
+
+/** The tenant the wizard works on. */
+export interface TenantInfo {
+  practice: boolean;
+  /** "Contoso Practice" or what the admin typed ("contoso.onmicrosoft.com", "any organisation"). */
+  label: string;
+  /** Practice only: which seeded account to sign in as, and what it can do. */
+  signInHint: string | null;
+}
+
+export interface Capabilities {
+  canCreateApps: boolean;
+  canGrantApplicationPermissions: boolean;
+  canGrantDelegatedPermissions: boolean;
+  canManageExchangeScoping: boolean;
+}
+
+export interface SessionInfo {
+  tenantId: string;
+  tenantDomain: string | null;
+  tenantName: string | null;
+  userPrincipalName: string;
+  displayName: string | null;
+  roles: string[];
+  capabilities: Capabilities;
+  remembered: boolean;
+  rememberProblem: string | null;
+}
+
+export interface DeviceCode {
+  userCode: string;
+  verificationUri: string;
+  expiresAt: string;
+}
+
+export interface Choices {
+  inputs: Record<string, string>;
+  appNames: Record<string, string>;
+  secretLifetimeMonths: number | null;
+}
+
+export type Phase = "register" | "permissions" | "consent" | "secret";
+
+export interface PlanStep {
+  id: string;
+  app: string;
+  phase: Phase;
+  kind: string;
+  title: string;
+  risk: Risk | null;
+  done: boolean;
+  blocked: string | null;
+}
+
+export interface PlanApp {
+  key: string;
+  displayName: string;
+  purpose: string;
+  audience: string;
+  redirectUris: string[];
+  permissions: PermissionCard[];
+  secretDescription: string;
+  existingAppId: string | null;
+}
+
+export interface PlanView {
+  recipeId: string;
+  vendor: string;
+  apps: PlanApp[];
+  steps: PlanStep[];
+  lifetime: { requestedMonths: number; days: number; expiresOn: string; cappedByPolicyDays: number | null };
+  consentHandoff: { who: string; message: string; url: string | null } | null;
+  notes: string[];
+  corrections: { guideSays: string; appgrantDoes: string; why: string }[];
+  /** Why mailbox access is not limited yet (limiting arrives with Exchange scoping). */
+  mailboxLimitNote: string | null;
+}
+
+export type WaitReason = "throttled" | "transient" | "replication";
+
+export type ApplyEvent =
+  | { event: "stepStarted"; data: { step: string } }
+  | { event: "waiting"; data: { step: string; reason: WaitReason; attempt: number; delayMs: number; message: string } }
+  | { event: "stepDone"; data: { step: string; detail: string | null } }
+  | { event: "stepSkipped"; data: { step: string; reason: string } }
+  | { event: "stepFailed"; data: { step: string; code: string; message: string; hint: string } };
+
+export interface ApplyResult {
+  ok: boolean;
+  failures: { step: string; code: string; message: string; hint: string }[];
+}
+
+export type CheckStatus = "passed" | "warning" | "failed" | "skipped";
+
+export interface VerifyCheck {
+  id: string;
+  app: string;
+  title: string;
+  status: CheckStatus;
+  detail: string;
+  hint: string | null;
+}
+
+export interface HandoffValue {
+  label: string;
+  /** The value, or "<hidden: reveal in AppGrant>" for a secret. */
+  value: string;
+  secret: boolean;
+  help: string | null;
+  /** For secrets: which app's secret to reveal or copy. */
+  appKey: string | null;
+}
+
+export interface DoneView {
+  connectionId: string;
+  vendor: string;
+  fields: HandoffValue[];
+  nextSteps: string[];
+  expiries: { app: string; expiresOn: string }[];
+  formats: ("markdown" | "text" | "env" | "json" | "ics")[];
+}
+
+export interface ConnectionCard {
+  id: string;
+  vendor: string;
+  tenant: string;
+  practice: boolean;
+  apps: string[];
+  nextExpiry: string | null;
+  daysLeft: number | null;
 }

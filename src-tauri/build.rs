@@ -1,10 +1,32 @@
 //! Reads the Tauri config from the repository root (the design keeps `tauri.conf.json` there)
 //! and registers the app's commands so each one needs an explicit `allow-*` permission.
 
+/// Keep in step with `app_commands!` in src/lib.rs and capabilities/main.json.
+const COMMANDS: &[&str] = &[
+    "list_recipes",
+    "import_recipe",
+    "start_practice",
+    "use_tenant",
+    "sign_in_browser",
+    "cancel_sign_in",
+    "start_device_code",
+    "finish_device_code",
+    "sign_out",
+    "plan_recipe",
+    "apply_plan",
+    "cancel_apply",
+    "verify",
+    "finish",
+    "reveal_secret",
+    "copy_secret",
+    "export_handoff",
+    "list_connections",
+];
+
 fn main() {
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")
-        .app_manifest(tauri_build::AppManifest::new().commands(&["list_recipes"]));
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     if let Err(error) = tauri_build::try_build(attributes) {
         println!("cargo:warning=tauri build failed: {error:#}");
         std::process::exit(1);

@@ -1,12 +1,368 @@
-//! Tauri commands: each one calls core once and converts the error. No logic lives here.
+//! Tauri commands: each one adapts arguments, calls core, and converts the error. No logic
+//! lives here; long waits run without holding the flow so Cancel can get through.
 
-use crate::dto::RecipeCard;
-use crate::error::UiError;
+use appgrant_core::apply::{ApplyError, ApplyEvent};
+use appgrant_core::cloud::Cloud;
+use appgrant_core::export::{AppSecrets, ExportFormat, Handoff};
+use appgrant_core::flow::{Flow, FlowError, TenantChoice};
+use appgrant_core::identity::{DeviceCodePrompt, Session};
+use appgrant_core::plan::Choices;
+use appgrant_core::verify::Check;
+use appgrant_sim::{Sim, SimConfig};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+use tauri_plugin_clipboard_manager::ClipboardExt;
 
-/// The built-in recipes for the "Choose vendor" screen.
-#[tauri::command(async)]
-#[tracing::instrument(err(Debug))]
-pub fn list_recipes() -> Result<Vec<RecipeCard>, UiError> {
-    let recipes = appgrant_core::recipe::builtin()?;
-    Ok(recipes.iter().map(RecipeCard::from).collect())
+use crate::dto::{ApplyResult, ConnectionCard, DoneView, PlanView, RecipeCard, TenantInfo};
+use crate::error::{Code, UiError};
+use crate::state::AppState;
+
+type Result<T> = std::result::Result<T, UiError>;
+
+/// The recipes for the "Choose vendor" screen.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn list_recipes(state: State<'_, AppState>) -> Result<Vec<RecipeCard>> {
+    Ok(state.recipes()?.iter().map(RecipeCard::from).collect())
+}
+
+/// Checks a recipe file; valid ones join the list for this session.
+#[tauri::command]
+#[tracing::instrument(skip(state, text), err(Debug))]
+pub async fn import_recipe(
+    state: State<'_, AppState>,
+    file_name: String,
+    text: String,
+) -> Result<RecipeCard> {
+    let recipe = appgrant_core::recipe::parse(&file_name, &text)?;
+    let card = RecipeCard::from(&recipe);
+    let mut imported = state.imported.lock().unwrap_or_else(|p| p.into_inner());
+    imported.retain(|r| r.id != recipe.id);
+    imported.push(recipe);
+    Ok(card)
+}
+
+/// Starts the practice tenant (once) and points the wizard at it.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn start_practice(state: State<'_, AppState>) -> Result<TenantInfo> {
+    let mut practice = state.practice.lock().await;
+    if practice.is_none() {
+        let sim = Sim::start(SimConfig::default()).await.map_err(|e| {
+            UiError::new(
+                Code::Practice,
+                e.to_string(),
+                Some("Restart AppGrant and try again."),
+            )
+        })?;
+        *practice = Some(sim);
+    }
+    let sim = practice
+        .as_ref()
+        .ok_or_else(|| UiError::new(Code::Practice, "the practice tenant stopped", None))?;
+    let endpoints = Cloud::Custom {
+        login: sim.login_base(),
+        graph: sim.graph_base(),
+        resource: None,
+    }
+    .endpoints()
+    .map_err(|e| UiError::new(Code::Practice, e.to_string(), None))?;
+    state.flow.lock().await.use_tenant(TenantChoice {
+        endpoints,
+        tenant: sim.tenant_id(),
+        practice: true,
+        client_id: Some(sim.public_client_id().to_string()),
+    })?;
+    Ok(TenantInfo {
+        practice: true,
+        label: "Contoso Practice".to_string(),
+        sign_in_hint: Some(format!(
+            "Sign in as {} (a Global Administrator). No password is needed in the practice tenant.",
+            sim.admin_upn()
+        )),
+    })
+}
+
+/// Points the wizard at a real tenant ("organizations" for any work account).
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn use_tenant(state: State<'_, AppState>, tenant: String) -> Result<TenantInfo> {
+    let tenant = tenant.trim().to_string();
+    let tenant = if tenant.is_empty() {
+        "organizations".to_string()
+    } else {
+        tenant
+    };
+    let endpoints = Cloud::Global
+        .endpoints()
+        .map_err(|e| UiError::new(Code::Plan, e.to_string(), None))?;
+    state.flow.lock().await.use_tenant(TenantChoice {
+        endpoints,
+        tenant: tenant.clone(),
+        practice: false,
+        client_id: std::env::var("APPGRANT_CLIENT_ID").ok(),
+    })?;
+    Ok(TenantInfo {
+        practice: false,
+        label: if tenant == "organizations" {
+            "Your organisation".to_string()
+        } else {
+            tenant
+        },
+        sign_in_hint: None,
+    })
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn sign_in_browser(state: State<'_, AppState>) -> Result<Session> {
+    let auth = state.flow.lock().await.authenticator()?;
+    let cancel = AppState::fresh_token(&state.sign_in_cancel);
+    let browser = AppState::browser();
+    Ok(Flow::sign_in_browser(auth, browser.as_ref(), &cancel).await?)
+}
+
+#[tauri::command]
+pub async fn cancel_sign_in(state: State<'_, AppState>) -> Result<()> {
+    AppState::cancel(&state.sign_in_cancel);
+    Ok(())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn start_device_code(state: State<'_, AppState>) -> Result<DeviceCodePrompt> {
+    Ok(state.flow.lock().await.start_device_code().await?)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn finish_device_code(state: State<'_, AppState>) -> Result<Session> {
+    let (auth, prompt) = {
+        let flow = state.flow.lock().await;
+        (
+            flow.authenticator()?,
+            flow.device_code().ok_or(FlowError::NotSignedIn)?,
+        )
+    };
+    let cancel = AppState::fresh_token(&state.sign_in_cancel);
+    let session = auth
+        .complete_device_code(&prompt, tokio::time::sleep, &cancel)
+        .await
+        .map_err(FlowError::from)?;
+    Ok(session)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<()> {
+    Ok(state.flow.lock().await.sign_out().await?)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state, choices), err(Debug))]
+pub async fn plan_recipe(
+    state: State<'_, AppState>,
+    recipe_id: String,
+    choices: Choices,
+) -> Result<PlanView> {
+    let recipe = state
+        .recipes()?
+        .into_iter()
+        .find(|r| r.id == recipe_id)
+        .ok_or_else(|| {
+            UiError::new(
+                Code::Plan,
+                format!("There is no recipe \"{recipe_id}\"."),
+                Some("Choose a vendor from the list."),
+            )
+        })?;
+    let plan = state
+        .flow
+        .lock()
+        .await
+        .plan(recipe.clone(), choices)
+        .await?;
+    Ok(PlanView::new(&recipe, &plan))
+}
+
+/// Applies the reviewed plan, streaming progress; failed steps come back in the result.
+#[tauri::command]
+#[tracing::instrument(skip(state, on_event), err(Debug))]
+pub async fn apply_plan(
+    state: State<'_, AppState>,
+    on_event: Channel<ApplyEvent>,
+) -> Result<ApplyResult> {
+    let cancel = AppState::fresh_token(&state.apply_cancel);
+    let send = move |event: ApplyEvent| {
+        if let Err(e) = on_event.send(event) {
+            tracing::warn!(error = %e, "progress event not delivered (window reloaded?)");
+        }
+    };
+    match state.flow.lock().await.apply(send, cancel).await {
+        Ok(_) => Ok(ApplyResult {
+            ok: true,
+            failures: Vec::new(),
+        }),
+        Err(FlowError::Apply(ApplyError { failures })) => Ok(ApplyResult {
+            ok: false,
+            failures,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[tauri::command]
+pub async fn cancel_apply(state: State<'_, AppState>) -> Result<()> {
+    AppState::cancel(&state.apply_cancel);
+    Ok(())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn verify(state: State<'_, AppState>) -> Result<Vec<Check>> {
+    Ok(state.flow.lock().await.verify().await?.checks)
+}
+
+/// Saves the connection and returns the hand-off values (secrets hidden).
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn finish(state: State<'_, AppState>) -> Result<DoneView> {
+    let mut flow = state.flow.lock().await;
+    let connection = flow.finish(&state.vault).await?;
+    let recipe = flow.recipe().cloned().ok_or(FlowError::NoPlan)?;
+    let handoff = Handoff::build(&recipe, &connection, None)?;
+    Ok(DoneView::new(&recipe, &handoff))
+}
+
+async fn load_secret(
+    state: &AppState,
+    connection_id: &str,
+    app_key: &str,
+) -> Result<appgrant_core::secret::Secret<String>> {
+    let vault = state.vault.clone();
+    let (id, key) = (connection_id.to_string(), app_key.to_string());
+    tokio::task::spawn_blocking(move || {
+        let connection = vault.require(&id)?;
+        let at = connection.secret_ref(&key).ok_or_else(|| {
+            UiError::new(
+                Code::Vault,
+                format!("This connection has no secret for \"{key}\"."),
+                None,
+            )
+        })?;
+        vault.load_secret(&at)?.ok_or_else(|| {
+            UiError::new(
+                Code::Vault,
+                "The secret is not in this computer's credential store.",
+                Some("Rotate the secret to create and store a new one."),
+            )
+        })
+    })
+    .await
+    .map_err(|e| UiError::new(Code::Vault, e.to_string(), None))?
+}
+
+/// The one command that returns a secret, on the user's explicit "Reveal".
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn reveal_secret(
+    state: State<'_, AppState>,
+    connection_id: String,
+    app_key: String,
+) -> Result<String> {
+    Ok(load_secret(&state, &connection_id, &app_key)
+        .await?
+        .into_inner())
+}
+
+/// Copies a secret to the clipboard without it passing through the UI; clears it after 60 s
+/// unless something else was copied meanwhile.
+#[tauri::command]
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub async fn copy_secret(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    connection_id: String,
+    app_key: String,
+) -> Result<()> {
+    let secret = load_secret(&state, &connection_id, &app_key).await?;
+    app.clipboard()
+        .write_text(secret.expose().clone())
+        .map_err(|e| {
+            UiError::new(
+                Code::Export,
+                format!("Could not use the clipboard: {e}"),
+                Some("Use Reveal and copy the value by hand."),
+            )
+        })?;
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        if app.clipboard().read_text().ok().as_deref() == Some(secret.expose().as_str()) {
+            let _ = app.clipboard().write_text(String::new());
+        }
+    });
+    Ok(())
+}
+
+/// Writes an export file (into Downloads/AppGrant, else the app data folder) and returns its path.
+#[tauri::command]
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub async fn export_handoff(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    connection_id: String,
+    format: ExportFormat,
+    include_secrets: bool,
+) -> Result<String> {
+    let connection = state.vault.require(&connection_id)?;
+    let recipe = state
+        .recipes()?
+        .into_iter()
+        .find(|r| r.id == connection.recipe_id)
+        .ok_or_else(|| {
+            UiError::new(
+                Code::Export,
+                "The recipe of this connection is not loaded.",
+                Some("Import the recipe file again."),
+            )
+        })?;
+    let secrets = if include_secrets {
+        let vault = state.vault.clone();
+        let c = connection.clone();
+        Some(
+            tokio::task::spawn_blocking(move || AppSecrets::from_vault(&vault, &c))
+                .await
+                .map_err(|e| UiError::new(Code::Export, e.to_string(), None))??,
+        )
+    } else {
+        None
+    };
+    let handoff = Handoff::build(&recipe, &connection, secrets.as_ref())?;
+    let text = handoff.render(format, chrono::Utc::now())?;
+    let dir = std::env::var_os("APPGRANT_EXPORT_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| app.path().download_dir().ok().map(|d| d.join("AppGrant")))
+        .unwrap_or_else(|| state.data_dir.join("exports"));
+    let path = dir.join(handoff.file_name(format));
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&path, text))
+        .map_err(|e| {
+            UiError::new(
+                Code::Export,
+                format!("Could not write {}: {e}", path.display()),
+                Some("Check the folder is writable."),
+            )
+        })?;
+    Ok(path.display().to_string())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn list_connections(state: State<'_, AppState>) -> Result<Vec<ConnectionCard>> {
+    Ok(state
+        .vault
+        .list()?
+        .iter()
+        .map(ConnectionCard::from)
+        .collect())
 }

@@ -1,7 +1,11 @@
 //! What crosses the IPC boundary, shaped for the UI (mirrored in `ui/src/lib/types.ts`).
+//! No type here can carry a secret, except the one string `reveal_secret` returns.
 
 use appgrant_core::catalog::{PermissionKind, Risk};
-use appgrant_core::recipe::Recipe;
+use appgrant_core::export::Handoff;
+use appgrant_core::plan::{ConsentHandoff, Phase, Plan, StepKind};
+use appgrant_core::recipe::{Audience, Recipe, Var};
+use appgrant_core::vault::Connection;
 use serde::Serialize;
 
 /// A vendor as the "Choose vendor" screen shows it.
@@ -17,6 +21,8 @@ pub struct RecipeCard {
     pub max_risk: Risk,
     /// Labels of the values the admin must type before applying (timetoreply's portal URL).
     pub inputs: Vec<String>,
+    /// Ids of those inputs, in the same order (the keys of `Choices.inputs`).
+    pub input_ids: Vec<String>,
     /// How many mistakes in the vendor's own guide the recipe corrects.
     pub corrections: usize,
 }
@@ -38,6 +44,18 @@ pub struct PermissionCard {
     pub risk: Risk,
 }
 
+fn permission_cards(app: &appgrant_core::recipe::AppSpec) -> Vec<PermissionCard> {
+    app.permissions
+        .iter()
+        .map(|p| PermissionCard {
+            name: p.name.clone(),
+            kind: p.kind,
+            summary: p.summary.clone(),
+            risk: p.risk,
+        })
+        .collect()
+}
+
 impl From<&Recipe> for RecipeCard {
     fn from(r: &Recipe) -> Self {
         Self {
@@ -51,21 +69,282 @@ impl From<&Recipe> for RecipeCard {
                 .map(|a| AppCard {
                     display_name: a.display_name.clone(),
                     purpose: a.purpose.clone(),
-                    permissions: a
-                        .permissions
-                        .iter()
-                        .map(|p| PermissionCard {
-                            name: p.name.clone(),
-                            kind: p.kind,
-                            summary: p.summary.clone(),
-                            risk: p.risk,
-                        })
-                        .collect(),
+                    permissions: permission_cards(a),
                 })
                 .collect(),
             max_risk: r.max_risk(),
             inputs: r.inputs.iter().map(|i| i.label.clone()).collect(),
+            input_ids: r.inputs.iter().map(|i| i.id.clone()).collect(),
             corrections: r.corrections.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantInfo {
+    pub practice: bool,
+    pub label: String,
+    pub sign_in_hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanStep {
+    pub id: String,
+    pub app: String,
+    pub phase: Phase,
+    pub kind: &'static str,
+    pub title: String,
+    pub risk: Option<Risk>,
+    pub done: bool,
+    pub blocked: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanApp {
+    pub key: String,
+    pub display_name: String,
+    pub purpose: String,
+    pub audience: &'static str,
+    pub redirect_uris: Vec<String>,
+    pub permissions: Vec<PermissionCard>,
+    pub secret_description: String,
+    pub existing_app_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lifetime {
+    pub requested_months: u32,
+    pub days: u32,
+    pub expires_on: String,
+    pub capped_by_policy_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorrectionView {
+    pub guide_says: String,
+    pub appgrant_does: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanView {
+    pub recipe_id: String,
+    pub vendor: String,
+    pub apps: Vec<PlanApp>,
+    pub steps: Vec<PlanStep>,
+    pub lifetime: Lifetime,
+    pub consent_handoff: Option<ConsentHandoff>,
+    pub notes: Vec<String>,
+    pub corrections: Vec<CorrectionView>,
+    pub mailbox_limit_note: Option<String>,
+}
+
+impl PlanView {
+    pub fn new(recipe: &Recipe, plan: &Plan) -> Self {
+        let apps = plan
+            .apps
+            .iter()
+            .filter_map(|a| {
+                let spec = recipe.apps.iter().find(|s| s.key == a.key)?;
+                let uris = |key: &str| -> Vec<String> {
+                    a.application
+                        .pointer(key)
+                        .and_then(|v| v.as_array())
+                        .map(|l| {
+                            l.iter()
+                                .filter_map(|u| u.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let mut redirect_uris = uris("/web/redirectUris");
+                redirect_uris.extend(uris("/spa/redirectUris"));
+                redirect_uris.extend(uris("/publicClient/redirectUris"));
+                Some(PlanApp {
+                    key: a.key.clone(),
+                    display_name: a.display_name.clone(),
+                    purpose: spec.purpose.clone(),
+                    audience: match spec.audience {
+                        Audience::SingleTenant => {
+                            "Accounts in your organisation only (single tenant)"
+                        }
+                        Audience::MultiTenant => "Accounts in any organisation (multitenant)",
+                    },
+                    redirect_uris,
+                    permissions: permission_cards(spec),
+                    secret_description: a.secret_description.clone(),
+                    existing_app_id: a.existing.as_ref().map(|e| e.app_id.clone()),
+                })
+            })
+            .collect();
+        let limited: Vec<&str> = recipe
+            .apps
+            .iter()
+            .filter(|a| a.limit_mailboxes.is_some())
+            .map(|a| a.display_name.as_str())
+            .collect();
+        Self {
+            recipe_id: recipe.id.clone(),
+            vendor: recipe.vendor.clone(),
+            apps,
+            steps: plan
+                .steps
+                .iter()
+                .map(|s| PlanStep {
+                    id: s.id.clone(),
+                    app: s.app.clone(),
+                    phase: s.phase,
+                    kind: match s.kind {
+                        StepKind::RegisterApp => "register_app",
+                        StepKind::CreateServicePrincipal => "create_service_principal",
+                        StepKind::GrantApplicationPermission { .. } => "grant_application_permission",
+                        StepKind::GrantDelegatedPermissions { .. } => "grant_delegated_permissions",
+                        StepKind::CreateSecret { .. } => "create_secret",
+                    },
+                    title: s.title.clone(),
+                    risk: s.risk,
+                    done: s.done,
+                    blocked: s.blocked.clone(),
+                })
+                .collect(),
+            lifetime: Lifetime {
+                requested_months: plan.lifetime.requested_months,
+                days: plan.lifetime.days,
+                expires_on: plan.lifetime.expires_on.to_string(),
+                capped_by_policy_days: plan.lifetime.capped_by_policy_days,
+            },
+            consent_handoff: plan.consent_handoff.clone(),
+            notes: plan.notes.clone(),
+            corrections: recipe
+                .corrections
+                .iter()
+                .map(|c| CorrectionView {
+                    guide_says: c.guide_says.clone(),
+                    appgrant_does: c.appgrant_does.clone(),
+                    why: c.why.clone(),
+                })
+                .collect(),
+            mailbox_limit_note: (!limited.is_empty()).then(|| {
+                format!(
+                    "{} asks to limit which mailboxes {} may open. AppGrant will do this with Exchange Online RBAC for Applications (the only method that works for app-only access) in a coming version. Until then the app can reach every mailbox the permissions above allow.",
+                    recipe.vendor,
+                    limited.join(" and ")
+                )
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyResult {
+    pub ok: bool,
+    pub failures: Vec<appgrant_core::apply::StepFailure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffField {
+    pub label: String,
+    pub value: String,
+    pub secret: bool,
+    pub help: Option<String>,
+    pub app_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Expiry {
+    pub app: String,
+    pub expires_on: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DoneView {
+    pub connection_id: String,
+    pub vendor: String,
+    pub fields: Vec<HandoffField>,
+    pub next_steps: Vec<String>,
+    pub expiries: Vec<Expiry>,
+    pub formats: Vec<appgrant_core::export::ExportFormat>,
+}
+
+impl DoneView {
+    /// `handoff` must be built without secrets.
+    pub fn new(recipe: &Recipe, handoff: &Handoff) -> Self {
+        let fields = handoff
+            .fields
+            .iter()
+            .map(|f| {
+                let app_key = recipe
+                    .handoff
+                    .iter()
+                    .find(|h| h.label == f.label)
+                    .and_then(|h| {
+                        h.value.vars().find_map(|v| match v {
+                            Var::Secret(app) => Some(app.clone()),
+                            _ => None,
+                        })
+                    });
+                HandoffField {
+                    label: f.label.clone(),
+                    value: f.value.clone(),
+                    secret: f.secret,
+                    help: f.help.clone(),
+                    app_key,
+                }
+            })
+            .collect();
+        Self {
+            connection_id: handoff.connection_id.clone(),
+            vendor: handoff.vendor.clone(),
+            fields,
+            next_steps: handoff.next_steps.clone(),
+            expiries: handoff
+                .secrets
+                .iter()
+                .map(|s| Expiry {
+                    app: s.app_name.clone(),
+                    expires_on: s.expires_on.to_string(),
+                })
+                .collect(),
+            formats: handoff.formats(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionCard {
+    pub id: String,
+    pub vendor: String,
+    pub tenant: String,
+    pub practice: bool,
+    pub apps: Vec<String>,
+    pub next_expiry: Option<String>,
+    pub days_left: Option<i64>,
+}
+
+impl From<&Connection> for ConnectionCard {
+    fn from(c: &Connection) -> Self {
+        Self {
+            id: c.id.clone(),
+            vendor: c.vendor.clone(),
+            tenant: c
+                .tenant_domain
+                .clone()
+                .unwrap_or_else(|| c.tenant_id.clone()),
+            practice: c.practice,
+            apps: c.apps.iter().map(|a| a.display_name.clone()).collect(),
+            next_expiry: c.next_expiry().map(|d| d.date_naive().to_string()),
+            days_left: c.days_until_expiry(chrono::Utc::now()),
         }
     }
 }

@@ -1,8 +1,12 @@
 //! The one place where core errors become what the UI receives: `{ code, message, hint }`.
 //!
-//! `code` is stable and the UI branches on it (`ui/src/lib/errors.ts`); `message` says what
-//! happened; `hint` says what to do next.
+//! `code` is stable and the UI branches on it (`ui/src/lib/types.ts` `ErrorCode`); `message`
+//! says what happened; `hint` says what to do next; `detail` carries core's finer code.
 
+use appgrant_core::apply::ApplyError;
+use appgrant_core::flow::FlowError;
+use appgrant_core::identity::SignInError;
+use appgrant_core::plan::PlanError;
 use serde::Serialize;
 
 /// An error as the UI sees it.
@@ -11,6 +15,7 @@ pub struct UiError {
     pub code: Code,
     pub message: String,
     pub hint: Option<String>,
+    pub detail: Option<String>,
 }
 
 /// Error codes the UI branches on. Add one only when the UI needs to tell it apart.
@@ -19,15 +24,119 @@ pub struct UiError {
 pub enum Code {
     /// A recipe could not be loaded; the message lists each problem with its line.
     InvalidRecipe,
+    /// The step needs a signed-in admin (or a chosen tenant) first.
+    NotSignedIn,
+    /// Sign-in failed; `detail` has the sign-in code (consent_denied, timed_out...).
+    SignIn,
+    /// Planning failed (bad input value, unreadable tenant).
+    Plan,
+    /// Apply failed; the message lists the failed steps.
+    Apply,
+    /// The connections store failed.
+    Vault,
+    /// An export could not be written.
+    Export,
+    /// The practice tenant could not start.
+    Practice,
+}
+
+impl UiError {
+    pub fn new(code: Code, message: impl Into<String>, hint: Option<&str>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            hint: hint.map(str::to_string),
+            detail: None,
+        }
+    }
 }
 
 impl From<appgrant_core::recipe::RecipeErrors> for UiError {
     fn from(errors: appgrant_core::recipe::RecipeErrors) -> Self {
-        Self {
-            code: Code::InvalidRecipe,
-            message: errors.to_string(),
-            hint: Some("Fix the lines named above and load the recipe again.".to_string()),
+        Self::new(
+            Code::InvalidRecipe,
+            errors.to_string(),
+            Some("Fix the lines named above and load the recipe again."),
+        )
+    }
+}
+
+fn sign_in(e: &SignInError) -> UiError {
+    UiError {
+        code: Code::SignIn,
+        message: e.to_string(),
+        hint: Some(e.hint().to_string()),
+        detail: serde_json::to_value(e.code())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string)),
+    }
+}
+
+impl From<FlowError> for UiError {
+    fn from(e: FlowError) -> Self {
+        match &e {
+            FlowError::NoTenant => Self::new(
+                Code::NotSignedIn,
+                e.to_string(),
+                Some("Go back to the start and pick the practice tenant or your own."),
+            ),
+            FlowError::NotSignedIn => Self::new(
+                Code::NotSignedIn,
+                e.to_string(),
+                Some("Sign in on the Sign in step."),
+            ),
+            FlowError::NoPlan | FlowError::NotApplied => Self::new(
+                Code::Plan,
+                e.to_string(),
+                Some("Go back to the Review step."),
+            ),
+            FlowError::SignIn(s) => sign_in(s),
+            FlowError::Plan(PlanError::Inputs(inputs)) => Self::new(
+                Code::Plan,
+                inputs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Some("Correct the value and continue."),
+            ),
+            FlowError::Plan(p) => Self::new(
+                Code::Plan,
+                p.to_string(),
+                Some("Check your connection and sign-in, then try again."),
+            ),
+            FlowError::Apply(ApplyError { failures }) => Self {
+                code: Code::Apply,
+                message: failures
+                    .iter()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                hint: failures.first().map(|f| f.hint.clone()),
+                detail: failures
+                    .first()
+                    .and_then(|f| serde_json::to_value(f.code).ok())
+                    .and_then(|v| v.as_str().map(str::to_string)),
+            },
+            FlowError::Journal(j) => Self::new(
+                Code::Apply,
+                j.to_string(),
+                Some("Check that AppGrant's data folder is writable, then try again."),
+            ),
+            FlowError::Vault(v) => Self::new(Code::Vault, v.to_string(), Some(v.hint())),
         }
+    }
+}
+
+impl From<appgrant_core::vault::VaultError> for UiError {
+    fn from(e: appgrant_core::vault::VaultError) -> Self {
+        Self::new(Code::Vault, e.to_string(), Some(e.hint()))
+    }
+}
+
+impl From<appgrant_core::export::ExportError> for UiError {
+    fn from(e: appgrant_core::export::ExportError) -> Self {
+        Self::new(Code::Export, e.to_string(), Some(e.hint()))
     }
 }
 
@@ -45,5 +154,14 @@ mod tests {
             .unwrap()
             .starts_with("bad.toml, line 1: "));
         assert!(json["hint"].is_string());
+    }
+
+    #[test]
+    fn sign_in_errors_carry_their_finer_code() {
+        let e = UiError::from(FlowError::SignIn(SignInError::ConsentDenied));
+        let json = serde_json::to_value(e).unwrap();
+        assert_eq!(json["code"], "sign_in");
+        assert_eq!(json["detail"], "consent_denied");
+        assert!(json["hint"].as_str().unwrap().contains("Accept"));
     }
 }

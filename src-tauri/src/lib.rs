@@ -1,13 +1,42 @@
 //! The AppGrant desktop shell: thin Tauri commands over `appgrant-core`.
 //!
 //! `commands` adapts, `dto` shapes what the UI receives, `error` turns core errors into
-//! `{ code, message, hint }`. Everything worth testing lives in `appgrant-core`.
+//! `{ code, message, hint }`, `state` holds the wizard's flow between commands. Everything
+//! worth testing lives in `appgrant-core`.
 
 mod commands;
 mod dto;
 mod error;
+mod state;
 
+use tauri::Manager;
 use tracing_subscriber::EnvFilter;
+
+/// Every command the window may call; `build.rs` registers the same list.
+macro_rules! app_commands {
+    () => {
+        tauri::generate_handler![
+            commands::list_recipes,
+            commands::import_recipe,
+            commands::start_practice,
+            commands::use_tenant,
+            commands::sign_in_browser,
+            commands::cancel_sign_in,
+            commands::start_device_code,
+            commands::finish_device_code,
+            commands::sign_out,
+            commands::plan_recipe,
+            commands::apply_plan,
+            commands::cancel_apply,
+            commands::verify,
+            commands::finish,
+            commands::reveal_secret,
+            commands::copy_secret,
+            commands::export_handoff,
+            commands::list_connections,
+        ]
+    };
+}
 
 pub fn run() {
     tracing_subscriber::fmt()
@@ -17,7 +46,18 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
     let result = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::list_recipes])
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .setup(|app| {
+            let data_dir = match std::env::var_os("APPGRANT_DATA_DIR") {
+                Some(dir) => std::path::PathBuf::from(dir),
+                None => app.path().app_data_dir()?,
+            };
+            std::fs::create_dir_all(&data_dir)?;
+            tracing::info!(dir = %data_dir.display(), "data folder");
+            app.manage(state::AppState::new(data_dir)?);
+            Ok(())
+        })
+        .invoke_handler(app_commands!())
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(error) = result {
         tracing::error!(%error, "AppGrant could not start");

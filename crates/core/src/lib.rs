@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cloud;
 pub mod connect;
 pub mod export;
+pub mod flow;
 pub mod graph;
 pub mod identity;
 pub mod plan;

@@ -110,6 +110,21 @@ impl BrowserOpener for SystemBrowser {
     }
 }
 
+/// Opens the page with a given program (`APPGRANT_BROWSER`), e.g. a particular browser or, in
+/// end-to-end tests, a script that plays the person signing in.
+pub struct CommandBrowser(pub std::path::PathBuf);
+
+impl BrowserOpener for CommandBrowser {
+    fn open(&self, url: &Url) -> Result<(), String> {
+        std::process::Command::new(&self.0)
+            .arg(url.as_str())
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .map(|_| ())
+            .map_err(|e| format!("{}: {e}", self.0.display()))
+    }
+}
+
 /// Who signed in, where, and what they may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,0 +1,87 @@
+//! The whole wizard journey through `Flow`, as the desktop shell and the CLI drive it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use appgrant_core::flow::{Flow, FlowError, TenantChoice};
+use appgrant_core::graph::RetryPolicy;
+use appgrant_core::identity::MemoryStore;
+use appgrant_core::plan::Choices;
+use appgrant_core::recipe::builtin_by_id;
+use appgrant_core::vault::Vault;
+use appgrant_sim::Knobs;
+use common::{endpoints, sim_with, Decision, FormBrowser};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test]
+async fn start_to_done_in_the_practice_tenant() {
+    let sim = sim_with(Knobs::default()).await;
+    let dir = std::env::temp_dir().join(format!("appgrant-flow-{}", uuid::Uuid::new_v4()));
+    let secrets = MemoryStore::new();
+    let mut flow =
+        Flow::new(dir.clone(), Arc::new(secrets.clone())).with_policy(RetryPolicy::fast());
+    let recipe = builtin_by_id("tonicdm").unwrap().unwrap();
+
+    assert!(matches!(
+        flow.plan(recipe.clone(), Choices::default()).await,
+        Err(FlowError::NoTenant)
+    ));
+    flow.use_tenant(TenantChoice {
+        endpoints: endpoints(&sim),
+        tenant: sim.tenant_id(),
+        practice: true,
+        client_id: Some(sim.public_client_id().to_string()),
+    })
+    .unwrap();
+    assert!(matches!(
+        flow.plan(recipe.clone(), Choices::default()).await,
+        Err(FlowError::NotSignedIn)
+    ));
+
+    let auth = flow.authenticator().unwrap();
+    let session = Flow::sign_in_browser(
+        auth,
+        &FormBrowser::new(&sim.admin_upn(), Decision::Accept),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("signs in");
+    assert!(session.capabilities.can_grant_application_permissions);
+
+    let plan = flow
+        .plan(recipe.clone(), Choices::default())
+        .await
+        .expect("plan");
+    assert!(plan.steps.iter().all(|s| !s.done), "nothing exists yet");
+    let events = Arc::new(std::sync::Mutex::new(0usize));
+    let counter = Arc::clone(&events);
+    flow.apply(
+        move |_| *counter.lock().unwrap() += 1,
+        CancellationToken::new(),
+    )
+    .await
+    .expect("apply");
+    assert!(*events.lock().unwrap() > 0, "progress reported");
+    let report = flow.verify().await.expect("verify");
+    assert!(report.ok(), "{:#?}", report.checks);
+
+    let vault = Vault::open(dir.clone(), Arc::new(secrets.clone())).unwrap();
+    let connection = flow.finish(&vault).await.expect("saved");
+    assert!(connection.practice);
+    assert!(connection.verified_at.is_some());
+    let again = flow.finish(&vault).await.expect("saved again");
+    assert_eq!(
+        again.id, connection.id,
+        "finishing twice updates the same connection"
+    );
+    assert_eq!(vault.list().unwrap().len(), 1);
+    let at = connection.secret_ref("main").expect("secret reference");
+    assert!(
+        vault.load_secret(&at).unwrap().is_some(),
+        "secret retrievable from the vault"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,7 +2,7 @@ import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, test } from "vitest";
 import ChooseVendor from "./ChooseVendor.svelte";
-import { IpcError, type Backend } from "../lib/ipc";
+import { FakeBackend, ipcError } from "../test/fakeBackend";
 import type { RecipeCard } from "../lib/types";
 
 const tonic: RecipeCard = {
@@ -42,7 +42,11 @@ const ttr: RecipeCard = {
   corrections: 0,
 };
 
-const backendWith = (recipes: RecipeCard[]): Backend => ({ listRecipes: async () => recipes });
+const backendWith = (recipes: RecipeCard[]) => {
+  const fake = new FakeBackend();
+  fake.recipes = recipes;
+  return fake.backend;
+};
 
 describe("Choose vendor screen", () => {
   test("lists each vendor with what it will be able to do, riskiest first", async () => {
@@ -82,20 +86,10 @@ describe("Choose vendor screen", () => {
   });
 
   test("a failure shows the message, the hint and a way to retry", async () => {
-    let calls = 0;
-    const backend: Backend = {
-      listRecipes: async () => {
-        calls += 1;
-        if (calls === 1) {
-          throw new IpcError("list_recipes", {
-            code: "invalid_recipe",
-            message: "tonicdm.toml, line 3: bad",
-            hint: "Fix the lines named above.",
-          });
-        }
-        return [tonic];
-      },
-    };
+    const fake = new FakeBackend();
+    fake.recipes = [tonic];
+    fake.failNext("listRecipes", ipcError("invalid_recipe", "tonicdm.toml, line 3: bad", "Fix the lines named above."));
+    const backend = fake.backend;
     const user = userEvent.setup();
     render(ChooseVendor, { backend });
     const alert = await screen.findByRole("alert");

@@ -23,8 +23,22 @@ export interface RecipeCard {
   description: string;
   apps: AppCard[];
   maxRisk: Risk;
+  /** Labels of the values the admin must type (timetoreply's portal URL). */
   inputs: string[];
+  /**
+   * The same inputs with the id `Choices.inputs` is keyed by. Proposed addition: the shell does
+   * not send it yet; without it the UI keys values by label (see `inputFieldsOf`).
+   */
+  inputFields?: InputField[];
   corrections: number;
+}
+
+/** One value a recipe asks for (from the recipe's `[[inputs]]`). */
+export interface InputField {
+  id: string;
+  label: string;
+  help: string | null;
+  example: string | null;
 }
 
 /** Error codes the shell sends; keep in step with `Code` in src-tauri/src/error.rs. */

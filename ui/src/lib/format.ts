@@ -1,0 +1,38 @@
+// Dates and countdowns in words.
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** "1 May 2027" in the user's locale; a date-only value is read as that calendar day. */
+export function formatDate(value: string): string {
+  const date = new Date(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(date.getTime())) return value;
+  return date.toLocaleDateString(undefined, {
+    year: "numeric",
+    month: "long",
+    day: "numeric",
+    ...(DATE_ONLY.test(value) ? { timeZone: "UTC" } : {}),
+  });
+}
+
+/** "14:32" in the user's locale. */
+export function formatTime(value: string): string {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+/** "expires in 712 days", "expires today", "expired 3 days ago". */
+export function expiryText(daysLeft: number | null): string {
+  if (daysLeft === null) return "no expiry recorded";
+  if (daysLeft > 1) return `expires in ${daysLeft} days`;
+  if (daysLeft === 1) return "expires tomorrow";
+  if (daysLeft === 0) return "expires today";
+  return daysLeft === -1 ? "expired yesterday" : `expired ${-daysLeft} days ago`;
+}
+
+/** Fewer than this many days left gets warning styling. */
+export const EXPIRY_WARN_DAYS = 30;
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

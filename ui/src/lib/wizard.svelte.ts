@@ -1,0 +1,491 @@
+// The wizard's state and every call it makes to the shell. Components render it and call its
+// methods; keeping it here makes the flow testable without a DOM.
+
+import { IpcError, type Backend, type ExportFormat } from "./ipc";
+import { toProblem, type Problem } from "./errors";
+import type {
+  ApplyEvent,
+  Choices,
+  ConnectionCard,
+  DeviceCode,
+  DoneView,
+  InputField,
+  PlanView,
+  RecipeCard,
+  SessionInfo,
+  TenantInfo,
+  VerifyCheck,
+} from "./types";
+
+export const SCREENS = [
+  { id: "start", label: "Start" },
+  { id: "vendor", label: "Choose vendor" },
+  { id: "signin", label: "Sign in" },
+  { id: "review", label: "Review" },
+  { id: "apply", label: "Apply" },
+  { id: "verify", label: "Verify" },
+  { id: "done", label: "Done" },
+] as const;
+
+export type Screen = (typeof SCREENS)[number]["id"];
+
+/** What one plan step is doing on the Apply screen. */
+export type StepState =
+  | { state: "pending" }
+  | { state: "already" }
+  | { state: "blocked"; reason: string }
+  | { state: "running" }
+  | { state: "waiting"; message: string; attempt: number }
+  | { state: "done"; detail: string | null }
+  | { state: "skipped"; reason: string }
+  | { state: "failed"; message: string; hint: string };
+
+export type SignInState = "idle" | "browser" | "device-starting" | "device";
+export type ApplyOutcome = "ok" | "failed" | "cancelled";
+
+/** A recipe-file error: the shell's message holds one problem per line. */
+export interface ImportProblem extends Problem {
+  fileName: string;
+  lines: string[];
+}
+
+/** The recipe's inputs with the key their value goes under in `Choices.inputs`. */
+export function inputFieldsOf(recipe: RecipeCard | null): InputField[] {
+  if (!recipe) return [];
+  return recipe.inputFields ?? recipe.inputs.map((label) => ({ id: label, label, help: null, example: null }));
+}
+
+const emptyChoices = (): Choices => ({ inputs: {}, appNames: {}, secretLifetimeMonths: null });
+
+export class Wizard {
+  readonly backend: Backend;
+
+  screen = $state<Screen>("start");
+
+  // Start
+  tenant = $state.raw<TenantInfo | null>(null);
+  opening = $state<"practice" | "tenant" | null>(null);
+  tenantProblem = $state.raw<Problem | null>(null);
+  connections = $state.raw<ConnectionCard[] | null>(null);
+  connectionsProblem = $state.raw<Problem | null>(null);
+
+  // Choose vendor
+  recipe = $state.raw<RecipeCard | null>(null);
+  imported = $state.raw<RecipeCard[]>([]);
+  importing = $state(false);
+  importProblem = $state.raw<ImportProblem | null>(null);
+  choices = $state<Choices>(emptyChoices());
+
+  // Sign in
+  signIn = $state<SignInState>("idle");
+  deviceCode = $state.raw<DeviceCode | null>(null);
+  session = $state.raw<SessionInfo | null>(null);
+  signInProblem = $state.raw<Problem | null>(null);
+  #signInCancelled = false;
+
+  // Review
+  plan = $state.raw<PlanView | null>(null);
+  planning = $state(false);
+  planProblem = $state.raw<Problem | null>(null);
+  #planSeq = 0;
+  /** The recipe and choices the latest plan request was for. */
+  #plannedFor = "";
+
+  // Apply
+  progress = $state<Record<string, StepState>>({});
+  applying = $state(false);
+  cancelling = $state(false);
+  applyOutcome = $state<ApplyOutcome | null>(null);
+  applyProblem = $state.raw<Problem | null>(null);
+  /** The latest thing that happened, for the screen reader's live region. */
+  activity = $state("");
+
+  // Verify
+  checks = $state.raw<VerifyCheck[] | null>(null);
+  verifying = $state(false);
+  verifyProblem = $state.raw<Problem | null>(null);
+
+  // Done
+  done = $state.raw<DoneView | null>(null);
+  finishing = $state(false);
+  doneProblem = $state.raw<Problem | null>(null);
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
+
+  get stepIndex(): number {
+    return SCREENS.findIndex((s) => s.id === this.screen);
+  }
+
+  get practice(): boolean {
+    return this.tenant?.practice ?? false;
+  }
+
+  get inputFields(): InputField[] {
+    return inputFieldsOf(this.recipe);
+  }
+
+  /** A vendor is chosen and every input it asks for has a value. */
+  get vendorReady(): boolean {
+    return this.recipe !== null && this.inputFields.every((f) => (this.choices.inputs[f.id] ?? "").trim() !== "");
+  }
+
+  get failedChecks(): number {
+    return this.checks?.filter((c) => c.status === "failed").length ?? 0;
+  }
+
+  // ---- Start ----
+
+  async loadConnections(): Promise<void> {
+    this.connectionsProblem = null;
+    try {
+      this.connections = await this.backend.listConnections();
+    } catch (error) {
+      this.connectionsProblem = toProblem(error);
+    }
+  }
+
+  async startPractice(): Promise<void> {
+    await this.#openTenant("practice", () => this.backend.startPractice());
+  }
+
+  /** An empty value means "any work account". */
+  async useTenant(value: string): Promise<void> {
+    await this.#openTenant("tenant", () => this.backend.useTenant(value.trim() || "organizations"));
+  }
+
+  async #openTenant(kind: "practice" | "tenant", open: () => Promise<TenantInfo>): Promise<void> {
+    this.opening = kind;
+    this.tenantProblem = null;
+    try {
+      const tenant = await open();
+      if (this.session) await this.signOut();
+      this.tenant = tenant;
+      this.screen = "vendor";
+    } catch (error) {
+      this.tenantProblem = toProblem(error);
+    } finally {
+      this.opening = null;
+    }
+  }
+
+  // ---- Choose vendor ----
+
+  chooseRecipe(recipe: RecipeCard): void {
+    if (this.recipe?.id !== recipe.id) {
+      this.choices = emptyChoices();
+      this.plan = null;
+      this.planProblem = null;
+    }
+    this.recipe = recipe;
+  }
+
+  setInput(id: string, value: string): void {
+    this.choices.inputs[id] = value;
+  }
+
+  async importRecipe(fileName: string, text: string): Promise<void> {
+    this.importing = true;
+    this.importProblem = null;
+    try {
+      const recipe = await this.backend.importRecipe(fileName, text);
+      this.imported = [...this.imported.filter((r) => r.id !== recipe.id), recipe];
+      this.chooseRecipe(recipe);
+    } catch (error) {
+      const problem = toProblem(error);
+      const lines =
+        problem.code === "invalid_recipe"
+          ? problem.message
+              .split("\n")
+              .map((l) => l.trim())
+              .filter(Boolean)
+          : [problem.message];
+      this.importProblem = { ...problem, fileName, lines };
+    } finally {
+      this.importing = false;
+    }
+  }
+
+  // ---- Sign in ----
+
+  async signInBrowser(): Promise<void> {
+    await this.#signIn("browser", () => this.backend.signInBrowser());
+  }
+
+  async signInWithCode(): Promise<void> {
+    await this.#signIn("device-starting", async () => {
+      this.deviceCode = await this.backend.startDeviceCode();
+      if (this.#signInCancelled) throw new Error("cancelled");
+      this.signIn = "device";
+      return this.backend.finishDeviceCode();
+    });
+  }
+
+  async #signIn(state: SignInState, run: () => Promise<SessionInfo>): Promise<void> {
+    this.#signInCancelled = false;
+    this.signIn = state;
+    this.signInProblem = null;
+    try {
+      const session = await run();
+      if (this.#signInCancelled) return;
+      this.session = session;
+      this.plan = null;
+      // Read the tenant now, so a missing consent right shows up here, not after Review.
+      void this.makePlan();
+    } catch (error) {
+      if (!this.#signInCancelled) this.signInProblem = toProblem(error);
+    } finally {
+      this.signIn = "idle";
+      this.deviceCode = null;
+    }
+  }
+
+  async cancelSignIn(): Promise<void> {
+    this.#signInCancelled = true;
+    this.signIn = "idle";
+    this.deviceCode = null;
+    try {
+      await this.backend.cancelSignIn();
+    } catch (error) {
+      this.signInProblem = toProblem(error);
+    }
+  }
+
+  async signOut(): Promise<void> {
+    this.session = null;
+    this.plan = null;
+    try {
+      await this.backend.signOut();
+    } catch {
+      // Signing out only forgets the session in the shell; a failure leaves nothing to act on.
+    }
+  }
+
+  // ---- Review ----
+
+  /** Reads the tenant and builds the plan; a newer call wins over an older one still running. */
+  async makePlan(): Promise<boolean> {
+    if (!this.recipe) return false;
+    const seq = ++this.#planSeq;
+    this.planning = true;
+    this.planProblem = null;
+    const choices = $state.snapshot(this.choices);
+    this.#plannedFor = JSON.stringify([this.recipe.id, choices]);
+    try {
+      const plan = await this.backend.planRecipe(this.recipe.id, choices);
+      if (seq !== this.#planSeq) return false;
+      this.plan = plan;
+      return true;
+    } catch (error) {
+      if (seq !== this.#planSeq) return false;
+      this.planProblem = toProblem(error);
+      return false;
+    } finally {
+      if (seq === this.#planSeq) this.planning = false;
+    }
+  }
+
+  async setAppName(key: string, name: string): Promise<void> {
+    const current = this.plan?.apps.find((a) => a.key === key)?.displayName;
+    if (name.trim() === "" || name === current) return;
+    this.choices.appNames[key] = name.trim();
+    await this.makePlan();
+  }
+
+  async setLifetime(months: number): Promise<void> {
+    this.choices.secretLifetimeMonths = months;
+    await this.makePlan();
+  }
+
+  // ---- Apply ----
+
+  async apply(): Promise<void> {
+    const plan = this.plan;
+    if (!plan || this.applying) return;
+    this.screen = "apply";
+    this.applying = true;
+    this.cancelling = false;
+    this.applyOutcome = null;
+    this.applyProblem = null;
+    this.progress = Object.fromEntries(
+      plan.steps.map((s): [string, StepState] => [
+        s.id,
+        s.done ? { state: "already" } : s.blocked ? { state: "blocked", reason: s.blocked } : { state: "pending" },
+      ]),
+    );
+    this.activity = "Applying the plan.";
+    try {
+      const result = await this.backend.applyPlan((event) => this.#onEvent(event));
+      if (this.cancelling) {
+        this.applyOutcome = "cancelled";
+      } else if (result.ok) {
+        this.applyOutcome = "ok";
+      } else {
+        this.applyOutcome = "failed";
+        for (const f of result.failures) {
+          this.progress[f.step] = { state: "failed", message: f.message, hint: f.hint };
+        }
+      }
+    } catch (error) {
+      this.applyOutcome = this.cancelling ? "cancelled" : "failed";
+      if (!this.cancelling) this.applyProblem = toProblem(error);
+    } finally {
+      this.applying = false;
+      // A cancelled step that never finished is not running any more.
+      for (const [id, s] of Object.entries(this.progress)) {
+        if (s.state === "running" || s.state === "waiting") this.progress[id] = { state: "pending" };
+      }
+    }
+    this.activity =
+      this.applyOutcome === "ok"
+        ? "All steps are done. Checking the connection."
+        : this.applyOutcome === "cancelled"
+          ? "Stopped. You can continue later from where it stopped."
+          : "A step failed. See what to do next.";
+    if (this.applyOutcome === "ok") await this.toVerify();
+  }
+
+  #title(step: string): string {
+    return this.plan?.steps.find((s) => s.id === step)?.title ?? step;
+  }
+
+  #onEvent(event: ApplyEvent): void {
+    switch (event.event) {
+      case "stepStarted":
+        this.progress[event.data.step] = { state: "running" };
+        this.activity = `${this.#title(event.data.step)}: working on it.`;
+        break;
+      case "waiting":
+        this.progress[event.data.step] = {
+          state: "waiting",
+          message: event.data.message,
+          attempt: event.data.attempt,
+        };
+        this.activity = `${this.#title(event.data.step)}: ${event.data.message}`;
+        break;
+      case "stepDone":
+        this.progress[event.data.step] = { state: "done", detail: event.data.detail };
+        this.activity = `${this.#title(event.data.step)}: done.`;
+        break;
+      case "stepSkipped":
+        this.progress[event.data.step] = { state: "skipped", reason: event.data.reason };
+        this.activity = `${this.#title(event.data.step)}: skipped.`;
+        break;
+      case "stepFailed":
+        this.progress[event.data.step] = { state: "failed", message: event.data.message, hint: event.data.hint };
+        this.activity = `${this.#title(event.data.step)}: failed. ${event.data.message}`;
+        break;
+    }
+  }
+
+  async cancelApply(): Promise<void> {
+    if (!this.applying) return;
+    this.cancelling = true;
+    this.activity = "Stopping after the current step…";
+    try {
+      await this.backend.cancelApply();
+    } catch (error) {
+      this.cancelling = false;
+      this.applyProblem = toProblem(error);
+    }
+  }
+
+  /** Re-reads the tenant and runs again; steps already done are skipped, nothing is duplicated. */
+  async retryApply(): Promise<void> {
+    this.applyProblem = null;
+    if (await this.makePlan()) {
+      await this.apply();
+    } else {
+      this.applyProblem = this.planProblem;
+    }
+  }
+
+  // ---- Verify ----
+
+  async toVerify(): Promise<void> {
+    this.screen = "verify";
+    await this.verify();
+  }
+
+  async verify(): Promise<void> {
+    this.verifying = true;
+    this.verifyProblem = null;
+    try {
+      this.checks = await this.backend.verify();
+    } catch (error) {
+      this.verifyProblem = toProblem(error);
+    } finally {
+      this.verifying = false;
+    }
+  }
+
+  // ---- Done ----
+
+  async toDone(): Promise<void> {
+    this.screen = "done";
+    await this.finish();
+  }
+
+  async finish(): Promise<void> {
+    this.finishing = true;
+    this.doneProblem = null;
+    try {
+      this.done = await this.backend.finish();
+    } catch (error) {
+      this.doneProblem = toProblem(error);
+    } finally {
+      this.finishing = false;
+    }
+  }
+
+  revealSecret(appKey: string): Promise<string> {
+    return this.backend.revealSecret(this.#connectionId(), appKey);
+  }
+
+  copySecret(appKey: string): Promise<void> {
+    return this.backend.copySecret(this.#connectionId(), appKey);
+  }
+
+  exportHandoff(format: ExportFormat, includeSecrets: boolean): Promise<string> {
+    return this.backend.exportHandoff(this.#connectionId(), format, includeSecrets);
+  }
+
+  #connectionId(): string {
+    if (!this.done) throw new IpcError("finish", { code: "vault", message: "The connection is not saved yet.", hint: null });
+    return this.done.connectionId;
+  }
+
+  // ---- Navigation ----
+
+  back(): void {
+    const order: Screen[] = ["start", "vendor", "signin", "review"];
+    const i = order.indexOf(this.screen);
+    if (i > 0) this.screen = order[i - 1];
+  }
+
+  toSignIn(): void {
+    if (this.vendorReady) this.screen = "signin";
+  }
+
+  async toReview(): Promise<void> {
+    this.screen = "review";
+    const same = this.recipe && this.#plannedFor === JSON.stringify([this.recipe.id, $state.snapshot(this.choices)]);
+    if (same && (this.planning || (this.plan && !this.planProblem))) return;
+    await this.makePlan();
+  }
+
+  /** Back to Start for another vendor; the tenant and sign-in are kept. */
+  startOver(): void {
+    this.recipe = null;
+    this.choices = emptyChoices();
+    this.plan = null;
+    this.planProblem = null;
+    this.progress = {};
+    this.applyOutcome = null;
+    this.checks = null;
+    this.done = null;
+    this.screen = "start";
+    void this.loadConnections();
+  }
+}

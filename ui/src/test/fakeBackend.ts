@@ -1,0 +1,404 @@
+// A fake shell for component tests: realistic answers for TonicDM and timetoreply, with hooks to
+// make a call fail, hold a call until the test releases it, and script apply events.
+
+import { vi } from "vitest";
+import { IpcError, type Backend } from "../lib/ipc";
+import type {
+  ApplyEvent,
+  ApplyResult,
+  Choices,
+  ConnectionCard,
+  DoneView,
+  ErrorCode,
+  PlanView,
+  RecipeCard,
+  SessionInfo,
+  TenantInfo,
+  VerifyCheck,
+} from "../lib/types";
+
+export const TENANT_ID = "3f2b9c1e-7d4a-4e55-9a0b-1c2d3e4f5a6b";
+export const TONIC_CLIENT_ID = "8d1e4f0a-2b3c-4d5e-8f90-a1b2c3d4e5f6";
+export const TTR_CLIENT_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
+export const SECRET_VALUE = "Xy8Q~practice.secret.value-1234567890";
+
+export const tonicRecipe: RecipeCard = {
+  id: "tonicdm",
+  vendor: "TonicDM",
+  displayName: "TonicDM organisation-level Office 365 token",
+  description: "Lets TonicDM file and manage e-mail in your users' mailboxes without each person signing in.",
+  apps: [
+    {
+      displayName: "TonicDM Office 365 Token",
+      purpose: "Mailbox access for TonicDM",
+      permissions: [
+        { name: "MailboxSettings.ReadWrite", kind: "application", summary: "Read and change mailbox settings of every mailbox", risk: "write" },
+        { name: "Mail.ReadWrite", kind: "application", summary: "Read, change and delete e-mail in every mailbox", risk: "write" },
+        { name: "User.Read.All", kind: "application", summary: "Read the profile of every user", risk: "read" },
+      ],
+    },
+  ],
+  maxRisk: "write",
+  inputs: [],
+  inputFields: [],
+  corrections: 2,
+};
+
+export const ttrRecipe: RecipeCard = {
+  id: "timetoreply",
+  vendor: "timetoreply",
+  displayName: "timetoreply self-hosted portal",
+  description:
+    "Lets your self-hosted timetoreply portal measure e-mail response times: it reads message details (not their text) and your user list.",
+  apps: [
+    {
+      displayName: "timetoreply",
+      purpose: "E-mail response analytics",
+      permissions: [
+        { name: "Mail.ReadBasic.All", kind: "application", summary: "Read senders, recipients and subjects in every mailbox", risk: "read" },
+        { name: "User.Read.All", kind: "application", summary: "Read the profile of every user", risk: "read" },
+        { name: "Directory.Read.All", kind: "application", summary: "Read everything in your directory", risk: "read" },
+        { name: "Mail.ReadBasic", kind: "delegated", summary: "Read senders and subjects of the person who signs in", risk: "read" },
+        { name: "offline_access", kind: "delegated", summary: "Stay signed in for the person who signed in", risk: "read" },
+      ],
+    },
+  ],
+  maxRisk: "read",
+  inputs: ["Your timetoreply portal address"],
+  inputFields: [
+    {
+      id: "portal_url",
+      label: "Your timetoreply portal address",
+      help: "The address people use to open your self-hosted timetoreply portal.",
+      example: "https://ttr.contoso.com",
+    },
+  ],
+  corrections: 0,
+};
+
+export const practiceTenant: TenantInfo = {
+  practice: true,
+  label: "Contoso Practice",
+  signInHint: "Sign in as admin@contoso.example (password: practice). This account is a Global Administrator.",
+};
+
+export const adminSession: SessionInfo = {
+  tenantId: TENANT_ID,
+  tenantDomain: "contoso.onmicrosoft.com",
+  tenantName: "Contoso Practice",
+  userPrincipalName: "admin@contoso.onmicrosoft.com",
+  displayName: "Avery Admin",
+  roles: ["Global Administrator"],
+  capabilities: {
+    canCreateApps: true,
+    canGrantApplicationPermissions: true,
+    canGrantDelegatedPermissions: true,
+    canManageExchangeScoping: false,
+  },
+  remembered: true,
+  rememberProblem: null,
+};
+
+export const helpdeskSession: SessionInfo = {
+  ...adminSession,
+  userPrincipalName: "helpdesk@contoso.onmicrosoft.com",
+  displayName: "Hana Helpdesk",
+  roles: ["Application Developer"],
+  capabilities: {
+    canCreateApps: true,
+    canGrantApplicationPermissions: false,
+    canGrantDelegatedPermissions: false,
+    canManageExchangeScoping: false,
+  },
+  remembered: false,
+  rememberProblem: "Your sign-in could not be remembered: the credential store is locked. You will sign in again next time.",
+};
+
+const HANDOFF = {
+  who: "a Global Administrator or Privileged Role Administrator",
+  message:
+    "Hello,\nplease grant admin consent for the app \"TonicDM Office 365 Token\" in Microsoft Entra: Enterprise applications › TonicDM Office 365 Token › Permissions › Grant admin consent.\nThank you.",
+  url: "https://login.microsoftonline.com/3f2b9c1e-7d4a-4e55-9a0b-1c2d3e4f5a6b/adminconsent?client_id=8d1e4f0a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+};
+
+export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: string[] } = {}): PlanView {
+  const name = choices.appNames.main ?? "TonicDM Office 365 Token";
+  const months = choices.secretLifetimeMonths ?? 24;
+  const blocked = opts.handoff ? "Your account cannot grant application permissions." : null;
+  const done = new Set(opts.done ?? []);
+  const step = (id: string, phase: PlanView["steps"][number]["phase"], kind: string, title: string, risk: PlanView["steps"][number]["risk"] = null) => ({
+    id,
+    app: "main",
+    phase,
+    kind,
+    title,
+    risk,
+    done: done.has(id),
+    blocked: phase === "consent" ? blocked : null,
+  });
+  return {
+    recipeId: "tonicdm",
+    vendor: "TonicDM",
+    apps: [
+      {
+        key: "main",
+        displayName: name,
+        purpose: "Mailbox access for TonicDM",
+        audience: "Accounts in this organisational directory only (single tenant)",
+        redirectUris: [],
+        permissions: tonicRecipe.apps[0].permissions,
+        secretDescription: "TonicDM Office365 Secret",
+        existingAppId: done.has("main/register") ? TONIC_CLIENT_ID : null,
+      },
+    ],
+    steps: [
+      step("main/register", "register", "register_app", `Register the app “${name}”`),
+      step("main/sp", "register", "create_service_principal", "Create its enterprise application"),
+      step("main/grant/MailboxSettings.ReadWrite", "consent", "grant_application_permission", "Allow TonicDM to read and change mailbox settings of every mailbox", "write"),
+      step("main/grant/Mail.ReadWrite", "consent", "grant_application_permission", "Allow TonicDM to read, change and delete e-mail in every mailbox", "write"),
+      step("main/grant/User.Read.All", "consent", "grant_application_permission", "Allow TonicDM to read the profile of every user", "read"),
+      step("main/secret", "secret", "create_secret", `Create a secret valid for ${months} months and keep it in this computer's credential store`),
+    ],
+    lifetime: {
+      requestedMonths: months,
+      days: Math.min(months * 30, 365),
+      expiresOn: "2027-05-01",
+      cappedByPolicyDays: months > 12 ? 365 : null,
+    },
+    consentHandoff: opts.handoff ? HANDOFF : null,
+    notes: ["An app called “TonicDM Office 365 Token (old)” already exists; AppGrant leaves it alone."],
+    corrections: [
+      {
+        guideSays: "Set 'Assignment required' to Yes and add users to the enterprise app to limit TonicDM's access.",
+        appgrantDoes: "Limits mailbox access with Exchange Online RBAC for Applications, and checks that it works.",
+        why: "Assignment required only controls who can sign in. TonicDM's app-only token could still read every mailbox.",
+      },
+    ],
+    mailboxLimitNote:
+      "Limiting TonicDM to some mailboxes is not offered yet: it needs Exchange Online scoping, which AppGrant does not do in this version. TonicDM will be able to reach every mailbox.",
+  };
+}
+
+export function ttrPlan(choices: Choices): PlanView {
+  const portal = (choices.inputs.portal_url ?? "").replace(/\/$/, "");
+  const plan = tonicPlan(choices);
+  return {
+    ...plan,
+    recipeId: "timetoreply",
+    vendor: "timetoreply",
+    apps: [
+      {
+        ...plan.apps[0],
+        displayName: choices.appNames.main ?? "timetoreply",
+        purpose: "E-mail response analytics",
+        redirectUris: ["/account/microsoft/auth", "/msgraph-auth"].map((p) => portal + p),
+        permissions: ttrRecipe.apps[0].permissions,
+        secretDescription: "timetoreply portal",
+      },
+    ],
+    steps: [
+      { id: "main/register", app: "main", phase: "register", kind: "register_app", title: "Register the app “timetoreply”", risk: null, done: false, blocked: null },
+      { id: "main/delegated", app: "main", phase: "consent", kind: "grant_delegated_permissions", title: "Allow timetoreply to read senders and subjects for people who sign in", risk: "read", done: false, blocked: null },
+      { id: "main/secret", app: "main", phase: "secret", kind: "create_secret", title: "Create a secret valid for 12 months", risk: null, done: false, blocked: null },
+    ],
+    notes: [],
+    corrections: [],
+    consentHandoff: null,
+  };
+}
+
+export const tonicChecks: VerifyCheck[] = [
+  { id: "token", app: "main", title: "The app can get a token", status: "passed", detail: "Microsoft issued a token for the app.", hint: null },
+  { id: "mail", app: "main", title: "The app can read a mailbox", status: "warning", detail: "Microsoft is still spreading the permission to all its servers.", hint: "Wait a few minutes, then check again." },
+  { id: "scope", app: "main", title: "Mailbox access is limited", status: "skipped", detail: "Limiting mailbox access is not offered yet.", hint: null },
+];
+
+export const tonicDone: DoneView = {
+  connectionId: "conn-tonicdm-1",
+  vendor: "TonicDM",
+  fields: [
+    { label: "Application (client) ID", value: TONIC_CLIENT_ID, secret: false, help: "From the app's Overview page", appKey: null },
+    { label: "Tenant ID", value: TENANT_ID, secret: false, help: "Your directory (tenant) ID", appKey: null },
+    { label: "App Secret", value: "<hidden: reveal in AppGrant>", secret: true, help: null, appKey: "main" },
+    { label: "Expiry Date", value: "2027-05-01", secret: false, help: null, appKey: null },
+  ],
+  nextSteps: [
+    "Sign in to TonicDM on the web as one of your organisation's TonicDM administrators.",
+    "Open Organization Settings and scroll down to Security Set Up.",
+    "Enter the Application (client) ID, Tenant ID, App Secret and Expiry Date shown here, then click Go.",
+  ],
+  expiries: [{ app: "TonicDM Office 365 Token", expiresOn: "2027-05-01" }],
+  formats: ["markdown", "env", "json", "ics"],
+};
+
+export const existingConnections: ConnectionCard[] = [
+  { id: "c1", vendor: "DocBits", tenant: "contoso.onmicrosoft.com", practice: false, apps: ["DocBits Mail"], nextExpiry: "2027-04-10", daysLeft: 712 },
+  { id: "c2", vendor: "Totalview", tenant: "contoso.onmicrosoft.com", practice: false, apps: ["Totalview Calendar", "Totalview Presence"], nextExpiry: "2025-06-01", daysLeft: 12 },
+];
+
+export const tonicApplyEvents: ApplyEvent[] = [
+  { event: "stepStarted", data: { step: "main/register" } },
+  { event: "stepDone", data: { step: "main/register", detail: `Application (client) ID ${TONIC_CLIENT_ID}` } },
+  { event: "stepStarted", data: { step: "main/sp" } },
+  { event: "waiting", data: { step: "main/sp", reason: "replication", attempt: 1, delayMs: 2000, message: "Microsoft is still creating the app, usually under a minute." } },
+  { event: "stepDone", data: { step: "main/sp", detail: null } },
+  { event: "stepStarted", data: { step: "main/grant/MailboxSettings.ReadWrite" } },
+  { event: "stepDone", data: { step: "main/grant/MailboxSettings.ReadWrite", detail: null } },
+  { event: "stepStarted", data: { step: "main/grant/Mail.ReadWrite" } },
+  { event: "stepDone", data: { step: "main/grant/Mail.ReadWrite", detail: null } },
+  { event: "stepSkipped", data: { step: "main/grant/User.Read.All", reason: "Already granted." } },
+  { event: "stepStarted", data: { step: "main/secret" } },
+  { event: "stepDone", data: { step: "main/secret", detail: "Saved in your computer's credential store" } },
+];
+
+export function ipcError(code: ErrorCode, message: string, hint: string | null = null, command = "fake"): IpcError {
+  return new IpcError(command, { code, message, hint });
+}
+
+type Method = keyof Backend;
+
+export interface ApplyScript {
+  events: ApplyEvent[];
+  result: ApplyResult;
+  /** Stop after this many events until the test calls `release("applyPlan")`. */
+  pauseAfter?: number;
+}
+
+/**
+ * A fake `Backend`. Every method is a `vi.fn`, so tests can assert calls. Hooks:
+ * `failNext(method, error)`, `hold(method)` + `release(method)`, `applyScripts` (one per run).
+ */
+export class FakeBackend {
+  recipes: RecipeCard[] = [tonicRecipe, ttrRecipe];
+  tenant: TenantInfo = practiceTenant;
+  session: SessionInfo = adminSession;
+  connections: ConnectionCard[] = existingConnections;
+  handoff = false;
+  doneSteps: string[] = [];
+  checks: VerifyCheck[] = tonicChecks;
+  doneView: DoneView = tonicDone;
+  applyScripts: ApplyScript[] = [];
+  #failures = new Map<Method, unknown[]>();
+  #holds = new Map<Method, { promise: Promise<void>; release: () => void }>();
+
+  /** The next call to `method` throws `error`. */
+  failNext(method: Method, error: unknown): this {
+    this.#failures.set(method, [...(this.#failures.get(method) ?? []), error]);
+    return this;
+  }
+
+  /** Calls to `method` wait until `release(method)`. */
+  hold(method: Method): this {
+    let release = () => {};
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    this.#holds.set(method, { promise, release });
+    return this;
+  }
+
+  release(method: Method): void {
+    this.#holds.get(method)?.release();
+    this.#holds.delete(method);
+  }
+
+  async #enter(method: Method): Promise<void> {
+    const queued = this.#failures.get(method);
+    const held = this.#holds.get(method);
+    if (held) await held.promise;
+    if (queued?.length) throw queued.shift();
+  }
+
+  readonly backend = {
+    listRecipes: vi.fn(async () => {
+      await this.#enter("listRecipes");
+      return this.recipes;
+    }),
+    importRecipe: vi.fn(async (fileName: string, text: string) => {
+      await this.#enter("importRecipe");
+      const id = /^id\s*=\s*"([^"]+)"/m.exec(text)?.[1] ?? fileName.replace(/\.toml$/, "");
+      const vendor = /^vendor\s*=\s*"([^"]+)"/m.exec(text)?.[1] ?? id;
+      return { ...tonicRecipe, id, vendor, displayName: `${vendor} (imported)`, corrections: 0 };
+    }),
+    startPractice: vi.fn(async () => {
+      await this.#enter("startPractice");
+      return this.tenant;
+    }),
+    useTenant: vi.fn(async (tenant: string) => {
+      await this.#enter("useTenant");
+      return { practice: false, label: tenant === "organizations" ? "any organisation" : tenant, signInHint: null };
+    }),
+    signInBrowser: vi.fn(async () => {
+      await this.#enter("signInBrowser");
+      return this.session;
+    }),
+    cancelSignIn: vi.fn(async () => {
+      await this.#enter("cancelSignIn");
+      this.release("signInBrowser");
+      this.release("finishDeviceCode");
+    }),
+    startDeviceCode: vi.fn(async () => {
+      await this.#enter("startDeviceCode");
+      return {
+        userCode: "HQ7K-R2WP",
+        verificationUri: "https://microsoft.com/devicelogin",
+        expiresAt: new Date(Date.now() + 15 * 60_000).toISOString(),
+      };
+    }),
+    finishDeviceCode: vi.fn(async () => {
+      await this.#enter("finishDeviceCode");
+      return this.session;
+    }),
+    signOut: vi.fn(async () => {
+      await this.#enter("signOut");
+    }),
+    planRecipe: vi.fn(async (recipeId: string, choices: Choices) => {
+      await this.#enter("planRecipe");
+      if (recipeId === "timetoreply") {
+        const url = choices.inputs.portal_url ?? "";
+        if (!url.startsWith("https://")) {
+          throw ipcError("plan", "Your timetoreply portal address: must start with https://", "Type the full address, e.g. https://ttr.contoso.com.", "plan_recipe");
+        }
+        return ttrPlan(choices);
+      }
+      return tonicPlan(choices, { handoff: this.handoff, done: this.doneSteps });
+    }),
+    applyPlan: vi.fn(async (onEvent: (event: ApplyEvent) => void) => {
+      const script = this.applyScripts.shift() ?? { events: tonicApplyEvents, result: { ok: true, failures: [] } };
+      const held = this.#holds.get("applyPlan");
+      for (const [i, event] of script.events.entries()) {
+        if (held && script.pauseAfter === i) await held.promise;
+        await Promise.resolve();
+        onEvent(event);
+      }
+      await this.#enter("applyPlan");
+      return script.result;
+    }),
+    cancelApply: vi.fn(async () => {
+      await this.#enter("cancelApply");
+      this.release("applyPlan");
+    }),
+    verify: vi.fn(async () => {
+      await this.#enter("verify");
+      return this.checks;
+    }),
+    finish: vi.fn(async () => {
+      await this.#enter("finish");
+      return this.doneView;
+    }),
+    revealSecret: vi.fn(async (_connectionId: string, _appKey: string) => {
+      await this.#enter("revealSecret");
+      return SECRET_VALUE;
+    }),
+    copySecret: vi.fn(async (_connectionId: string, _appKey: string) => {
+      await this.#enter("copySecret");
+    }),
+    exportHandoff: vi.fn(async (connectionId: string, format: string, includeSecrets: boolean) => {
+      await this.#enter("exportHandoff");
+      const ext = { markdown: "md", text: "txt", env: "env", json: "json", ics: "ics" }[format] ?? format;
+      return `/home/avery/Documents/AppGrant/${connectionId}${includeSecrets ? "-with-secret" : ""}.${ext}`;
+    }),
+    listConnections: vi.fn(async () => {
+      await this.#enter("listConnections");
+      return this.connections;
+    }),
+  } satisfies Backend;
+}

@@ -185,10 +185,12 @@ export class Wizard {
     this.choices.inputs[id] = value;
   }
 
-  async importRecipe(fileName: string, text: string): Promise<void> {
+  /** `readError`: the file could not even be read; it is reported the same way. */
+  async importRecipe(fileName: string, text: string, readError?: unknown): Promise<void> {
     this.importing = true;
     this.importProblem = null;
     try {
+      if (readError !== undefined) throw readError;
       const recipe = await this.backend.importRecipe(fileName, text);
       this.imported = [...this.imported.filter((r) => r.id !== recipe.id), recipe];
       this.chooseRecipe(recipe);

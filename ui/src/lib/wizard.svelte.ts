@@ -81,7 +81,8 @@ export class Wizard {
   deviceCode = $state.raw<DeviceCode | null>(null);
   session = $state.raw<SessionInfo | null>(null);
   signInProblem = $state.raw<Problem | null>(null);
-  #signInCancelled = false;
+  /** Bumped by each sign-in and by cancel, so a late answer from an older attempt is ignored. */
+  #signInSeq = 0;
 
   // Review
   plan = $state.raw<PlanView | null>(null);
@@ -156,6 +157,7 @@ export class Wizard {
   }
 
   async #openTenant(kind: "practice" | "tenant", open: () => Promise<TenantInfo>): Promise<void> {
+    if (this.opening) return;
     this.opening = kind;
     this.tenantProblem = null;
     try {
@@ -216,35 +218,40 @@ export class Wizard {
   }
 
   async signInWithCode(): Promise<void> {
-    await this.#signIn("device-starting", async () => {
-      this.deviceCode = await this.backend.startDeviceCode();
-      if (this.#signInCancelled) throw new Error("cancelled");
+    await this.#signIn("device-starting", async (current) => {
+      const code = await this.backend.startDeviceCode();
+      if (!current()) throw new Error("cancelled");
+      this.deviceCode = code;
       this.signIn = "device";
       return this.backend.finishDeviceCode();
     });
   }
 
-  async #signIn(state: SignInState, run: () => Promise<SessionInfo>): Promise<void> {
-    this.#signInCancelled = false;
+  async #signIn(state: SignInState, run: (current: () => boolean) => Promise<SessionInfo>): Promise<void> {
+    if (this.signIn !== "idle") return;
+    const seq = ++this.#signInSeq;
+    const current = () => seq === this.#signInSeq;
     this.signIn = state;
     this.signInProblem = null;
     try {
-      const session = await run();
-      if (this.#signInCancelled) return;
+      const session = await run(current);
+      if (!current()) return;
       this.session = session;
       this.plan = null;
       // Read the tenant now, so a missing consent right shows up here, not after Review.
       void this.makePlan();
     } catch (error) {
-      if (!this.#signInCancelled) this.signInProblem = toProblem(error);
+      if (current()) this.signInProblem = toProblem(error);
     } finally {
-      this.signIn = "idle";
-      this.deviceCode = null;
+      if (current()) {
+        this.signIn = "idle";
+        this.deviceCode = null;
+      }
     }
   }
 
   async cancelSignIn(): Promise<void> {
-    this.#signInCancelled = true;
+    this.#signInSeq++;
     this.signIn = "idle";
     this.deviceCode = null;
     try {
@@ -382,7 +389,7 @@ export class Wizard {
   }
 
   async cancelApply(): Promise<void> {
-    if (!this.applying) return;
+    if (!this.applying || this.cancelling) return;
     this.cancelling = true;
     this.activity = "Stopping after the current step…";
     try {
@@ -411,6 +418,7 @@ export class Wizard {
   }
 
   async verify(): Promise<void> {
+    if (this.verifying) return;
     this.verifying = true;
     this.verifyProblem = null;
     try {
@@ -430,6 +438,7 @@ export class Wizard {
   }
 
   async finish(): Promise<void> {
+    if (this.finishing) return;
     this.finishing = true;
     this.doneProblem = null;
     try {

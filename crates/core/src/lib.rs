@@ -15,6 +15,7 @@ pub mod graph;
 pub mod identity;
 pub mod plan;
 pub mod recipe;
+pub mod scope;
 pub mod secret;
 pub mod vault;
 pub mod verify;

@@ -713,7 +713,7 @@ async fn docbits_sign_in_limited_to_chosen_people() {
         .await
         .unwrap();
     assert_eq!(robin.len(), 1);
-    let steps = signin::steps(&spec, &app, &[sales.clone()]);
+    let steps = signin::steps(&spec, &app, std::slice::from_ref(&sales));
     assert!(
         steps[0].contains("this limits sign-in, not mailbox access"),
         "{steps:?}"
@@ -761,7 +761,7 @@ async fn docbits_sign_in_limited_to_chosen_people() {
         .await
         .unwrap();
     assert_eq!(assigned(t.graph.get_all(&path).await.unwrap()), first);
-    let narrowed = limit_sign_in(&t.graph, &spec, &app, &[sales.clone()])
+    let narrowed = limit_sign_in(&t.graph, &spec, &app, std::slice::from_ref(&sales))
         .await
         .unwrap();
     let now = assigned(t.graph.get_all(&path).await.unwrap());

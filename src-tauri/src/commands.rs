@@ -49,8 +49,16 @@ pub async fn start_practice(state: State<'_, AppState>) -> Result<TenantInfo> {
     let mut practice = state.practice.lock().await;
     if practice.is_none() {
         // A fixed port only when asked (end-to-end tests talk to the practice tenant's /_sim API).
-        let port = std::env::var("APPGRANT_PRACTICE_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let sim = Sim::start(SimConfig { port, ..SimConfig::default() }).await.map_err(|e| {
+        let port = std::env::var("APPGRANT_PRACTICE_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let sim = Sim::start(SimConfig {
+            port,
+            ..SimConfig::default()
+        })
+        .await
+        .map_err(|e| {
             UiError::new(
                 Code::Practice,
                 e.to_string(),

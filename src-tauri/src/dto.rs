@@ -21,10 +21,19 @@ pub struct RecipeCard {
     pub max_risk: Risk,
     /// Labels of the values the admin must type before applying (timetoreply's portal URL).
     pub inputs: Vec<String>,
-    /// Ids of those inputs, in the same order (the keys of `Choices.inputs`).
-    pub input_ids: Vec<String>,
+    /// The same inputs with their ids (the keys of `Choices.inputs`), help and example.
+    pub input_fields: Vec<InputField>,
     /// How many mistakes in the vendor's own guide the recipe corrects.
     pub corrections: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputField {
+    pub id: String,
+    pub label: String,
+    pub help: Option<String>,
+    pub example: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,7 +83,16 @@ impl From<&Recipe> for RecipeCard {
                 .collect(),
             max_risk: r.max_risk(),
             inputs: r.inputs.iter().map(|i| i.label.clone()).collect(),
-            input_ids: r.inputs.iter().map(|i| i.id.clone()).collect(),
+            input_fields: r
+                .inputs
+                .iter()
+                .map(|i| InputField {
+                    id: i.id.clone(),
+                    label: i.label.clone(),
+                    help: i.help.clone(),
+                    example: i.example.clone(),
+                })
+                .collect(),
             corrections: r.corrections.len(),
         }
     }

@@ -696,3 +696,49 @@ async fn removing_a_connection_deletes_what_the_recipe_created() {
         .expect("idempotent");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn cancel_stops_a_waiting_run_and_it_resumes_later() {
+    let h = Harness::new(Knobs::default()).await;
+    let recipe = recipe("tonicdm");
+    let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "tonicdm"));
+    let snapshot = journal.lock().unwrap().clone();
+    let plan = h.plan(&recipe, &Choices::default(), &snapshot).await;
+    // Microsoft is down: every Graph call fails, so apply keeps waiting...
+    h.sim.update_knobs(|k| k.faults.rate = 1.0);
+    let cancel = CancellationToken::new();
+    let ctx = ApplyContext {
+        graph: h
+            .graph
+            .clone()
+            .with_policy(appgrant_core::graph::RetryPolicy {
+                budget: std::time::Duration::from_secs(600),
+                ..RetryPolicy::fast()
+            }),
+        secrets: Arc::new(h.secrets.clone()),
+        cancel: cancel.clone(),
+    };
+    let stopper = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        stopper.cancel();
+    });
+    let started = std::time::Instant::now();
+    let err = apply(&plan, &journal, &ctx, |_| {})
+        .await
+        .expect_err("cancelled");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "cancel does not wait out retries"
+    );
+    assert_eq!(
+        err.failures[0].code,
+        appgrant_core::apply::ApplyCode::Cancelled
+    );
+    assert!(err.failures[0].hint.contains("continues where it stopped"));
+    // ...and once Microsoft is back, the next run finishes.
+    h.sim.update_knobs(|k| k.faults.rate = 0.0);
+    let (_, resumed, _) = h.run(&recipe, &Choices::default(), &journal).await;
+    resumed.expect("resumes");
+    assert_eq!(h.apps_named("TonicDM Office 365 Token").await.len(), 1);
+}

@@ -220,15 +220,19 @@ impl Run<'_> {
     fn graph_for(&self, step: &Step) -> GraphClient {
         let sink = Arc::clone(&self.sink);
         let s = step.clone();
-        self.ctx.graph.clone().with_observer(move |w: &Wait| {
-            sink(ApplyEvent::Waiting {
-                step: s.id.clone(),
-                reason: w.reason,
-                attempt: w.attempt,
-                delay_ms: w.delay_ms,
-                message: wait_message(w.reason, &s, w.delay_ms),
-            });
-        })
+        self.ctx
+            .graph
+            .clone()
+            .with_cancel(self.ctx.cancel.clone())
+            .with_observer(move |w: &Wait| {
+                sink(ApplyEvent::Waiting {
+                    step: s.id.clone(),
+                    reason: w.reason,
+                    attempt: w.attempt,
+                    delay_ms: w.delay_ms,
+                    message: wait_message(w.reason, &s, w.delay_ms),
+                });
+            })
     }
 
     fn journal_update(&self, f: impl FnOnce(&mut Journal)) -> Result<(), StepFailure> {

@@ -163,6 +163,7 @@ pub struct GraphClient {
     token: Arc<dyn TokenSource>,
     policy: RetryPolicy,
     observer: Option<Observer>,
+    cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl GraphClient {
@@ -174,7 +175,18 @@ impl GraphClient {
             token,
             policy: RetryPolicy::default(),
             observer: None,
+            cancel: None,
         }
+    }
+
+    /// Stops waiting (and fails with [`GraphError::Cancelled`]) once `cancel` fires.
+    pub fn with_cancel(mut self, cancel: tokio_util::sync::CancellationToken) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.is_cancelled())
     }
 
     pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
@@ -286,6 +298,9 @@ impl GraphClient {
         let mut waited = Duration::ZERO;
         loop {
             attempt += 1;
+            if self.cancelled() {
+                return Err(GraphError::Cancelled);
+            }
             let error = match self.once(method.clone(), &url, body, headers).await {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
@@ -326,7 +341,13 @@ impl GraphClient {
                     delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 });
             }
-            tokio::time::sleep(delay).await;
+            match &self.cancel {
+                Some(cancel) => tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = cancel.cancelled() => return Err(GraphError::Cancelled),
+                },
+                None => tokio::time::sleep(delay).await,
+            }
             waited += delay;
         }
     }

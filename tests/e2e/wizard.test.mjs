@@ -1,0 +1,302 @@
+// The whole wizard in the real window, in practice mode, for every built-in recipe: Start →
+// Choose vendor → Sign in (through a scripted browser) → Review → Apply → Verify → Done.
+// Checks the Done screen's values against the practice tenant (a real client-credentials token
+// with the revealed secret) and the OS keyring, counts the user's actions after sign-in, and
+// saves a screenshot of every screen. Also: a recipe import with an error, a non-admin who
+// gets the consent hand-off, and a fault during apply that the UI survives and resumes.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { artifactsDir, launchApp, repoRoot } from "./harness.mjs";
+
+const TENANT_DOMAIN = "contosopractice.onmicrosoft.com";
+const ADMIN = `avery.admin@${TENANT_DOMAIN}`;
+const CLOUD_APP_ADMIN = `casey.cloudapps@${TENANT_DOMAIN}`;
+
+const work = mkdtempSync(path.join(tmpdir(), "appgrant-e2e-"));
+const browserScript = path.join(work, "browser.json");
+const practicePort = 47000 + Math.floor(Math.random() * 2000);
+const practice = `http://127.0.0.1:${practicePort}`;
+const actions = {};
+
+function signInAs(upn, decision = "accept") {
+  writeFileSync(browserScript, JSON.stringify({ upn, decision }));
+}
+
+let app;
+let browser;
+let shot = 0;
+
+async function screenshot(name) {
+  shot += 1;
+  await app.screenshot(`${String(shot).padStart(2, "0")}-${name}`);
+}
+
+/** Clicks a button by its visible text (exact), waiting until it is there and enabled. */
+async function click(text, { count = null, timeout = 30_000 } = {}) {
+  const button = await browser.$(`button=${text}`);
+  await button.waitForClickable({ timeout });
+  await button.click();
+  if (count) actions[count] = (actions[count] ?? 0) + 1;
+}
+
+async function heading(textPart, timeout = 60_000) {
+  const h = await browser.$(`h2*=${textPart}`);
+  await h.waitForDisplayed({ timeout });
+  return h;
+}
+
+async function bodyText() {
+  return (await browser.$("main")).getText();
+}
+
+/** Waits until the page shows `text` somewhere (WebdriverIO's `*=` only matches links). */
+async function waitForText(text, timeout = 60_000) {
+  try {
+    await browser.waitUntil(async () => (await bodyText()).includes(text), { timeout, interval: 250 });
+  } catch (error) {
+    await app.screenshot(`failed-waiting-for-${text.replace(/[^a-z0-9]+/gi, "-").slice(0, 40)}`);
+    throw new Error(`"${text}" did not appear within ${timeout} ms; the screen said:\n${await bodyText()}`);
+  }
+}
+
+async function sim(pathname, init) {
+  const response = await fetch(`${practice}${pathname}`, init);
+  return response;
+}
+
+before(async () => {
+  mkdirSync(path.join(work, "data"), { recursive: true });
+  signInAs(ADMIN);
+  app = await launchApp({
+    env: {
+      APPGRANT_BROWSER: path.join(repoRoot, "tests/e2e/fake-browser.mjs"),
+      APPGRANT_FAKE_BROWSER_SCRIPT: browserScript,
+      APPGRANT_DATA_DIR: path.join(work, "data"),
+      APPGRANT_EXPORT_DIR: path.join(work, "exports"),
+      APPGRANT_PRACTICE_PORT: String(practicePort),
+    },
+  });
+  browser = app.browser;
+});
+
+after(async () => {
+  await app?.close();
+  const lines = Object.entries(actions).map(([recipe, n]) => `${recipe}: ${n} user actions after sign-in`);
+  const report = path.join(artifactsDir, "action-counts.txt");
+  writeFileSync(report, `${lines.join("\n")}\n`);
+  console.log(lines.join("\n"));
+});
+
+async function openPractice() {
+  await heading("Where do you want to connect the vendor?");
+  await click("Open the practice tenant");
+}
+
+async function chooseVendor(vendor, inputs = {}) {
+  await heading("Which service do you want to connect");
+  await click(`Choose ${vendor}`);
+  for (const [label, value] of Object.entries(inputs)) {
+    const labelElement = await browser.$(`label=${label}`);
+    const input = await browser.$(`#${await labelElement.getAttribute("for")}`);
+    await input.setValue(value);
+  }
+  await click("Continue");
+}
+
+/** Runs a recipe from the vendor screen to Done; returns the Done screen's values. */
+async function runRecipe(id, vendor, inputs = {}) {
+  await chooseVendor(vendor, inputs);
+  await heading("Sign in to");
+  if (shot < 4) await screenshot("sign-in");
+  const signInButton = await browser.$("button=Sign in with your browser");
+  if (await signInButton.isExisting()) await signInButton.click();
+  await waitForText("What this account can do");
+  if (shot < 5) await screenshot("signed-in");
+  // From here on, count what the admin does.
+  await click("Continue", { count: id });
+  await heading("Review what AppGrant will do");
+  await browser.$("button=Apply").waitForClickable({ timeout: 60_000 });
+  await screenshot(`review-${id}`);
+  await click("Apply", { count: id });
+  await heading("Checking that the connection works", 120_000).catch(async () => {
+    await click("Check the connection", { count: id });
+    await heading("Checking that the connection works", 120_000);
+  });
+  await screenshot(`apply-verify-${id}`);
+  const continueButton = await browser.$("button=Continue");
+  await continueButton.waitForClickable({ timeout: 120_000 });
+  const verifyText = await bodyText();
+  assert.doesNotMatch(verifyText, /Finish anyway/, `${id}: every check passed:\n${verifyText}`);
+  await continueButton.click();
+  actions[id] += 1;
+  await browser.$("h3*=Values for").waitForDisplayed({ timeout: 60_000 });
+  await screenshot(`done-${id}`);
+
+  const values = {};
+  for (const row of await browser.$$(".value")) {
+    const label = await (await row.$("dt")).getText();
+    values[label] = await (await row.$(".mono")).getText();
+  }
+  return values;
+}
+
+async function revealSecret(label) {
+  const reveal = await browser.$(`button[aria-label="Reveal ${label}"]`);
+  await reveal.waitForClickable({ timeout: 30_000 });
+  await reveal.click();
+  const row = await browser.$(`dt=${label}`).parentElement();
+  return (await row.$(".mono")).getText();
+}
+
+async function tokenWorks(clientId, secret) {
+  const tenant = "5f3c2b1a-7d6e-4f80-9a1b-2c3d4e5f6a7b";
+  const response = await sim(`/${tenant}/oauth2/v2.0/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      client_id: clientId,
+      client_secret: secret,
+      scope: "https://graph.microsoft.com/.default",
+      grant_type: "client_credentials",
+    }),
+  });
+  return response.status === 200;
+}
+
+function keyringHas(secret) {
+  try {
+    const out = execFileSync("secret-tool", ["search", "--all", "--unlock", "service", "AppGrant"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return out.includes(secret);
+  } catch {
+    return false;
+  }
+}
+
+async function startOver() {
+  await click("Connect another vendor");
+}
+
+describe("the wizard in practice mode", () => {
+  test("TonicDM from Start to Done, with the vendor's labels and a working secret", async () => {
+    await screenshot("start");
+    await openPractice();
+    await heading("Which service do you want to connect");
+    const header = await (await browser.$("header")).getText();
+    assert.match(header, /Practice/, "the Practice badge is shown");
+    await screenshot("choose-vendor");
+    const values = await runRecipe("tonicdm", "TonicDM");
+    assert.deepEqual(Object.keys(values), ["Application (client) ID", "Tenant ID", "App Secret", "Expiry Date"]);
+    assert.equal(values["Tenant ID"], "5f3c2b1a-7d6e-4f80-9a1b-2c3d4e5f6a7b");
+    assert.equal(values["App Secret"], "••••••", "the secret is hidden until revealed");
+    const secret = await revealSecret("App Secret");
+    await screenshot("done-revealed");
+    assert.ok(secret.length >= 16 && secret !== "••••••");
+    assert.ok(await tokenWorks(values["Application (client) ID"], secret), "client id + secret get a token from the tenant");
+    assert.ok(keyringHas(secret), "the secret is in the OS keyring");
+  });
+
+  test("Totalview: two apps, both secrets work", async () => {
+    await startOver();
+    const values = await runRecipe("totalview", "Totalview");
+    for (const app of ["Calendar", "E-Mail"]) {
+      const id = values[`${app}: Application (client) ID`];
+      const secret = await revealSecret(`${app}: Client secret value`);
+      assert.ok(await tokenWorks(id, secret), `${app} app works`);
+      assert.ok(keyringHas(secret), `${app} secret in the keyring`);
+    }
+  });
+
+  test("DocBits: delegated, multi-tenant", async () => {
+    await startOver();
+    const values = await runRecipe("docbits", "DocBits");
+    const secret = await revealSecret("Client secret");
+    assert.ok(await tokenWorks(values["Application (client) ID"], secret));
+  });
+
+  test("timetoreply: the portal URL drives the redirect variables", async () => {
+    await startOver();
+    const values = await runRecipe("timetoreply", "timetoreply", {
+      "Your timetoreply portal address": "https://ttr.contoso.example",
+    });
+    assert.equal(values.MS_GRAPH_REDIRECT, "https://ttr.contoso.example/account/microsoft/auth");
+    assert.equal(values.MS_GRAPH_REDIRECT_FOR_ADMIN, "https://ttr.contoso.example/msgraph-grant-admin-permission");
+    const secret = await revealSecret("MS_GRAPH_CLIENT_SECRET");
+    assert.ok(await tokenWorks(values.MS_GRAPH_CLIENT_ID, secret));
+  });
+
+  test("a recipe file with a mistake is refused with its line number", async () => {
+    await startOver();
+    await heading("Which service do you want to connect");
+    const bad = path.join(work, "acme.toml");
+    writeFileSync(
+      bad,
+      'schema = 1\nid = "acme"\nvendor = "Acme"\ndisplay_name = "Acme"\ndescription = "x"\n\n[[apps]]\nkey = "main"\ndisplay_name = "Acme"\npurpose = "x"\naudience = "single_tenant"\ndefault_user_read = "remove"\nadmin_consent = true\n\n[apps.permissions]\napplication = ["Email.Send"]\n\n[apps.credential]\nkind = "secret"\ndescription = "s"\nlifetime_months = 12\n',
+    );
+    const input = await browser.$('input[type="file"]');
+    await input.setValue(bad);
+    await waitForText("did you mean Mail.Send?", 20_000);
+    const text = await bodyText();
+    assert.match(text, /line 16/, "names the line");
+    await screenshot("import-error");
+  });
+
+  test("Microsoft failing during apply: waits are explained, Cancel stops, the run resumes", async () => {
+    await heading("Which service do you want to connect");
+    const knobs = await (await sim("/_sim/knobs")).json();
+    const setKnobs = (k) =>
+      sim("/_sim/knobs", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(k) });
+    await click("Choose DocBits");
+    await click("Continue");
+    await heading("Sign in to");
+    await browser.$("button=Continue").waitForClickable({ timeout: 60_000 });
+    await click("Continue");
+    await heading("Review what AppGrant will do");
+    await browser.$("button=Apply").waitForClickable({ timeout: 60_000 });
+    // DocBits was connected before: re-running it must not create anything twice.
+    await setKnobs({ ...knobs, faults: { rate: 1.0, seed: 3 } });
+    await click("Apply");
+    await waitForText("trying again", 30_000);
+    await screenshot("apply-waiting-for-microsoft");
+    await click("Cancel");
+    const resume = await browser.$("button=Continue where it stopped");
+    await resume.waitForClickable({ timeout: 30_000 });
+    await screenshot("apply-cancelled");
+    await setKnobs(knobs);
+    await resume.click();
+    await heading("Checking that the connection works", 120_000).catch(async () => {
+      await click("Check the connection");
+    });
+    await browser.$("button=Continue").waitForClickable({ timeout: 120_000 });
+  });
+
+  test("a Cloud Application Administrator gets the consent hand-off", async () => {
+    await continueToDoneAndStartOver();
+    signInAs(CLOUD_APP_ADMIN);
+    await chooseVendor("TonicDM");
+    await heading("Sign in to");
+    const other = await browser.$("button=Sign in as someone else");
+    if (await other.isExisting()) await other.click();
+    await click("Sign in with your browser");
+    await waitForText("Cloud Application Administrator");
+    await waitForText("Global Administrator or Privileged Role Administrator");
+    await screenshot("non-admin-handoff");
+    signInAs(ADMIN);
+  });
+});
+
+async function continueToDoneAndStartOver() {
+  const button = await browser.$("button=Continue");
+  if (await button.isExisting()) {
+    await button.click();
+    await browser.$("h3*=Values for").waitForDisplayed({ timeout: 60_000 });
+  }
+  await startOver();
+}

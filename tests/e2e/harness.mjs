@@ -22,7 +22,7 @@ function defaultBinary() {
   return path.join(target, "debug", "appgrant");
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

@@ -19,8 +19,11 @@ test("the window is titled AppGrant", async () => {
   assert.equal(await app.browser.getTitle(), "AppGrant");
 });
 
-test("the first screen lists the four built-in vendors with their abilities", async () => {
+test("the start screen offers the practice tenant, then the vendors are listed", async () => {
   const { browser } = app;
+  const start = await browser.$("h2=Where do you want to connect the vendor?");
+  await start.waitForDisplayed({ timeout: 20_000 });
+  await (await browser.$("button=Open the practice tenant")).click();
   const heading = await browser.$("h2=Which service do you want to connect to Microsoft 365?");
   await heading.waitForDisplayed({ timeout: 20_000 });
   const cards = await browser.$$("article h3");

@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { artifactsDir, launchApp, repoRoot } from "./harness.mjs";
+import { artifactsDir, freePort, launchApp, repoRoot } from "./harness.mjs";
 
 const TENANT_DOMAIN = "contosopractice.onmicrosoft.com";
 const ADMIN = `avery.admin@${TENANT_DOMAIN}`;
@@ -19,7 +19,7 @@ const CLOUD_APP_ADMIN = `casey.cloudapps@${TENANT_DOMAIN}`;
 
 const work = mkdtempSync(path.join(tmpdir(), "appgrant-e2e-"));
 const browserScript = path.join(work, "browser.json");
-const practicePort = 47000 + Math.floor(Math.random() * 2000);
+const practicePort = await freePort();
 const practice = `http://127.0.0.1:${practicePort}`;
 const actions = {};
 
@@ -150,7 +150,9 @@ async function revealSecret(label) {
   await reveal.waitForClickable({ timeout: 30_000 });
   await reveal.click();
   const row = await browser.$(`dt=${label}`).parentElement();
-  return (await row.$(".mono")).getText();
+  const value = await row.$(".mono");
+  await browser.waitUntil(async () => (await value.getText()) !== "••••••", { timeout: 10_000 });
+  return value.getText();
 }
 
 async function tokenWorks(clientId, secret) {

@@ -496,7 +496,8 @@ export class Wizard {
     this.applyOutcome = null;
     this.checks = null;
     this.done = null;
-    this.screen = "start";
+    // Same tenant, same sign-in: the next vendor starts from the vendor list.
+    this.screen = this.tenant ? "vendor" : "start";
     void this.loadConnections();
   }
 }

@@ -279,16 +279,29 @@ describe("the wizard in practice mode", () => {
     await browser.$("button=Continue").waitForClickable({ timeout: 120_000 });
   });
 
-  test("a Cloud Application Administrator gets the consent hand-off", async () => {
+  test("a Cloud Application Administrator gets the consent hand-off for a new vendor", async () => {
     await continueToDoneAndStartOver();
+    // A vendor nobody has connected yet: an imported recipe.
+    const good = path.join(work, "acme-archive.toml");
+    writeFileSync(
+      good,
+      'schema = 1\nid = "acme-archive"\nvendor = "Acme Archive"\ndisplay_name = "Acme mail archive"\ndescription = "Archives mail."\nnext_steps = ["Enter the values in Acme."]\n\n[[apps]]\nkey = "main"\ndisplay_name = "Acme Archive"\npurpose = "Mail archive"\naudience = "single_tenant"\ndefault_user_read = "remove"\nadmin_consent = true\n\n[apps.permissions]\napplication = ["Mail.Read"]\n\n[apps.credential]\nkind = "secret"\ndescription = "Acme archive"\nlifetime_months = 6\n\n[[handoff]]\nlabel = "Client ID"\nvalue = "{apps.main.client_id}"\n',
+    );
+    await heading("Which service do you want to connect");
+    await (await browser.$('input[type="file"]')).setValue(good);
+    // An imported recipe is chosen straight away.
+    await (await browser.$("button=Acme Archive chosen")).waitForDisplayed({ timeout: 20_000 });
     signInAs(CLOUD_APP_ADMIN);
-    await chooseVendor("TonicDM");
+    await click("Continue");
     await heading("Sign in to");
     const other = await browser.$("button=Sign in as someone else");
     if (await other.isExisting()) await other.click();
     await click("Sign in with your browser");
     await waitForText("Cloud Application Administrator");
-    await waitForText("Global Administrator or Privileged Role Administrator");
+    await waitForText("Your account cannot grant this consent.");
+    const message = await (await browser.$("#handoff-message")).getValue();
+    assert.match(message, /Mail\.Read/, "the message names the permission to grant");
+    assert.match(message, /Global Administrator or Privileged Role Administrator/);
     await screenshot("non-admin-handoff");
     signInAs(ADMIN);
   });

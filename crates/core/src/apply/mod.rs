@@ -181,7 +181,7 @@ pub async fn apply(
     }
 }
 
-fn wait_message(reason: WaitReason, step: &Step, delay_ms: u64) -> String {
+fn wait_message(reason: WaitReason, delay_ms: u64) -> String {
     let secs = delay_ms.div_ceil(1000);
     match reason {
         WaitReason::Replication => format!(
@@ -189,8 +189,7 @@ fn wait_message(reason: WaitReason, step: &Step, delay_ms: u64) -> String {
         ),
         WaitReason::Throttled => format!("Microsoft asked AppGrant to slow down; trying again in {secs} s"),
         WaitReason::Transient => format!(
-            "Microsoft did not answer properly (or the network dropped); trying again in {secs} s ({})",
-            step.title
+            "Microsoft did not answer properly (or the network dropped); trying again in {secs} s"
         ),
     }
 }
@@ -230,7 +229,7 @@ impl Run<'_> {
                     reason: w.reason,
                     attempt: w.attempt,
                     delay_ms: w.delay_ms,
-                    message: wait_message(w.reason, &s, w.delay_ms),
+                    message: wait_message(w.reason, w.delay_ms),
                 });
             })
     }

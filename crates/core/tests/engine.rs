@@ -742,3 +742,91 @@ async fn cancel_stops_a_waiting_run_and_it_resumes_later() {
     resumed.expect("resumes");
     assert_eq!(h.apps_named("TonicDM Office 365 Token").await.len(), 1);
 }
+
+/// A TCP relay in front of the simulator that hangs up on the first `drops` connections, the
+/// way a flaky network or proxy would.
+async fn dropping_relay(target: std::net::SocketAddr, drops: usize) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut seen = 0usize;
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            seen += 1;
+            if seen <= drops {
+                drop(inbound);
+                continue;
+            }
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{}", addr.port())
+}
+
+#[tokio::test]
+async fn dropped_connections_are_retried_without_duplicates() {
+    let h = Harness::new(Knobs::default()).await;
+    let relay = dropping_relay(h.sim.addr(), 3).await;
+    // The same admin, but every Graph call goes through the flaky relay (no connection reuse,
+    // so each request meets a fresh, possibly dropped, connection).
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let graph = GraphClient::new(
+        http,
+        &url::Url::parse(&format!("{relay}/")).unwrap(),
+        Arc::new(DelegatedToken {
+            auth: Arc::clone(&h.auth),
+            access: Access::Apply,
+        }),
+    )
+    .with_policy(RetryPolicy::fast());
+    let recipe = recipe("tonicdm");
+    let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "tonicdm"));
+    let snapshot = journal.lock().unwrap().clone();
+    let plan = plan(
+        &h.graph,
+        &endpoints(&h.sim),
+        &h.session,
+        &recipe,
+        &Choices::default(),
+        &snapshot,
+    )
+    .await
+    .unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&events);
+    let ctx = ApplyContext {
+        graph,
+        secrets: Arc::new(h.secrets.clone()),
+        cancel: CancellationToken::new(),
+    };
+    apply(&plan, &journal, &ctx, move |e| sink.lock().unwrap().push(e))
+        .await
+        .expect("apply gets through dropped connections");
+    let transient = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ApplyEvent::Waiting {
+                    reason: WaitReason::Transient,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(transient >= 1, "the drops were noticed and retried");
+    assert_eq!(
+        h.apps_named("TonicDM Office 365 Token").await.len(),
+        1,
+        "no duplicate app"
+    );
+}

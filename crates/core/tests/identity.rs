@@ -485,3 +485,55 @@ async fn real_keyring_remembers_and_forgets_the_sign_in() {
         "sign-out deletes it"
     );
 }
+
+#[tokio::test]
+async fn seeded_roles_give_the_right_capability_summary() {
+    let sim = sim_with(Knobs::default()).await;
+    let cloud_app_admin = sim
+        .upn_with_role("158c047a-c907-4556-b7ef-446551a6b5f7")
+        .expect("a seeded Cloud Application Administrator");
+    let cases = [
+        (
+            sim.admin_upn(),
+            "Global Administrator",
+            [true, true, true, true],
+        ),
+        (
+            cloud_app_admin,
+            "Cloud Application Administrator",
+            [true, false, true, false],
+        ),
+        (sim.non_admin_upn(), "", [false, false, false, false]),
+    ];
+    for (upn, role, [create, app_perms, delegated, exchange]) in cases {
+        let auth = authenticator(&sim, Arc::new(MemoryStore::new()));
+        let session = auth
+            .sign_in_with_browser(
+                &FormBrowser::new(&upn, Decision::Accept),
+                Access::ReadTenant,
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{upn} signs in: {e}"));
+        let c = session.capabilities;
+        assert_eq!(
+            [
+                c.can_create_apps,
+                c.can_grant_application_permissions,
+                c.can_grant_delegated_permissions,
+                c.can_manage_exchange_scoping
+            ],
+            [create, app_perms, delegated, exchange],
+            "{upn}"
+        );
+        if role.is_empty() {
+            assert!(session.roles.is_empty(), "{upn}: {:?}", session.roles);
+        } else {
+            assert!(
+                session.roles.contains(&role.to_string()),
+                "{upn}: {:?}",
+                session.roles
+            );
+        }
+    }
+}

@@ -54,6 +54,9 @@ pub enum Access {
     ReadTenant,
     /// Create and change apps, grant permissions (asked for when the admin applies).
     Apply,
+    /// Limit mailbox access with Exchange RBAC for Applications: find people and groups and
+    /// manage Exchange role assignments (asked for only when the admin limits mailboxes).
+    LimitMailboxes,
 }
 
 impl Access {
@@ -66,6 +69,14 @@ impl Access {
                 "AppRoleAssignment.ReadWrite.All",
                 "DelegatedPermissionGrant.ReadWrite.All",
                 "Policy.Read.All",
+            ],
+            Self::LimitMailboxes => &[
+                "User.Read",
+                "User.ReadBasic.All",
+                "Group.Read.All",
+                "Application.ReadWrite.All",
+                "AppRoleAssignment.ReadWrite.All",
+                "RoleManagement.ReadWrite.Exchange",
             ],
         }
     }

@@ -14,17 +14,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// The tests' helpers: start the practice tenant and sign its admin in through the real pages.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use appgrant_core::apply::journal::Journal;
 use appgrant_core::apply::{apply, ApplyContext};
 use appgrant_core::cloud::Cloud;
-use appgrant_core::graph::{GraphClient, RetryPolicy, StaticToken};
-use appgrant_core::identity::MemoryStore;
+use appgrant_core::graph::{DelegatedToken, GraphClient, RetryPolicy};
+use appgrant_core::identity::{Access, MemoryStore};
 use appgrant_core::plan::{plan, Choices};
 use appgrant_core::recipe::builtin_by_id;
-use appgrant_core::secret::Secret;
 use appgrant_sim::{Knobs, Replication, Sim, SimConfig};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -90,32 +93,21 @@ async fn run(id: &str, inputs: &[(&str, &str)], poll: Duration) -> serde_json::V
     }
     .endpoints()
     .unwrap();
-    let token = admin_token(&sim).await;
+    let (auth, session) = common::admin_session(&sim).await;
     let http = appgrant_core::identity::http_client().unwrap();
-    let graph = GraphClient::new(http, &endpoints.graph, Arc::new(StaticToken(token))).with_policy(
-        RetryPolicy {
-            replication_poll: poll,
-            ..RetryPolicy::default()
-        },
-    );
+    let graph = GraphClient::new(
+        http,
+        &endpoints.graph,
+        Arc::new(DelegatedToken {
+            auth,
+            access: Access::Apply,
+        }),
+    )
+    .with_policy(RetryPolicy {
+        replication_poll: poll,
+        ..RetryPolicy::default()
+    });
     let recipe = builtin_by_id(id).unwrap().unwrap();
-    let session = appgrant_core::identity::Session {
-        tenant_id: sim.tenant_id(),
-        tenant_domain: Some(sim.tenant_domain()),
-        tenant_name: None,
-        user_id: String::new(),
-        user_principal_name: sim.admin_upn(),
-        display_name: None,
-        roles: vec!["Global Administrator".into()],
-        capabilities: appgrant_core::identity::Capabilities {
-            can_create_apps: true,
-            can_grant_application_permissions: true,
-            can_grant_delegated_permissions: true,
-            can_manage_exchange_scoping: true,
-        },
-        remembered: false,
-        remember_problem: None,
-    };
     let choices = Choices {
         inputs: inputs
             .iter()
@@ -162,93 +154,4 @@ async fn run(id: &str, inputs: &[(&str, &str)], poll: Duration) -> serde_json::V
         "minimumRequests": minimum,
         "meetsTargets": ratio <= 1.15 && requests <= minimum + 2,
     })
-}
-
-/// The simulator's Global Administrator, signed in with PKCE through the HTML pages.
-async fn admin_token(sim: &Sim) -> Secret<String> {
-    use oauth2::{
-        AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
-        TokenUrl,
-    };
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let tenant = sim.tenant_id();
-    let base = sim.login_base();
-    let client = oauth2::basic::BasicClient::new(ClientId::new(sim.public_client_id().to_string()))
-        .set_auth_uri(AuthUrl::new(format!("{base}/{tenant}/oauth2/v2.0/authorize")).unwrap())
-        .set_token_uri(TokenUrl::new(format!("{base}/{tenant}/oauth2/v2.0/token")).unwrap())
-        .set_redirect_uri(RedirectUrl::new("http://localhost:9".to_string()).unwrap());
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let scopes = [
-        "Application.ReadWrite.All",
-        "AppRoleAssignment.ReadWrite.All",
-        "DelegatedPermissionGrant.ReadWrite.All",
-        "Policy.Read.All",
-        "User.Read",
-    ];
-    let (url, _state) = client
-        .authorize_url(CsrfToken::new_random)
-        .add_scopes(
-            scopes
-                .iter()
-                .map(|s| Scope::new(format!("https://graph.microsoft.com/{s}"))),
-        )
-        .set_pkce_challenge(challenge)
-        .url();
-    let page = http.get(url).send().await.unwrap().text().await.unwrap();
-    let flow = page
-        .split("name=\"flow\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let mut response = http
-        .post(format!("{base}/_login/signin"))
-        .form(&[
-            ("flow", flow.as_str()),
-            ("username", sim.admin_upn().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    while response.status().as_u16() == 200 {
-        let html = response.text().await.unwrap();
-        let flow = html
-            .split("name=\"flow\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
-        response = http
-            .post(format!("{base}/_login/consent"))
-            .form(&[
-                ("flow", flow.as_str()),
-                ("decision", "accept"),
-                ("consent_org", "on"),
-            ])
-            .send()
-            .await
-            .unwrap();
-    }
-    let location = response.headers()["location"].to_str().unwrap().to_string();
-    let code = url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    let token = client
-        .exchange_code(oauth2::AuthorizationCode::new(code))
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .unwrap();
-    Secret::new(token.access_token().secret().clone())
 }

@@ -270,6 +270,9 @@ describe("the wizard in practice mode", () => {
     await click("Cancel");
     const resume = await browser.$("button=Continue where it stopped");
     await resume.waitForClickable({ timeout: 30_000 });
+    const stopped = await bodyText();
+    assert.doesNotMatch(stopped, /Failed/, "a cancelled step is shown as stopped, not failed");
+    assert.match(stopped, /continues where it stopped/);
     await screenshot("apply-cancelled");
     await setKnobs(knobs);
     await resume.click();

@@ -38,7 +38,8 @@ export type StepState =
   | { state: "waiting"; message: string; attempt: number }
   | { state: "done"; detail: string | null }
   | { state: "skipped"; reason: string }
-  | { state: "failed"; message: string; hint: string };
+  | { state: "failed"; message: string; hint: string }
+  | { state: "stopped"; hint: string };
 
 export type SignInState = "idle" | "browser" | "device-starting" | "device";
 export type ApplyOutcome = "ok" | "failed" | "cancelled";
@@ -333,7 +334,8 @@ export class Wizard {
       } else {
         this.applyOutcome = "failed";
         for (const f of result.failures) {
-          this.progress[f.step] = { state: "failed", message: f.message, hint: f.hint };
+          this.progress[f.step] =
+            f.code === "cancelled" ? { state: "stopped", hint: f.hint } : { state: "failed", message: f.message, hint: f.hint };
         }
       }
     } catch (error) {
@@ -382,8 +384,13 @@ export class Wizard {
         this.activity = `${this.#title(event.data.step)}: skipped.`;
         break;
       case "stepFailed":
-        this.progress[event.data.step] = { state: "failed", message: event.data.message, hint: event.data.hint };
-        this.activity = `${this.#title(event.data.step)}: failed. ${event.data.message}`;
+        if (event.data.code === "cancelled") {
+          this.progress[event.data.step] = { state: "stopped", hint: event.data.hint };
+          this.activity = `${this.#title(event.data.step)}: stopped.`;
+        } else {
+          this.progress[event.data.step] = { state: "failed", message: event.data.message, hint: event.data.hint };
+          this.activity = `${this.#title(event.data.step)}: failed. ${event.data.message}`;
+        }
         break;
     }
   }

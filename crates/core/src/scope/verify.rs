@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -22,7 +21,6 @@ use super::people::RecipientKind;
 use super::{ScopeState, ScopeStatus};
 use crate::cloud::Endpoints;
 use crate::graph::{GraphClient, RetryPolicy, StaticToken};
-use crate::identity::aadsts_code;
 use crate::secret::Secret;
 
 /// Microsoft's upper bound for an Exchange RBAC change to take effect.
@@ -73,85 +71,23 @@ pub struct ScopeReport {
     pub headline: String,
 }
 
-/// A client-credentials token, retrying the two "not active yet" answers (700016, 7000215).
+/// A client-credentials token for the app (see [`crate::verify::client_credentials_token`]).
 async fn app_token(
     ctx: &ScopeVerifyContext<'_>,
     app_id: &str,
     secret: &Secret<String>,
 ) -> Result<Secret<String>, String> {
-    let url = ctx
-        .endpoints
-        .oauth2(ctx.tenant_id, "token")
-        .map_err(|e| e.to_string())?;
-    let scope = ctx.endpoints.scope(".default");
-    let mut waited = Duration::ZERO;
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let form = [
-            ("client_id", app_id),
-            ("client_secret", secret.expose().as_str()),
-            ("scope", scope.as_str()),
-            ("grant_type", "client_credentials"),
-        ];
-        let (retryable, message) = match ctx.http.post(url.clone()).form(&form).send().await {
-            Ok(r) if r.status().is_success() => {
-                let body: Value = r.json().await.map_err(|e| e.to_string())?;
-                let token = body
-                    .get("access_token")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                return Ok(Secret::new(token.to_string()));
-            }
-            Ok(r) => {
-                let body: Value = r.json().await.unwrap_or_default();
-                let description = body
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                match aadsts_code(&description) {
-                    Some(700016 | 7000215) => (
-                        true,
-                        "Microsoft is still activating the app's secret".to_string(),
-                    ),
-                    _ => (
-                        false,
-                        description
-                            .lines()
-                            .next()
-                            .unwrap_or("token request refused")
-                            .to_string(),
-                    ),
-                }
-            }
-            Err(e) => (true, format!("could not reach Microsoft ({e})")),
-        };
-        let delay = ctx
-            .policy
-            .base
-            .saturating_mul(1 << attempt.min(5))
-            .min(ctx.policy.cap);
-        if !retryable || waited + delay > ctx.policy.budget {
-            return Err(message);
-        }
-        tokio::time::sleep(delay).await;
-        waited += delay;
-    }
-}
-
-fn roles_of(jwt: &str) -> Vec<String> {
-    jwt.split('.')
-        .nth(1)
-        .and_then(|p| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p.trim_end_matches('='))
-                .ok()
-        })
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|claims| claims.get("roles").cloned())
-        .and_then(|r| serde_json::from_value(r).ok())
-        .unwrap_or_default()
+    crate::verify::client_credentials_token(
+        &ctx.http,
+        ctx.endpoints,
+        ctx.tenant_id,
+        ctx.policy,
+        app_id,
+        secret,
+        |_| {},
+    )
+    .await
+    .map(|(token, _)| token)
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -365,7 +301,7 @@ pub async fn verify_scope(
             ))
         }
     };
-    let still_granted: Vec<String> = roles_of(token.expose())
+    let still_granted: Vec<String> = crate::verify::roles_of(token.expose())
         .into_iter()
         .filter(|r| state.permissions.contains(r))
         .collect();

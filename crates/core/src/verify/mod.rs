@@ -231,29 +231,52 @@ fn notify(ctx: &VerifyContext<'_>, app: &str, message: &str) {
     }
 }
 
-/// A client-credentials token, retrying the two "not active yet" answers (700016, 7000215).
+/// A client-credentials token for `app`, reporting waits to the context's observer.
 async fn token_with_retry(
     ctx: &VerifyContext<'_>,
     app: &AppOutcome,
     secret: &Secret<String>,
 ) -> Result<(Secret<String>, Duration), String> {
-    let url = ctx
-        .endpoints
-        .oauth2(ctx.tenant_id, "token")
+    let wait = |message: &str| notify(ctx, &app.key, &format!("{message}; usually under a minute"));
+    client_credentials_token(
+        &ctx.http,
+        ctx.endpoints,
+        ctx.tenant_id,
+        ctx.policy,
+        &app.app_id,
+        secret,
+        wait,
+    )
+    .await
+}
+
+/// A client-credentials token for `app_id`, retrying the two answers that mean "not active
+/// yet" (AADSTS700016 for a new app, 7000215 for a new secret) within the policy's budget.
+/// Returns the token and how long it waited; `on_wait` hears why each wait happens.
+pub async fn client_credentials_token(
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    tenant_id: &str,
+    policy: RetryPolicy,
+    app_id: &str,
+    secret: &Secret<String>,
+    on_wait: impl Fn(&str),
+) -> Result<(Secret<String>, Duration), String> {
+    let url = endpoints
+        .oauth2(tenant_id, "token")
         .map_err(|e| e.to_string())?;
-    let scope = ctx.endpoints.scope(".default");
+    let scope = endpoints.scope(".default");
     let mut waited = Duration::ZERO;
     let mut attempt = 0u32;
     loop {
         attempt += 1;
         let form = [
-            ("client_id", app.app_id.as_str()),
+            ("client_id", app_id),
             ("client_secret", secret.expose().as_str()),
             ("scope", scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
-        let response = ctx.http.post(url.clone()).form(&form).send().await;
-        let (retryable, message) = match response {
+        let (retryable, message) = match http.post(url.clone()).form(&form).send().await {
             Ok(r) if r.status().is_success() => {
                 let body: Value = r.json().await.map_err(|e| e.to_string())?;
                 let token = body
@@ -288,21 +311,21 @@ async fn token_with_retry(
             }
             Err(e) => (true, format!("could not reach Microsoft ({e})")),
         };
-        let delay = ctx
-            .policy
+        let delay = policy
             .base
             .saturating_mul(1 << attempt.min(5))
-            .min(ctx.policy.cap);
-        if !retryable || waited + delay > ctx.policy.budget {
+            .min(policy.cap);
+        if !retryable || waited + delay > policy.budget {
             return Err(message);
         }
-        notify(ctx, &app.key, &format!("{message}; usually under a minute"));
+        on_wait(&message);
         tokio::time::sleep(delay).await;
         waited += delay;
     }
 }
 
-fn roles_of(jwt: &str) -> Vec<String> {
+/// The application permissions (`roles` claim) in an app-only token.
+pub fn roles_of(jwt: &str) -> Vec<String> {
     jwt.split('.')
         .nth(1)
         .and_then(|p| {

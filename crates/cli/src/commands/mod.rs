@@ -1,0 +1,5 @@
+//! One module per group of commands; each adapts arguments, calls core and prints.
+
+pub mod connect;
+pub mod connections;
+pub mod recipes;

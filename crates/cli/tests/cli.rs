@@ -1,0 +1,478 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The built `appgrant-cli` binary, run as a script would run it: each test gets its own data
+//! folder (`APPGRANT_DATA_DIR`). Tests that save secrets use `APPGRANT_SECRET_STORE=memory`
+//! (secrets vanish when each command exits), except the one marked `#[ignore]`, which needs
+//! a real keyring: `dbus-run-session -- scripts/with-keyring.sh cargo test -p appgrant-cli -- --ignored`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_appgrant-cli");
+const HIDDEN: &str = "<hidden: reveal in AppGrant>";
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "appgrant-cli-test-{}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the CLI with its own data folder and (unless `keyring`) the in-memory secret store.
+fn run(data: &Path, keyring: bool, args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("APPGRANT_DATA_DIR", data)
+        .env_remove("APPGRANT_BROWSER")
+        .env_remove("APPGRANT_LOG")
+        .stdin(std::process::Stdio::null());
+    if keyring {
+        cmd.env_remove("APPGRANT_SECRET_STORE");
+    } else {
+        cmd.env("APPGRANT_SECRET_STORE", "memory");
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_out(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", stdout(o), stderr(o)))
+}
+
+/// With `--json`, a failure is one JSON object on the last line of stderr.
+fn json_err(o: &Output) -> Value {
+    let err = stderr(o);
+    let last = err.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("stderr is not JSON ({e}):\n{err}"))
+}
+
+fn connect_practice(data: &Path, keyring: bool, recipe: &str) -> Value {
+    let o = run(
+        data,
+        keyring,
+        &[
+            "connect",
+            recipe,
+            "--practice",
+            "--device-code",
+            "--yes",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("PRACTICE"), "{}", stderr(&o));
+    json_out(&o)
+}
+
+#[test]
+fn recipes_json_lists_the_four_vendors_with_abilities_and_risk() {
+    let data = TempDir::new();
+    let o = run(&data.0, false, &["recipes", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = json_out(&o);
+    let vendors: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["vendor"].as_str().unwrap())
+        .collect();
+    for vendor in ["TonicDM", "Totalview", "DocBits", "timetoreply"] {
+        assert!(
+            vendors.contains(&vendor),
+            "{vendor} missing from {vendors:?}"
+        );
+    }
+    let totalview = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "totalview")
+        .unwrap();
+    assert_eq!(totalview["risk"], "send");
+    assert_eq!(totalview["apps"].as_array().unwrap().len(), 2);
+    assert!(totalview["abilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a.as_str().unwrap().contains("Send e-mail")));
+
+    let text = run(&data.0, false, &["recipes"]);
+    assert!(text.status.success());
+    assert!(stdout(&text).contains("the vendor will be able to:"));
+}
+
+#[test]
+fn recipe_check_passes_a_good_file_and_names_line_and_fix_for_a_bad_one() {
+    let data = TempDir::new();
+    let good_text = appgrant_recipe("totalview");
+    let good = data.0.join("totalview.toml");
+    std::fs::write(&good, &good_text).unwrap();
+    let o = run(&data.0, false, &["recipe", "check", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("OK"));
+
+    let bad = data.0.join("bad.toml");
+    let bad_text = good_text.replacen(
+        "application = [\"Mail.Send\"]",
+        "application = [\"Email.Send\"]",
+        1,
+    );
+    assert_ne!(bad_text, good_text, "the fixture changed");
+    let line = bad_text
+        .lines()
+        .position(|l| l.trim_start().starts_with("application = [\"Email.Send\"]"))
+        .unwrap()
+        + 1;
+    std::fs::write(&bad, &bad_text).unwrap();
+
+    let o = run(&data.0, false, &["recipe", "check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("bad.toml, line {line}: Email.Send")),
+        "{err}"
+    );
+    assert!(err.contains("did you mean Mail.Send?"), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+
+    let o = run(
+        &data.0,
+        false,
+        &["recipe", "check", bad.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty(), "errors go to stderr");
+    let e = json_err(&o);
+    assert_eq!(e["code"], "invalid_recipe");
+    assert!(e["hint"].is_string());
+    let first = &e["errors"][0];
+    assert_eq!(first["line"], line);
+    assert_eq!(first["fix"], "did you mean Mail.Send?");
+    assert!(first["recipe"].as_str().unwrap().ends_with("bad.toml"));
+}
+
+fn appgrant_recipe(id: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../recipes")
+        .join(format!("{id}.toml"));
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn practice_connect_is_listed_exported_without_secret_and_removed() {
+    let data = TempDir::new();
+    let result = connect_practice(&data.0, false, "tonicdm");
+    assert_eq!(result["practice"], true);
+    assert_eq!(result["verified"], true);
+    let id = result["connection"]["id"].as_str().unwrap().to_string();
+    let secret_field = result["handoff"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["secret"] == true)
+        .unwrap();
+    assert_eq!(secret_field["hidden"], true);
+    assert_eq!(secret_field["value"], HIDDEN);
+    assert_eq!(result["handoff"]["secrets_included"], false);
+
+    // connections --json lists it, with an expiry and days left.
+    let o = run(&data.0, false, &["connections", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = json_out(&o);
+    let c = &list.as_array().unwrap()[0];
+    assert_eq!(c["id"], id.as_str());
+    assert_eq!(c["vendor"], "TonicDM");
+    assert_eq!(c["practice"], true);
+    assert!(c["days_left"].as_i64().unwrap() > 600);
+    assert_eq!(c["expiring_soon"], false);
+    let text = run(&data.0, false, &["connections"]);
+    assert!(stdout(&text).contains(&id) && stdout(&text).contains("[PRACTICE]"));
+
+    // TonicDM takes a sheet, not an .env file: a clear refusal naming the formats it takes.
+    let o = run(
+        &data.0,
+        false,
+        &["export", &id, "--format", "env", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(9), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let e = json_err(&o);
+    assert_eq!(e["code"], "export");
+    assert_eq!(e["detail"], "format_not_offered");
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("TonicDM does not take its values as an environment (.env) file"));
+    assert!(e["hint"].as_str().unwrap().contains("md"), "{e}");
+
+    // Markdown works and hides the secret.
+    let o = run(&data.0, false, &["export", &id, "--format", "md"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = stdout(&o);
+    assert!(md.contains("# TonicDM"), "{md}");
+    assert!(md.contains(HIDDEN), "{md}");
+    assert!(md.contains(result["connection"]["apps"][0]["app_id"].as_str().unwrap()));
+
+    // -o writes a file.
+    let file = data.0.join("handoff.json");
+    let o = run(
+        &data.0,
+        false,
+        &[
+            "export",
+            &id,
+            "--format",
+            "json",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written["connection_id"], id.as_str());
+    assert_eq!(written["secrets_included"], false);
+
+    // A calendar reminder never carries a secret, so asking for one is refused.
+    let o = run(
+        &data.0,
+        false,
+        &["export", &id, "--format", "ics", "--include-secret"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+
+    // Remove asks first; without a terminal that means --yes.
+    let o = run(&data.0, false, &["remove", &id, "--json"]);
+    assert_eq!(o.status.code(), Some(10), "{}", stderr(&o));
+    assert_eq!(json_err(&o)["code"], "cancelled");
+    assert!(
+        stderr(&o).contains("TonicDM Office 365 Token"),
+        "shows the summary"
+    );
+    assert_eq!(
+        json_out(&run(&data.0, false, &["connections", "--json"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let o = run(&data.0, false, &["remove", &id, "--yes", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["removed"], id.as_str());
+    assert!(json_out(&run(&data.0, false, &["connections", "--json"]))
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn timetoreply_needs_its_input_and_exports_env() {
+    let data = TempDir::new();
+    // Missing input: exit 2 naming the input.
+    let o = run(
+        &data.0,
+        false,
+        &["connect", "timetoreply", "--practice", "--yes", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = json_err(&o);
+    assert_eq!(e["code"], "invalid_input");
+    assert!(e["message"].as_str().unwrap().contains("portal_url"), "{e}");
+
+    let o = run(
+        &data.0,
+        false,
+        &[
+            "connect",
+            "timetoreply",
+            "--practice",
+            "--input",
+            "portal_url=https://portal.example.com/",
+            "--yes",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id = json_out(&o)["connection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = run(&data.0, false, &["export", &id, "--format", "env"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let env = stdout(&o);
+    assert!(env.contains('='), "{env}");
+    assert!(env.contains("https://portal.example.com"), "{env}");
+}
+
+#[test]
+fn errors_have_codes_and_exit_statuses() {
+    let data = TempDir::new();
+    let o = run(
+        &data.0,
+        false,
+        &["export", "no-such-id", "--format", "md", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(4));
+    let e = json_err(&o);
+    assert_eq!(e["code"], "not_found");
+    assert!(e["hint"].as_str().unwrap().contains("connections"));
+
+    let o = run(&data.0, false, &["export", "no-such-id", "--format", "md"]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("error: There is no saved connection with id no-such-id."));
+    assert!(stderr(&o).contains("hint: "));
+
+    let o = run(
+        &data.0,
+        false,
+        &["connect", "nope", "--practice", "--yes", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(4));
+    assert_eq!(json_err(&o)["code"], "not_found");
+
+    // No tenant: a usage error from the argument parser.
+    let o = run(&data.0, false, &["connect", "tonicdm", "--yes"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let mut cmd = Command::new(BIN);
+    let o = cmd
+        .args(["connections", "--json"])
+        .env("APPGRANT_DATA_DIR", &data.0)
+        .env("APPGRANT_SECRET_STORE", "sticky-note")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(json_err(&o)["code"], "invalid_input");
+}
+
+/// Without `APPGRANT_DATA_DIR` the CLI uses the desktop app's folder (Tauri's
+/// `app_data_dir()` for `app.appgrant.desktop`), so both see the same connections.
+#[cfg(target_os = "linux")]
+#[test]
+fn default_data_folder_is_the_desktop_apps() {
+    let home = TempDir::new();
+    let o = Command::new(BIN)
+        .args(["connect", "docbits", "--practice", "--yes", "--json"])
+        .env_remove("APPGRANT_DATA_DIR")
+        .env("XDG_DATA_HOME", &home.0)
+        .env("APPGRANT_SECRET_STORE", "memory")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let index = home.0.join("app.appgrant.desktop").join("connections.json");
+    let text = std::fs::read_to_string(&index).unwrap();
+    assert!(text.contains("\"docbits\""), "{text}");
+}
+
+/// The whole secret path through the real keyring: the secret reaches the vendor only via
+/// `export --include-secret`, never in `connect` output or a plain export, and `remove`
+/// deletes it.
+#[test]
+#[ignore = "touches the real OS keyring; run inside scripts/with-keyring.sh"]
+fn secrets_leave_the_keyring_only_through_include_secret() {
+    let data = TempDir::new();
+    let o = run(
+        &data.0,
+        true,
+        &["connect", "tonicdm", "--practice", "--yes"],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let connect_output = format!("{}{}", stdout(&o), stderr(&o));
+    let list = json_out(&run(&data.0, true, &["connections", "--json"]));
+    let id = list[0]["id"].as_str().unwrap().to_string();
+
+    let file = data.0.join("with-secret.json");
+    let o = run(
+        &data.0,
+        true,
+        &[
+            "export",
+            &id,
+            "--format",
+            "json",
+            "--include-secret",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning:"), "warns about the secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "only the owner may read a file with secrets"
+        );
+    }
+    let handoff: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(handoff["secrets_included"], true);
+    let secret = handoff["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["secret"] == true)
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(secret.len() >= 16 && secret != HIDDEN, "{secret}");
+    assert!(
+        !connect_output.contains(&secret),
+        "connect printed the secret"
+    );
+
+    let o = run(&data.0, true, &["export", &id, "--format", "md"]);
+    assert!(o.status.success());
+    assert!(!stdout(&o).contains(&secret) && !stderr(&o).contains(&secret));
+
+    let o = run(
+        &data.0,
+        true,
+        &["export", &id, "--format", "txt", "--include-secret"],
+    );
+    assert!(o.status.success());
+    assert!(stdout(&o).contains(&secret));
+    assert!(stderr(&o).contains("warning: the client secret is shown"));
+
+    let o = run(&data.0, true, &["remove", &id, "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(
+        &data.0,
+        true,
+        &["export", &id, "--format", "txt", "--include-secret"],
+    );
+    assert_eq!(o.status.code(), Some(4));
+}

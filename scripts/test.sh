@@ -26,7 +26,7 @@ cargo test --workspace --features appgrant/custom-protocol
 
 step "tests that use the real OS keyring (inside a throw-away keyring)"
 dbus-run-session -- bash scripts/with-keyring.sh \
-  cargo test -p appgrant-core -- --ignored
+  cargo test -p appgrant-core -p appgrant-cli -- --ignored
 
 step "apply benchmark (figures in bench/results.json)"
 cargo run -q -p appgrant-core --example bench > /dev/null

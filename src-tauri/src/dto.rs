@@ -3,7 +3,7 @@
 
 use appgrant_core::catalog::{PermissionKind, Risk};
 use appgrant_core::export::Handoff;
-use appgrant_core::plan::{ConsentHandoff, Phase, Plan, StepKind};
+use appgrant_core::plan::{ConsentHandoff, Lifetime, Plan, Step};
 use appgrant_core::recipe::{Audience, Recipe, Var};
 use appgrant_core::vault::Connection;
 use serde::Serialize;
@@ -108,19 +108,6 @@ pub struct TenantInfo {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlanStep {
-    pub id: String,
-    pub app: String,
-    pub phase: Phase,
-    pub kind: &'static str,
-    pub title: String,
-    pub risk: Option<Risk>,
-    pub done: bool,
-    pub blocked: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PlanApp {
     pub key: String,
     pub display_name: String,
@@ -130,15 +117,6 @@ pub struct PlanApp {
     pub permissions: Vec<PermissionCard>,
     pub secret_description: String,
     pub existing_app_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Lifetime {
-    pub requested_months: u32,
-    pub days: u32,
-    pub expires_on: String,
-    pub capped_by_policy_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,7 +133,8 @@ pub struct PlanView {
     pub recipe_id: String,
     pub vendor: String,
     pub apps: Vec<PlanApp>,
-    pub steps: Vec<PlanStep>,
+    /// The plan's steps as core has them (`kind` is the step's tag, e.g. "register_app").
+    pub steps: Vec<Step>,
     pub lifetime: Lifetime,
     pub consent_handoff: Option<ConsentHandoff>,
     pub notes: Vec<String>,
@@ -211,32 +190,8 @@ impl PlanView {
             recipe_id: recipe.id.clone(),
             vendor: recipe.vendor.clone(),
             apps,
-            steps: plan
-                .steps
-                .iter()
-                .map(|s| PlanStep {
-                    id: s.id.clone(),
-                    app: s.app.clone(),
-                    phase: s.phase,
-                    kind: match s.kind {
-                        StepKind::RegisterApp => "register_app",
-                        StepKind::CreateServicePrincipal => "create_service_principal",
-                        StepKind::GrantApplicationPermission { .. } => "grant_application_permission",
-                        StepKind::GrantDelegatedPermissions { .. } => "grant_delegated_permissions",
-                        StepKind::CreateSecret { .. } => "create_secret",
-                    },
-                    title: s.title.clone(),
-                    risk: s.risk,
-                    done: s.done,
-                    blocked: s.blocked.clone(),
-                })
-                .collect(),
-            lifetime: Lifetime {
-                requested_months: plan.lifetime.requested_months,
-                days: plan.lifetime.days,
-                expires_on: plan.lifetime.expires_on.to_string(),
-                capped_by_policy_days: plan.lifetime.capped_by_policy_days,
-            },
+            steps: plan.steps.clone(),
+            lifetime: plan.lifetime.clone(),
             consent_handoff: plan.consent_handoff.clone(),
             notes: plan.notes.clone(),
             corrections: recipe

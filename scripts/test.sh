@@ -25,8 +25,9 @@ step "cargo test"
 cargo test --workspace --features appgrant/custom-protocol
 
 step "tests that use the real OS keyring (inside a throw-away keyring)"
+# (same packages and features as above, so nothing is rebuilt)
 dbus-run-session -- bash scripts/with-keyring.sh \
-  cargo test -p appgrant-core -p appgrant-cli -- --ignored
+  cargo test --workspace --features appgrant/custom-protocol -- --ignored --skip people_search_scale
 
 step "apply benchmark (figures in bench/results.json)"
 cargo run -q -p appgrant-core --example bench > /dev/null
@@ -35,6 +36,10 @@ cat bench/results.json
 step "simulator paging benchmark (figures in artifacts/bench/sim-paging.txt)"
 cargo run -q -p appgrant-sim --example paging_bench
 cat artifacts/bench/sim-paging.txt
+
+step "people search over 100,000 users (figures in artifacts/bench/people-search.txt)"
+cargo test -q --workspace --features appgrant/custom-protocol -- --ignored --exact people_search_scale_100k --nocapture 2>&1 | grep -v "^running\|^test result\|^$" || true
+cat artifacts/bench/people-search.txt 2>/dev/null || true
 
 step "UI type check"
 npm --prefix ui run check

@@ -831,6 +831,16 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_stored_where_the_vault_looks_for_them() {
+        let at = crate::vault::SecretRef::new("tid", "app", "key");
+        assert_eq!(
+            at.account().unwrap(),
+            secret_account("tid", "app", "key"),
+            "apply writes the entry the vault reads"
+        );
+    }
+
+    #[test]
     fn events_serialise_as_a_tagged_union() {
         let e = ApplyEvent::StepDone {
             step: "main/register".into(),

@@ -38,16 +38,35 @@ macro_rules! app_commands {
     };
 }
 
+/// Logs to stderr and to `appgrant.log` in the app's log folder, which a user can attach to a
+/// support ticket. Nothing secret is ever logged: secrets are `Secret<T>` and print
+/// `[redacted]`, and commands skip their sensitive arguments.
+fn start_logging(log_dir: Option<std::path::PathBuf>) {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = EnvFilter::try_from_env("APPGRANT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let file = log_dir.and_then(|dir| {
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("appgrant.log"))
+            .ok()
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match file {
+        Some(file) => builder
+            .with_writer(std::io::stderr.and(std::sync::Mutex::new(file)))
+            .with_ansi(false)
+            .init(),
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+}
+
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("APPGRANT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_clipboard_manager::init())
         .setup(|app| {
+            start_logging(app.path().app_log_dir().ok());
             let data_dir = match std::env::var_os("APPGRANT_DATA_DIR") {
                 Some(dir) => std::path::PathBuf::from(dir),
                 None => app.path().app_data_dir()?,

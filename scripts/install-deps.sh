@@ -24,6 +24,19 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The UI toolchain (Vite 8, Vitest 4) needs Node.js 20.19 or newer; Debian 12's own nodejs is
+# 18. When the node on PATH is older, fetch an official Node 20 build from the npm registry
+# (the node-linux-* packages carry the binary) into the cache; scripts/env.sh puts it first
+# on PATH.
+source "$(dirname "$0")/env.sh"
+if ! node_is_recent; then
+  arch=$(uname -m); case "$arch" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; esac
+  echo "installing Node.js 20 (node-linux-$arch) into $APPGRANT_NODE_DIR"
+  npm install --prefix "$APPGRANT_NODE_DIR" --no-audit --no-fund --loglevel=error "node-linux-$arch@20"
+  source "$(dirname "$0")/env.sh"
+  node_is_recent || { echo "Node.js 20.19+ is still not available; install it and try again." >&2; exit 1; }
+fi
+
 if ! command -v tauri-driver >/dev/null; then
   echo "installing tauri-driver"
   cargo install tauri-driver --locked --version '^2.1'

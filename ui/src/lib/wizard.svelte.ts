@@ -432,6 +432,7 @@ export class Wizard {
   limiting = $state(false);
   limitProblem = $state.raw<Problem | null>(null);
   #peopleSeq = 0;
+  #peopleQuery = "";
 
   #consentNeeded(error: unknown): boolean {
     return error instanceof IpcError && error.code === "sign_in" && error.detail === "admin_consent_required";
@@ -439,6 +440,7 @@ export class Wizard {
 
   async searchPeople(query: string): Promise<void> {
     const seq = ++this.#peopleSeq;
+    this.#peopleQuery = query;
     if (!query.trim()) {
       this.peopleResults = null;
       this.searchingPeople = false;
@@ -474,6 +476,8 @@ export class Wizard {
     try {
       this.session = await this.backend.signInForMailboxLimit();
       this.limitConsentNeeded = false;
+      // Carry on with what was asked: the search typed before signing in again.
+      if (this.#peopleQuery.trim() && this.screen === "review") await this.searchPeople(this.#peopleQuery);
     } catch (error) {
       this.limitProblem = toProblem(error);
     }

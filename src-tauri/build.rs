@@ -21,6 +21,11 @@ const COMMANDS: &[&str] = &[
     "copy_secret",
     "export_handoff",
     "list_connections",
+    "search_people",
+    "choose_mailboxes",
+    "limit_mailboxes",
+    "verify_mailbox_limit",
+    "sign_in_for_mailbox_limit",
 ];
 
 fn main() {

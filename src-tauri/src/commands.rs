@@ -4,9 +4,10 @@
 use appgrant_core::apply::{ApplyError, ApplyEvent};
 use appgrant_core::cloud::Cloud;
 use appgrant_core::export::{AppSecrets, ExportFormat, Handoff};
-use appgrant_core::flow::{Flow, FlowError, TenantChoice};
+use appgrant_core::flow::{Flow, FlowError, MailboxLimitOutcome, TenantChoice};
 use appgrant_core::identity::{DeviceCodePrompt, Session};
 use appgrant_core::plan::Choices;
+use appgrant_core::scope::Recipient;
 use appgrant_core::verify::Check;
 use appgrant_sim::{Sim, SimConfig};
 use tauri::ipc::Channel;
@@ -241,7 +242,9 @@ pub async fn finish(state: State<'_, AppState>) -> Result<DoneView> {
     let connection = flow.finish(&state.vault).await?;
     let recipe = flow.recipe().cloned().ok_or(FlowError::NoPlan)?;
     let handoff = Handoff::build(&recipe, &connection, None)?;
-    Ok(DoneView::new(&recipe, &handoff))
+    let mut view = DoneView::new(&recipe, &handoff);
+    view.mailbox_limits = crate::dto::limit_headlines(&connection);
+    Ok(view)
 }
 
 async fn load_secret(
@@ -375,4 +378,45 @@ pub async fn list_connections(state: State<'_, AppState>) -> Result<Vec<Connecti
         .iter()
         .map(ConnectionCard::from)
         .collect())
+}
+
+/// The people picker: users and groups whose name or address starts with `query`.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn search_people(state: State<'_, AppState>, query: String) -> Result<Vec<Recipient>> {
+    Ok(state.flow.lock().await.search_people(&query, 20).await?)
+}
+
+/// Chooses whose mailboxes the vendor may use (empty: no limit); returns them resolved.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn choose_mailboxes(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+) -> Result<Vec<Recipient>> {
+    Ok(state.flow.lock().await.choose_mailboxes(&ids).await?)
+}
+
+/// After Apply and Verify: limits mailbox access with Exchange and proves it.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn limit_mailboxes(state: State<'_, AppState>) -> Result<MailboxLimitOutcome> {
+    Ok(state.flow.lock().await.limit_mailboxes().await?)
+}
+
+/// Checks the mailbox limit again (Microsoft can take up to 2 hours).
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn verify_mailbox_limit(state: State<'_, AppState>) -> Result<MailboxLimitOutcome> {
+    Ok(state.flow.lock().await.verify_mailbox_limit().await?)
+}
+
+/// Signs in again in the browser to consent to the people-picker and Exchange scopes.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn sign_in_for_mailbox_limit(state: State<'_, AppState>) -> Result<Session> {
+    let auth = state.flow.lock().await.authenticator()?;
+    let cancel = AppState::fresh_token(&state.sign_in_cancel);
+    let browser = AppState::browser();
+    Ok(Flow::sign_in_for_mailbox_limit(auth, browser.as_ref(), &cancel).await?)
 }

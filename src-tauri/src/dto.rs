@@ -205,7 +205,7 @@ impl PlanView {
                 .collect(),
             mailbox_limit_note: (!limited.is_empty()).then(|| {
                 format!(
-                    "{} asks to limit which mailboxes {} may open. AppGrant will do this with Exchange Online RBAC for Applications (the only method that works for app-only access) in a coming version. Until then the app can reach every mailbox the permissions above allow.",
+                    "{} asks to limit which mailboxes {} may open. Choose the people or groups below and AppGrant will limit it with Exchange Online RBAC for Applications after Apply, then prove it. Nothing chosen means no limit: the app can reach every mailbox the permissions above allow.",
                     recipe.vendor,
                     limited.join(" and ")
                 )
@@ -247,6 +247,8 @@ pub struct DoneView {
     pub next_steps: Vec<String>,
     pub expiries: Vec<Expiry>,
     pub formats: Vec<appgrant_core::export::ExportFormat>,
+    /// One line per limited app ("Limited to 10 users" only once verified).
+    pub mailbox_limits: Vec<String>,
 }
 
 impl DoneView {
@@ -289,6 +291,7 @@ impl DoneView {
                 })
                 .collect(),
             formats: handoff.formats(),
+            mailbox_limits: Vec::new(),
         }
     }
 }
@@ -303,6 +306,16 @@ pub struct ConnectionCard {
     pub apps: Vec<String>,
     pub next_expiry: Option<String>,
     pub days_left: Option<i64>,
+    /// The mailbox limit's headline per limited app.
+    pub mailbox_limits: Vec<String>,
+}
+
+/// Headlines of a connection's mailbox limits.
+pub fn limit_headlines(c: &Connection) -> Vec<String> {
+    c.mailbox_limits
+        .iter()
+        .map(appgrant_core::scope::ScopeState::headline)
+        .collect()
 }
 
 impl From<&Connection> for ConnectionCard {
@@ -318,6 +331,7 @@ impl From<&Connection> for ConnectionCard {
             apps: c.apps.iter().map(|a| a.display_name.clone()).collect(),
             next_expiry: c.next_expiry().map(|d| d.date_naive().to_string()),
             days_left: c.days_until_expiry(chrono::Utc::now()),
+            mailbox_limits: limit_headlines(c),
         }
     }
 }

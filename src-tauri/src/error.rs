@@ -124,6 +124,27 @@ impl From<FlowError> for UiError {
                 Some("Check that AppGrant's data folder is writable, then try again."),
             ),
             FlowError::Vault(v) => Self::new(Code::Vault, v.to_string(), Some(v.hint())),
+            FlowError::Scope(s) => Self {
+                code: Code::Apply,
+                message: format!("Mailbox access could not be limited: {s}."),
+                hint: Some(s.hint()),
+                detail: Some(s.code().to_string()),
+            },
+            FlowError::NotLimitable(_) => Self::new(
+                Code::Plan,
+                e.to_string(),
+                Some("Nothing to limit: the connection works as it is."),
+            ),
+            FlowError::NoMailboxesChosen => Self::new(
+                Code::Plan,
+                e.to_string(),
+                Some("Go back to Review and add people or groups under \"Scope users\"."),
+            ),
+            FlowError::NotLimited => Self::new(
+                Code::Plan,
+                e.to_string(),
+                Some("Use \"Limit mailbox access\" on the Verify step."),
+            ),
         }
     }
 }

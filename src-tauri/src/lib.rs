@@ -34,6 +34,11 @@ macro_rules! app_commands {
             commands::copy_secret,
             commands::export_handoff,
             commands::list_connections,
+            commands::search_people,
+            commands::choose_mailboxes,
+            commands::limit_mailboxes,
+            commands::verify_mailbox_limit,
+            commands::sign_in_for_mailbox_limit,
         ]
     };
 }

@@ -246,7 +246,7 @@ describe("Review", () => {
     const secret = screen.getByRole("region", { name: "4. Client secret" });
     expect(secret).toHaveTextContent("It will expire on");
     expect(secret).toHaveTextContent("at most 365 days");
-    expect(screen.getByRole("region", { name: /5\. Limit/ })).toHaveTextContent("not offered yet");
+    expect(screen.getByRole("region", { name: /5\. Limit/ })).toHaveTextContent("Nothing chosen means no limit");
     expect(screen.getByText(/The vendor's guide says:/).parentElement?.parentElement).toHaveTextContent(
       "Assignment required only controls who can sign in",
     );

@@ -203,6 +203,14 @@ impl From<FlowError> for CliError {
                 Some("Check that AppGrant's data folder is writable, then try again."),
             ),
             FlowError::Vault(v) => v.into(),
+            FlowError::Scope(s) => {
+                let hint = s.hint();
+                Self::new(Code::Tenant, s.to_string(), Some(hint.as_str()))
+                    .with_detail(s.code().to_string())
+            }
+            FlowError::NotLimitable(_) | FlowError::NoMailboxesChosen | FlowError::NotLimited => {
+                CliError::internal(e)
+            }
         }
     }
 }

@@ -56,6 +56,7 @@ pub fn connection_from(
             .collect(),
         created_at: Utc::now(),
         verified_at,
+        mailbox_limits: Vec::new(),
         ..Connection::default()
     }
 }

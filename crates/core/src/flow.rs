@@ -19,6 +19,11 @@ use crate::identity::{
 };
 use crate::plan::{plan, Choices, Plan, PlanError};
 use crate::recipe::Recipe;
+use crate::scope::verify::{verify_scope, ScopeReport, ScopeVerifyContext, MICROSOFT_PROPAGATION};
+use crate::scope::{
+    apply_scope, plan_scope, resolve, search_recipients, ExchangeHandoff, Recipient, ScopeChoices,
+    ScopeError, ScopeStatus, ScopeStep,
+};
 use crate::secret::Secret;
 use crate::vault::{Connection, Vault, VaultError};
 use crate::verify::{verify, VerifyContext, VerifyReport};
@@ -55,6 +60,27 @@ pub enum FlowError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    #[error("{0} has no mailbox permissions that can be limited to chosen users.")]
+    NotLimitable(String),
+    #[error("Choose the users or groups whose mailboxes the app may use first.")]
+    NoMailboxesChosen,
+    #[error("Limit mailbox access first.")]
+    NotLimited,
+}
+
+/// What limiting mailbox access did, for the Verify screen.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailboxLimitOutcome {
+    /// The steps as planned (done ones were already true in the tenant).
+    pub steps: Vec<ScopeStep>,
+    /// For an Exchange Administrator when the signed-in account lacks the rights.
+    pub handoff: Option<ExchangeHandoff>,
+    pub notes: Vec<String>,
+    /// One report per limited app: the probes and the state stored on the connection.
+    pub reports: Vec<ScopeReport>,
 }
 
 struct Current {
@@ -64,6 +90,10 @@ struct Current {
     journal: Arc<Mutex<Journal>>,
     outcome: Option<ApplyOutcome>,
     report: Option<VerifyReport>,
+    /// The people and groups chosen for the mailbox limit (empty: no limit).
+    mailboxes: Vec<Recipient>,
+    /// The limit as last applied or verified.
+    limit: Option<MailboxLimitOutcome>,
 }
 
 /// One admin's journey through the wizard.
@@ -178,6 +208,216 @@ impl Flow {
         .with_policy(self.policy))
     }
 
+    /// A Graph client with the people-picker and Exchange scopes (incremental consent: may
+    /// fail with [`SignInError::AdminConsentRequired`]; then [`Flow::sign_in_for_mailbox_limit`]).
+    fn limit_graph(&self) -> Result<GraphClient, FlowError> {
+        let tenant = self.tenant.as_ref().ok_or(FlowError::NoTenant)?;
+        let auth = self.auth()?;
+        Ok(GraphClient::new(
+            crate::identity::http_client()?,
+            &tenant.endpoints.graph,
+            Arc::new(DelegatedToken {
+                auth,
+                access: Access::LimitMailboxes,
+            }),
+        )
+        .with_policy(self.policy))
+    }
+
+    /// Fails early with [`SignInError::AdminConsentRequired`] when the mailbox-limiting
+    /// scopes were never consented, so the UI can offer "Sign in again".
+    async fn limit_token(&self) -> Result<(), FlowError> {
+        self.auth()?.access_token(Access::LimitMailboxes).await?;
+        Ok(())
+    }
+
+    /// Signs in again through the browser, consenting to the mailbox-limiting scopes.
+    pub async fn sign_in_for_mailbox_limit(
+        auth: Arc<Authenticator>,
+        opener: &dyn BrowserOpener,
+        cancel: &CancellationToken,
+    ) -> Result<Session, FlowError> {
+        Ok(auth
+            .sign_in_with_browser(opener, Access::LimitMailboxes, cancel)
+            .await?)
+    }
+
+    /// The people picker: users and groups whose name or address starts with `query`.
+    pub async fn search_people(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<Recipient>, FlowError> {
+        if query.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        self.limit_token().await?;
+        Ok(search_recipients(&self.limit_graph()?, query, limit).await?)
+    }
+
+    /// Chooses whose mailboxes the recipe's limitable apps may use (by Entra object id;
+    /// unknown ids are dropped). An empty list means no limit.
+    pub async fn choose_mailboxes(&mut self, ids: &[String]) -> Result<Vec<Recipient>, FlowError> {
+        let chosen = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.limit_token().await?;
+            resolve(&self.limit_graph()?, ids).await?
+        };
+        let current = self.current.as_mut().ok_or(FlowError::NoPlan)?;
+        current.mailboxes = chosen.clone();
+        Ok(chosen)
+    }
+
+    /// The people and groups chosen for the mailbox limit.
+    pub fn chosen_mailboxes(&self) -> &[Recipient] {
+        self.current
+            .as_ref()
+            .map(|c| c.mailboxes.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// The app secrets from the keyring, by app key.
+    async fn app_secrets(&self, outcome: &ApplyOutcome) -> Vec<(String, Secret<String>)> {
+        let mut secrets: Vec<(String, Secret<String>)> = Vec::new();
+        for app in &outcome.apps {
+            let Some(info) = &app.secret else { continue };
+            let store = Arc::clone(&self.secrets);
+            let account = info.keyring_account.clone();
+            if let Ok(Ok(Some(s))) = tokio::task::spawn_blocking(move || store.load(&account)).await
+            {
+                secrets.push((app.key.clone(), s));
+            }
+        }
+        secrets
+    }
+
+    /// After Apply: limits the recipe's mailbox permissions to the chosen people with
+    /// Exchange RBAC for Applications (removing the tenant-wide grants), records the limited
+    /// permissions in the run journal so a re-run does not grant them again, and proves the
+    /// limit with the app's own token. Re-running it duplicates nothing.
+    pub async fn limit_mailboxes(&mut self) -> Result<MailboxLimitOutcome, FlowError> {
+        let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
+        self.limit_token().await?;
+        let graph = self.limit_graph()?;
+        let current = self.current.as_ref().ok_or(FlowError::NoPlan)?;
+        let outcome = current.outcome.clone().ok_or(FlowError::NotApplied)?;
+        if current.mailboxes.is_empty() {
+            return Err(FlowError::NoMailboxesChosen);
+        }
+        let keys: Vec<String> = current
+            .recipe
+            .apps
+            .iter()
+            .filter(|a| a.limit_mailboxes.is_some())
+            .map(|a| a.key.clone())
+            .collect();
+        if keys.is_empty() {
+            return Err(FlowError::NotLimitable(current.recipe.vendor.clone()));
+        }
+        let choices = ScopeChoices {
+            recipients: keys
+                .iter()
+                .map(|k| (k.clone(), current.mailboxes.clone()))
+                .collect(),
+        };
+        let scope_plan = plan_scope(
+            &graph,
+            &session,
+            &current.recipe,
+            &current.plan,
+            &outcome,
+            &choices,
+        )
+        .await?;
+        let previous: Vec<_> = current
+            .limit
+            .as_ref()
+            .map(|l| l.reports.iter().map(|r| r.state.clone()).collect())
+            .unwrap_or_default();
+        let states = apply_scope(&graph, &scope_plan, &previous).await?;
+        {
+            // The tenant-wide grants of these permissions are gone on purpose.
+            let mut journal = current.journal.lock().unwrap_or_else(|p| p.into_inner());
+            for state in &states {
+                if !matches!(state.status, ScopeStatus::HandedOff { .. }) {
+                    let app = journal.app_mut(&state.app_key);
+                    for p in &state.permissions {
+                        if !app.limited_permissions.contains(p) {
+                            app.limited_permissions.push(p.clone());
+                        }
+                    }
+                }
+            }
+            journal.save()?;
+        }
+        let mut result = MailboxLimitOutcome {
+            steps: scope_plan.steps,
+            handoff: scope_plan.handoff,
+            notes: scope_plan.notes,
+            reports: states
+                .into_iter()
+                .map(|state| ScopeReport {
+                    headline: state.headline(),
+                    state,
+                    inside: None,
+                    outside: None,
+                })
+                .collect(),
+        };
+        result.reports = self.check_limits(&outcome, result.reports).await?;
+        if let Some(current) = self.current.as_mut() {
+            current.limit = Some(result.clone());
+        }
+        Ok(result)
+    }
+
+    /// Proves (again) that the limit works: one chosen mailbox answers the app's own
+    /// token, one outside mailbox is refused. Microsoft can take up to 2 hours; until then
+    /// the limit stays "pending".
+    pub async fn verify_mailbox_limit(&mut self) -> Result<MailboxLimitOutcome, FlowError> {
+        let current = self.current.as_ref().ok_or(FlowError::NoPlan)?;
+        let outcome = current.outcome.clone().ok_or(FlowError::NotApplied)?;
+        let mut limit = current.limit.clone().ok_or(FlowError::NotLimited)?;
+        limit.reports = self.check_limits(&outcome, limit.reports).await?;
+        if let Some(current) = self.current.as_mut() {
+            current.limit = Some(limit.clone());
+        }
+        Ok(limit)
+    }
+
+    async fn check_limits(
+        &self,
+        outcome: &ApplyOutcome,
+        reports: Vec<ScopeReport>,
+    ) -> Result<Vec<ScopeReport>, FlowError> {
+        let tenant = self.tenant.clone().ok_or(FlowError::NoTenant)?;
+        let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
+        let admin = self.limit_graph()?;
+        let secrets = self.app_secrets(outcome).await;
+        let ctx = ScopeVerifyContext {
+            endpoints: &tenant.endpoints,
+            tenant_id: &session.tenant_id,
+            admin: &admin,
+            http: crate::identity::http_client()?,
+            policy: self.policy,
+            propagation: MICROSOFT_PROPAGATION,
+        };
+        let mut out = Vec::new();
+        for report in reports {
+            let secret = secrets
+                .iter()
+                .find(|(k, _)| k == &report.state.app_key)
+                .map(|(_, s)| s);
+            match (&report.state.status, secret) {
+                // Nothing is limited until the Exchange administrator's part is done.
+                (ScopeStatus::HandedOff { .. }, _) | (_, None) => out.push(report),
+                (_, Some(secret)) => out.push(verify_scope(&ctx, &report.state, secret).await?),
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads the tenant and plans the recipe with the admin's choices. Writes nothing.
     pub async fn plan(&mut self, recipe: Recipe, choices: Choices) -> Result<Plan, FlowError> {
         let tenant = self.tenant.clone().ok_or(FlowError::NoTenant)?;
@@ -199,6 +439,8 @@ impl Flow {
             journal: Arc::new(Mutex::new(journal)),
             outcome: None,
             report: None,
+            mailboxes: Vec::new(),
+            limit: None,
         });
         Ok(the_plan)
     }
@@ -245,18 +487,15 @@ impl Flow {
         let tenant = self.tenant.clone().ok_or(FlowError::NoTenant)?;
         let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
         let admin = self.graph()?;
+        let outcome = self
+            .current
+            .as_ref()
+            .ok_or(FlowError::NoPlan)?
+            .outcome
+            .clone()
+            .ok_or(FlowError::NotApplied)?;
+        let secrets = self.app_secrets(&outcome).await;
         let current = self.current.as_mut().ok_or(FlowError::NoPlan)?;
-        let outcome = current.outcome.clone().ok_or(FlowError::NotApplied)?;
-        let mut secrets: Vec<(String, Secret<String>)> = Vec::new();
-        for app in &outcome.apps {
-            let Some(info) = &app.secret else { continue };
-            let store = Arc::clone(&self.secrets);
-            let account = info.keyring_account.clone();
-            if let Ok(Ok(Some(s))) = tokio::task::spawn_blocking(move || store.load(&account)).await
-            {
-                secrets.push((app.key.clone(), s));
-            }
-        }
         let ctx = VerifyContext {
             endpoints: &tenant.endpoints,
             tenant_id: &session.tenant_id,
@@ -299,9 +538,17 @@ impl Flow {
             tenant.practice,
             verified_at,
         );
+        connection.mailbox_limits = current
+            .limit
+            .as_ref()
+            .map(|l| l.reports.iter().map(|r| r.state.clone()).collect())
+            .unwrap_or_default();
         if let Some(old) = existing {
             connection.id = old.id;
             connection.created_at = old.created_at;
+            if connection.mailbox_limits.is_empty() {
+                connection.mailbox_limits = old.mailbox_limits;
+            }
         }
         vault.save(&connection)?;
         Ok(connection)

@@ -111,6 +111,7 @@ fn connection_for(recipe: &Recipe, expires: DateTime<Utc>) -> Connection {
         inputs: BTreeMap::new(),
         created_at: now(),
         verified_at: Some(now()),
+        mailbox_limits: Vec::new(),
         extra: BTreeMap::new(),
     }
 }

@@ -10,7 +10,9 @@ import type {
   ConnectionCard,
   DeviceCode,
   DoneView,
+  MailboxLimitOutcome,
   PlanView,
+  Recipient,
   RecipeCard,
   SessionInfo,
   TenantInfo,
@@ -47,6 +49,15 @@ export interface Backend {
   /** Writes an export file and returns its path. */
   exportHandoff(connectionId: string, format: ExportFormat, includeSecrets: boolean): Promise<string>;
   listConnections(): Promise<ConnectionCard[]>;
+  /** The people picker: users and groups whose name or address starts with `query`. */
+  searchPeople(query: string): Promise<Recipient[]>;
+  /** Whose mailboxes the vendor may use (empty: no limit); returns them as found. */
+  chooseMailboxes(ids: string[]): Promise<Recipient[]>;
+  /** After Apply: limits mailbox access with Exchange and proves it. */
+  limitMailboxes(): Promise<MailboxLimitOutcome>;
+  verifyMailboxLimit(): Promise<MailboxLimitOutcome>;
+  /** Browser sign-in that consents to the people-picker and Exchange permissions. */
+  signInForMailboxLimit(): Promise<SessionInfo>;
 }
 
 /** An error from a command, carrying the shell's code so the UI can branch on it. */
@@ -54,6 +65,8 @@ export class IpcError extends Error {
   readonly code: UiErrorPayload["code"];
   readonly hint: string | null;
   readonly command: string;
+  /** Core's finer code (e.g. "admin_consent_required"). */
+  readonly detail: string | null;
 
   constructor(command: string, payload: UiErrorPayload) {
     super(payload.message);
@@ -61,6 +74,7 @@ export class IpcError extends Error {
     this.command = command;
     this.code = payload.code;
     this.hint = payload.hint;
+    this.detail = payload.detail ?? null;
   }
 }
 
@@ -110,4 +124,9 @@ export const tauriBackend: Backend = {
   exportHandoff: (connectionId, format, includeSecrets) =>
     call<string>("export_handoff", { connectionId, format, includeSecrets }),
   listConnections: () => call<ConnectionCard[]>("list_connections"),
+  searchPeople: (query) => call<Recipient[]>("search_people", { query }),
+  chooseMailboxes: (ids) => call<Recipient[]>("choose_mailboxes", { ids }),
+  limitMailboxes: () => call<MailboxLimitOutcome>("limit_mailboxes"),
+  verifyMailboxLimit: () => call<MailboxLimitOutcome>("verify_mailbox_limit"),
+  signInForMailboxLimit: () => call<SessionInfo>("sign_in_for_mailbox_limit"),
 };

@@ -134,7 +134,7 @@ export interface PlanView {
   consentHandoff: { who: string; message: string; url: string | null } | null;
   notes: string[];
   corrections: { guideSays: string; appgrantDoes: string; why: string }[];
-  /** Why mailbox access is not limited yet (limiting arrives with Exchange scoping). */
+  /** Present when the vendor asks to limit mailbox access (Exchange RBAC for Applications). */
   mailboxLimitNote: string | null;
 }
 
@@ -180,6 +180,8 @@ export interface DoneView {
   nextSteps: string[];
   expiries: { app: string; expiresOn: string }[];
   formats: ("markdown" | "text" | "env" | "json" | "ics")[];
+  /** One line per limited app ("Limited to N users" only once verified). */
+  mailboxLimits: string[];
 }
 
 export interface ConnectionCard {
@@ -190,4 +192,43 @@ export interface ConnectionCard {
   apps: string[];
   nextExpiry: string | null;
   daysLeft: number | null;
+  /** The mailbox limit's headline per limited app. */
+  mailboxLimits: string[];
+}
+
+/** A user or group for the mailbox limit (core's `scope::Recipient`). */
+export interface Recipient {
+  id: string;
+  kind: "user" | "group";
+  displayName: string;
+  upnOrMail: string | null;
+  mail?: string | null;
+}
+
+export type ScopeStatus =
+  | { state: "handed_off"; prepared_at: string }
+  | { state: "pending"; appliedAt: string }
+  | { state: "verified"; appliedAt: string; verifiedAt: string; mailboxes: number }
+  | { state: "failed"; appliedAt: string | null; checkedAt: string; reason: string };
+
+export interface ScopeProbe {
+  mailbox: string;
+  what: string;
+  result: "allowed" | "refused" | "inconclusive";
+  detail: string;
+}
+
+export interface ScopeReport {
+  state: { appKey: string; recipients: Recipient[]; permissions: string[]; status: ScopeStatus };
+  inside: ScopeProbe | null;
+  outside: ScopeProbe | null;
+  headline: string;
+}
+
+/** What limiting mailbox access did (core's `flow::MailboxLimitOutcome`). */
+export interface MailboxLimitOutcome {
+  steps: { id: string; app: string; title: string; done: boolean; blocked: string | null }[];
+  handoff: { who: string; message: string; commands: string; reverify: string } | null;
+  notes: string[];
+  reports: ScopeReport[];
 }

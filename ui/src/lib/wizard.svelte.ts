@@ -10,7 +10,9 @@ import type {
   DeviceCode,
   DoneView,
   InputField,
+  MailboxLimitOutcome,
   PlanView,
+  Recipient,
   RecipeCard,
   SessionInfo,
   TenantInfo,
@@ -417,6 +419,100 @@ export class Wizard {
     }
   }
 
+  // ---- Mailbox limit (Review's people picker, then Verify) ----
+
+  /** People and groups whose mailboxes the vendor may use. Empty: no limit (the default). */
+  chosenMailboxes = $state.raw<Recipient[]>([]);
+  peopleResults = $state.raw<Recipient[] | null>(null);
+  searchingPeople = $state(false);
+  peopleProblem = $state.raw<Problem | null>(null);
+  /** Microsoft wants consent to the people-picker and Exchange permissions first. */
+  limitConsentNeeded = $state(false);
+  limit = $state.raw<MailboxLimitOutcome | null>(null);
+  limiting = $state(false);
+  limitProblem = $state.raw<Problem | null>(null);
+  #peopleSeq = 0;
+  #peopleQuery = "";
+
+  #consentNeeded(error: unknown): boolean {
+    return error instanceof IpcError && error.code === "sign_in" && error.detail === "admin_consent_required";
+  }
+
+  async searchPeople(query: string): Promise<void> {
+    const seq = ++this.#peopleSeq;
+    this.#peopleQuery = query;
+    if (!query.trim()) {
+      this.peopleResults = null;
+      this.searchingPeople = false;
+      return;
+    }
+    this.searchingPeople = true;
+    this.peopleProblem = null;
+    try {
+      const found = await this.backend.searchPeople(query);
+      if (seq !== this.#peopleSeq) return;
+      this.peopleResults = found;
+    } catch (error) {
+      if (seq !== this.#peopleSeq) return;
+      if (this.#consentNeeded(error)) this.limitConsentNeeded = true;
+      else this.peopleProblem = toProblem(error);
+    } finally {
+      if (seq === this.#peopleSeq) this.searchingPeople = false;
+    }
+  }
+
+  addMailbox(r: Recipient): void {
+    if (!this.chosenMailboxes.some((c) => c.id === r.id)) this.chosenMailboxes = [...this.chosenMailboxes, r];
+  }
+
+  removeMailbox(id: string): void {
+    this.chosenMailboxes = this.chosenMailboxes.filter((c) => c.id !== id);
+  }
+
+  /** "Sign in again to allow mailbox limiting": consents to the extra permissions. */
+  async signInForMailboxLimit(): Promise<void> {
+    this.limitProblem = null;
+    this.peopleProblem = null;
+    try {
+      this.session = await this.backend.signInForMailboxLimit();
+      this.limitConsentNeeded = false;
+      // Carry on with what was asked: the search typed before signing in again.
+      if (this.#peopleQuery.trim() && this.screen === "review") await this.searchPeople(this.#peopleQuery);
+    } catch (error) {
+      this.limitProblem = toProblem(error);
+    }
+  }
+
+  /** After Apply and Verify: limits the vendor to the chosen mailboxes and proves it. */
+  async limitMailboxes(): Promise<void> {
+    if (this.limiting || !this.chosenMailboxes.length) return;
+    this.limiting = true;
+    this.limitProblem = null;
+    try {
+      await this.backend.chooseMailboxes(this.chosenMailboxes.map((r) => r.id));
+      this.limit = await this.backend.limitMailboxes();
+    } catch (error) {
+      if (this.#consentNeeded(error)) this.limitConsentNeeded = true;
+      else this.limitProblem = toProblem(error);
+    } finally {
+      this.limiting = false;
+    }
+  }
+
+  async verifyMailboxLimit(): Promise<void> {
+    if (this.limiting) return;
+    this.limiting = true;
+    this.limitProblem = null;
+    try {
+      this.limit = await this.backend.verifyMailboxLimit();
+    } catch (error) {
+      if (this.#consentNeeded(error)) this.limitConsentNeeded = true;
+      else this.limitProblem = toProblem(error);
+    } finally {
+      this.limiting = false;
+    }
+  }
+
   // ---- Verify ----
 
   async toVerify(): Promise<void> {
@@ -503,6 +599,10 @@ export class Wizard {
     this.applyOutcome = null;
     this.checks = null;
     this.done = null;
+    this.chosenMailboxes = [];
+    this.peopleResults = null;
+    this.limit = null;
+    this.limitProblem = null;
     // Same tenant, same sign-in: the next vendor starts from the vendor list.
     this.screen = this.tenant ? "vendor" : "start";
     void this.loadConnections();

@@ -10,7 +10,9 @@ import type {
   ConnectionCard,
   DoneView,
   ErrorCode,
+  MailboxLimitOutcome,
   PlanView,
+  Recipient,
   RecipeCard,
   SessionInfo,
   TenantInfo,
@@ -175,7 +177,7 @@ export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: st
       },
     ],
     mailboxLimitNote:
-      "Limiting TonicDM to some mailboxes is not offered yet: it needs Exchange Online scoping, which AppGrant does not do in this version. TonicDM will be able to reach every mailbox.",
+      "TonicDM asks to limit which mailboxes TonicDM Office 365 Token may open. Choose the people or groups below and AppGrant will limit it with Exchange Online RBAC for Applications after Apply, then prove it. Nothing chosen means no limit.",
   };
 }
 
@@ -229,11 +231,12 @@ export const tonicDone: DoneView = {
   ],
   expiries: [{ app: "TonicDM Office 365 Token", expiresOn: "2027-05-01" }],
   formats: ["markdown", "env", "json", "ics"],
+  mailboxLimits: [],
 };
 
 export const existingConnections: ConnectionCard[] = [
-  { id: "c1", vendor: "DocBits", tenant: "contoso.onmicrosoft.com", practice: false, apps: ["DocBits Mail"], nextExpiry: "2027-04-10", daysLeft: 712 },
-  { id: "c2", vendor: "Totalview", tenant: "contoso.onmicrosoft.com", practice: false, apps: ["Totalview Calendar", "Totalview Presence"], nextExpiry: "2025-06-01", daysLeft: 12 },
+  { id: "c1", vendor: "DocBits", tenant: "contoso.onmicrosoft.com", practice: false, apps: ["DocBits Mail"], nextExpiry: "2027-04-10", daysLeft: 712, mailboxLimits: [] },
+  { id: "c2", vendor: "Totalview", tenant: "contoso.onmicrosoft.com", practice: false, apps: ["Totalview Calendar", "Totalview Presence"], nextExpiry: "2025-06-01", daysLeft: 12, mailboxLimits: ["Limited to 10 users"] },
 ];
 
 export const tonicApplyEvents: ApplyEvent[] = [
@@ -251,8 +254,65 @@ export const tonicApplyEvents: ApplyEvent[] = [
   { event: "stepDone", data: { step: "main/secret", detail: "Saved in your computer's credential store" } },
 ];
 
-export function ipcError(code: ErrorCode, message: string, hint: string | null = null, command = "fake"): IpcError {
-  return new IpcError(command, { code, message, hint });
+export function ipcError(
+  code: ErrorCode,
+  message: string,
+  hint: string | null = null,
+  command = "fake",
+  detail: string | null = null,
+): IpcError {
+  return new IpcError(command, { code, message, hint, detail });
+}
+
+export const people: Recipient[] = [
+  { id: "g-mcu", kind: "group", displayName: "Mail Connector Users", upnOrMail: "mailconnector@contoso.com" },
+  { id: "u-avery", kind: "user", displayName: "Avery Admin", upnOrMail: "avery@contoso.com" },
+  { id: "u-blake", kind: "user", displayName: "Blake Sales", upnOrMail: "blake@contoso.com" },
+];
+
+const probes = {
+  inside: { mailbox: "alex@contoso.com", what: "read mailbox settings", result: "allowed", detail: "The mailbox answered." },
+  outside: { mailbox: "blake@contoso.com", what: "read mailbox settings", result: "refused", detail: "Access denied (403)." },
+} as const;
+
+export function limitOutcome(status: "verified" | "pending" | "handoff"): MailboxLimitOutcome {
+  const state = {
+    appKey: "main",
+    recipients: [people[0]],
+    permissions: ["Mail.ReadWrite", "MailboxSettings.ReadWrite"],
+    status:
+      status === "verified"
+        ? ({ state: "verified", appliedAt: "2026-11-25T09:41:00Z", verifiedAt: "2026-11-25T09:42:00Z", mailboxes: 10 } as const)
+        : status === "pending"
+          ? ({ state: "pending", appliedAt: "2026-11-25T09:41:00Z" } as const)
+          : ({ state: "handed_off", prepared_at: "2026-11-25T09:41:00Z" } as const),
+  };
+  return {
+    steps: [],
+    handoff:
+      status === "handoff"
+        ? {
+            who: "an Exchange Administrator (or Global Administrator)",
+            message: "Please run these commands in Exchange Online PowerShell.",
+            commands: "New-ManagementScope -Name \"AppGrant TonicDM\" -RecipientRestrictionFilter \"MemberOfGroup -eq 'x'\"",
+            reverify: "Then press Verify again in AppGrant.",
+          }
+        : null,
+    notes: [],
+    reports: [
+      {
+        state,
+        inside: status === "handoff" ? null : probes.inside,
+        outside: status === "handoff" ? null : { ...probes.outside, result: status === "verified" ? "refused" : "allowed" },
+        headline:
+          status === "verified"
+            ? "Limited to 10 users"
+            : status === "pending"
+              ? "Scope pending since 2026-11-25 09:41 UTC (Microsoft takes 30 minutes to 2 hours); not yet proven"
+              : "Not limited yet: waiting for the Exchange administrator's part",
+      },
+    ],
+  };
 }
 
 type Method = keyof Backend;
@@ -278,6 +338,8 @@ export class FakeBackend {
   checks: VerifyCheck[] = tonicChecks;
   doneView: DoneView = tonicDone;
   applyScripts: ApplyScript[] = [];
+  people: Recipient[] = people;
+  limitStatus: "verified" | "pending" | "handoff" = "verified";
   #failures = new Map<Method, unknown[]>();
   #holds = new Map<Method, { promise: Promise<void>; release: () => void }>();
 
@@ -399,6 +461,27 @@ export class FakeBackend {
     listConnections: vi.fn(async () => {
       await this.#enter("listConnections");
       return this.connections;
+    }),
+    searchPeople: vi.fn(async (query: string) => {
+      await this.#enter("searchPeople");
+      const q = query.trim().toLowerCase();
+      return this.people.filter((p) => p.displayName.toLowerCase().split(" ").some((w) => w.startsWith(q)));
+    }),
+    chooseMailboxes: vi.fn(async (ids: string[]) => {
+      await this.#enter("chooseMailboxes");
+      return this.people.filter((p) => ids.includes(p.id));
+    }),
+    limitMailboxes: vi.fn(async () => {
+      await this.#enter("limitMailboxes");
+      return limitOutcome(this.limitStatus);
+    }),
+    verifyMailboxLimit: vi.fn(async () => {
+      await this.#enter("verifyMailboxLimit");
+      return limitOutcome(this.limitStatus);
+    }),
+    signInForMailboxLimit: vi.fn(async () => {
+      await this.#enter("signInForMailboxLimit");
+      return this.session;
     }),
   } satisfies Backend;
 }

@@ -30,6 +30,10 @@ pub struct JournalApp {
     pub secret_created_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub secret_expires_at: Option<DateTime<Utc>>,
+    /// Mailbox permissions limited by Exchange RBAC for Applications: their tenant-wide
+    /// grant was removed on purpose, so a re-run must not grant them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limited_permissions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -312,12 +312,13 @@ impl Run<'_> {
             .steps
             .iter()
             .filter(|s| s.app == app.key && s.blocked.is_none())
-            .filter(|s| {
-                matches!(
-                    s.kind,
-                    StepKind::GrantApplicationPermission { .. }
-                        | StepKind::GrantDelegatedPermissions { .. }
-                )
+            .filter(|s| match &s.kind {
+                // Limited by Exchange: granting it tenant-wide again would undo the limit.
+                StepKind::GrantApplicationPermission { name, .. } => {
+                    !app.limited_permissions.contains(name)
+                }
+                StepKind::GrantDelegatedPermissions { .. } => true,
+                _ => false,
             })
             .collect();
         // Enterprise app then grants, while the secret is created alongside.

@@ -70,12 +70,16 @@ impl Access {
                 "DelegatedPermissionGrant.ReadWrite.All",
                 "Policy.Read.All",
             ],
+            // A superset of `Apply`: the refresh token of this sign-in must still serve
+            // Apply (a re-run after limiting) as well as the picker and Exchange.
             Self::LimitMailboxes => &[
                 "User.Read",
                 "User.ReadBasic.All",
                 "Group.Read.All",
                 "Application.ReadWrite.All",
                 "AppRoleAssignment.ReadWrite.All",
+                "DelegatedPermissionGrant.ReadWrite.All",
+                "Policy.Read.All",
                 "RoleManagement.ReadWrite.Exchange",
             ],
         }

@@ -101,6 +101,9 @@ pub struct AppPlan {
     pub secret_description: String,
     /// What an earlier run created, when it is still there.
     pub existing: Option<Existing>,
+    /// Application permissions limited by Exchange to chosen mailboxes (from the run
+    /// journal): Apply leaves their tenant-wide grant removed.
+    pub limited_permissions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -278,6 +281,9 @@ pub async fn plan(
         let secret_done = journal_app.is_some_and(|a| a.secret_key_id.is_some() && a.secret_stored)
             && existing.is_some();
 
+        let limited_permissions = journal_app
+            .map(|a| a.limited_permissions.clone())
+            .unwrap_or_default();
         let key = &spec.key;
         let vendor = &recipe.vendor;
         steps.push(Step {
@@ -312,6 +318,25 @@ pub async fn plan(
             let perm = spec
                 .application_permissions()
                 .find(|p| &p.name == perm_name);
+            // Limited by Exchange to chosen mailboxes: the tenant-wide grant stays removed.
+            if limited_permissions.contains(perm_name) {
+                steps.push(Step {
+                    id: format!("{key}/grant/{perm_name}"),
+                    app: key.clone(),
+                    phase: Phase::Consent,
+                    kind: StepKind::GrantApplicationPermission {
+                        name: perm_name.clone(),
+                        app_role_id: role_id.clone(),
+                    },
+                    title: format!(
+                        "{perm_name} is limited by Exchange to the chosen mailboxes (not granted tenant-wide)"
+                    ),
+                    risk: perm.map(|p| p.risk),
+                    done: true,
+                    blocked: None,
+                });
+                continue;
+            }
             steps.push(Step {
                 id: format!("{key}/grant/{perm_name}"),
                 app: key.clone(),
@@ -373,6 +398,7 @@ pub async fn plan(
             delegated_scopes,
             secret_description: description.clone(),
             existing,
+            limited_permissions,
         });
     }
     let consent_handoff = consent_handoff(recipe, session, &steps, &apps, endpoints);

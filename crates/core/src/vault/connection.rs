@@ -37,6 +37,9 @@ pub struct Connection {
     /// When AppGrant last proved the connection works.
     #[serde(default)]
     pub verified_at: Option<DateTime<Utc>>,
+    /// Mailbox limits (Exchange RBAC for Applications), one per limited app.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mailbox_limits: Vec<crate::scope::ScopeState>,
     /// Fields written by a newer AppGrant, kept as they were.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -199,6 +202,7 @@ mod tests {
             inputs: BTreeMap::new(),
             created_at: at(2026, 1, 1, 0),
             verified_at: None,
+            mailbox_limits: Vec::new(),
             extra: BTreeMap::new(),
         }
     }

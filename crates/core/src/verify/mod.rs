@@ -89,9 +89,15 @@ pub async fn verify(
         let Some(spec) = recipe.apps.iter().find(|a| a.key == app.key) else {
             continue;
         };
+        // A permission limited by Exchange is proven by the mailbox-limit check instead.
+        let limited = plan
+            .app(&app.key)
+            .map(|a| a.limited_permissions.clone())
+            .unwrap_or_default();
         let wanted_roles: Vec<String> = spec
             .application_permissions()
             .map(|p| p.name.clone())
+            .filter(|n| !limited.contains(n))
             .collect();
         let wanted_scopes: Vec<String> = spec
             .delegated_permissions()

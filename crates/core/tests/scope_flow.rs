@@ -1,0 +1,252 @@
+//! Mailbox limiting through `Flow`, as the desktop shell drives it: plan → apply → verify →
+//! choose a group → limit → verified (or pending while Microsoft applies it); and a re-run of
+//! Apply after limiting does not grant the limited permission tenant-wide again.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use appgrant_core::apply::ApplyOutcome;
+use appgrant_core::flow::{Flow, FlowError, TenantChoice};
+use appgrant_core::graph::{DelegatedToken, GraphClient, RetryPolicy};
+use appgrant_core::identity::{Access, MemoryStore, SignInError};
+use appgrant_core::plan::{Choices, StepKind};
+use appgrant_core::recipe::builtin_by_id;
+use appgrant_core::scope::verify::ProbeResult;
+use appgrant_core::scope::{RecipientKind, ScopeStatus};
+use appgrant_core::vault::Vault;
+use appgrant_sim::{Knobs, Sim};
+use common::{endpoints, sim_with, Decision, FormBrowser};
+use tokio_util::sync::CancellationToken;
+
+const MAIL_READWRITE: &str = "e2a3a72e-5f79-4c64-b1b1-878b674786c9";
+const USER_READ_ALL: &str = "df021288-bdef-4463-88db-98f22de89214";
+
+struct Run {
+    sim: Sim,
+    flow: Flow,
+    dir: std::path::PathBuf,
+    secrets: MemoryStore,
+    outcome: ApplyOutcome,
+}
+
+/// Signs in as the Global Administrator, plans, applies and verifies TonicDM.
+async fn applied(knobs: Knobs) -> Run {
+    let sim = sim_with(knobs).await;
+    let dir = std::env::temp_dir().join(format!("appgrant-scope-flow-{}", uuid::Uuid::new_v4()));
+    let secrets = MemoryStore::new();
+    let mut flow =
+        Flow::new(dir.clone(), Arc::new(secrets.clone())).with_policy(RetryPolicy::fast());
+    flow.use_tenant(TenantChoice {
+        endpoints: endpoints(&sim),
+        tenant: sim.tenant_id(),
+        practice: true,
+        client_id: Some(sim.public_client_id().to_string()),
+    })
+    .unwrap();
+    Flow::sign_in_browser(
+        flow.authenticator().unwrap(),
+        &FormBrowser::new(&sim.admin_upn(), Decision::Accept),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("signs in");
+    let recipe = builtin_by_id("tonicdm").unwrap().unwrap();
+    flow.plan(recipe, Choices::default()).await.expect("plan");
+    let outcome = flow
+        .apply(|_| {}, CancellationToken::new())
+        .await
+        .expect("apply");
+    let report = flow.verify().await.expect("verify");
+    assert!(report.ok(), "{:#?}", report.checks);
+    Run {
+        sim,
+        flow,
+        dir,
+        secrets,
+        outcome,
+    }
+}
+
+impl Run {
+    /// Consents to the mailbox-limiting scopes when asked, then picks the seeded group.
+    async fn choose_group(&mut self) {
+        match self.flow.search_people("Mail Connector", 10).await {
+            Err(FlowError::SignIn(SignInError::AdminConsentRequired)) => {
+                Flow::sign_in_for_mailbox_limit(
+                    self.flow.authenticator().unwrap(),
+                    &FormBrowser::new(&self.sim.admin_upn(), Decision::Accept),
+                    &CancellationToken::new(),
+                )
+                .await
+                .expect("signs in again for mailbox limiting");
+            }
+            other => {
+                other.expect("search works without a second sign-in");
+            }
+        }
+        let found = self
+            .flow
+            .search_people("Mail Connector", 10)
+            .await
+            .expect("search");
+        let group = found
+            .iter()
+            .find(|r| r.kind == RecipientKind::Group && r.display_name == "Mail Connector Users")
+            .expect("the seeded group is found");
+        let chosen = self
+            .flow
+            .choose_mailboxes(std::slice::from_ref(&group.id))
+            .await
+            .expect("choose");
+        assert_eq!(chosen.len(), 1);
+        assert_eq!(
+            self.flow.chosen_mailboxes()[0].display_name,
+            "Mail Connector Users"
+        );
+    }
+
+    async fn entra_roles(&self) -> Vec<String> {
+        let graph = GraphClient::new(
+            appgrant_core::identity::http_client().unwrap(),
+            &endpoints(&self.sim).graph,
+            Arc::new(DelegatedToken {
+                auth: self.flow.authenticator().unwrap(),
+                access: Access::Apply,
+            }),
+        )
+        .with_policy(RetryPolicy::fast());
+        graph
+            .get_all(&format!(
+                "servicePrincipals/{}/appRoleAssignments",
+                self.outcome.apps[0].service_principal_id
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a["appRoleId"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn limit_to_a_group_is_verified_saved_and_survives_a_rerun_of_apply() {
+    let mut run = applied(Knobs::default()).await;
+    assert!(matches!(
+        run.flow.limit_mailboxes().await,
+        Err(FlowError::NoMailboxesChosen | FlowError::SignIn(_))
+    ));
+    run.choose_group().await;
+
+    let limit = run.flow.limit_mailboxes().await.expect("limit");
+    assert!(
+        limit.handoff.is_none(),
+        "a Global Administrator needs no hand-off"
+    );
+    assert_eq!(limit.reports.len(), 1);
+    let report = &limit.reports[0];
+    assert!(
+        matches!(report.state.status, ScopeStatus::Verified { .. }),
+        "{report:#?}"
+    );
+    assert!(
+        report.headline.starts_with("Limited to "),
+        "{}",
+        report.headline
+    );
+    assert_eq!(report.inside.as_ref().unwrap().result, ProbeResult::Allowed);
+    assert_eq!(
+        report.outside.as_ref().unwrap().result,
+        ProbeResult::Refused
+    );
+    let roles = run.entra_roles().await;
+    assert!(!roles.contains(&MAIL_READWRITE.to_string()), "{roles:?}");
+    assert!(roles.contains(&USER_READ_ALL.to_string()), "{roles:?}");
+
+    // Saved on the connection.
+    let vault = Vault::open(run.dir.clone(), Arc::new(run.secrets.clone())).unwrap();
+    let connection = run.flow.finish(&vault).await.expect("saved");
+    assert_eq!(connection.mailbox_limits.len(), 1);
+    assert!(matches!(
+        connection.mailbox_limits[0].status,
+        ScopeStatus::Verified { .. }
+    ));
+    assert_eq!(
+        vault.list().unwrap()[0].mailbox_limits,
+        connection.mailbox_limits
+    );
+
+    // Re-running Apply does not grant Mail.ReadWrite tenant-wide again.
+    let plan = run.flow.replan().await.expect("re-plan");
+    let limited: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| {
+            matches!(&s.kind, StepKind::GrantApplicationPermission { name, .. } if name == "Mail.ReadWrite")
+        })
+        .collect();
+    assert_eq!(limited.len(), 1);
+    assert!(limited[0].done, "{:?}", limited[0]);
+    assert!(
+        limited[0].title.contains("limited by Exchange"),
+        "{}",
+        limited[0].title
+    );
+    run.flow
+        .apply(|_| {}, CancellationToken::new())
+        .await
+        .expect("re-apply");
+    let roles = run.entra_roles().await;
+    assert!(
+        !roles.contains(&MAIL_READWRITE.to_string()),
+        "the re-run kept the tenant-wide grant removed: {roles:?}"
+    );
+    assert!(roles.contains(&USER_READ_ALL.to_string()));
+    let report = run.flow.verify().await.expect("verify after the re-run");
+    assert!(
+        report.ok(),
+        "the limited permission is not reported missing: {:#?}",
+        report.checks
+    );
+    let _ = std::fs::remove_dir_all(&run.dir);
+}
+
+#[tokio::test]
+async fn limit_is_pending_until_microsoft_applies_it() {
+    let mut run = applied(Knobs {
+        exchange_propagation_ms: 1500,
+        ..Knobs::default()
+    })
+    .await;
+    run.choose_group().await;
+    let limit = run.flow.limit_mailboxes().await.expect("limit");
+    let report = &limit.reports[0];
+    let ScopeStatus::Pending { applied_at } = report.state.status else {
+        panic!("pending expected: {report:#?}")
+    };
+    assert!(report.headline.contains("pending"), "{}", report.headline);
+    assert!(!report.headline.contains("Limited to"));
+    let vault = Vault::open(run.dir.clone(), Arc::new(run.secrets.clone())).unwrap();
+    let saved = run.flow.finish(&vault).await.expect("saved");
+    assert!(matches!(
+        saved.mailbox_limits[0].status,
+        ScopeStatus::Pending { .. }
+    ));
+
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let later = run.flow.verify_mailbox_limit().await.expect("verify again");
+    assert!(
+        matches!(later.reports[0].state.status, ScopeStatus::Verified { applied_at: a, .. } if a == applied_at),
+        "{:#?}",
+        later.reports[0]
+    );
+    let saved = run.flow.finish(&vault).await.expect("saved again");
+    assert!(matches!(
+        saved.mailbox_limits[0].status,
+        ScopeStatus::Verified { .. }
+    ));
+    let _ = std::fs::remove_dir_all(&run.dir);
+}

@@ -17,7 +17,8 @@ use appgrant_core::identity::{
 };
 use appgrant_sim::{Knobs, Sim};
 use common::{
-    authenticator, endpoints, sim_with, BrokenBrowser, Decision, FormBrowser, SilentBrowser,
+    authenticator, browser_sign_in, endpoints, sim_with, BrokenBrowser, Decision, FormBrowser,
+    SilentBrowser,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -87,24 +88,24 @@ async fn a_non_admin_signs_in_but_is_told_what_they_cannot_do() {
     let sim = sim_with(Knobs::default()).await;
     // An administrator approves AppGrant for the organisation once...
     let admin = authenticator(&sim, Arc::new(MemoryStore::new()));
-    admin
-        .sign_in_with_browser(
-            &FormBrowser::new(&sim.admin_upn(), Decision::Accept),
-            Access::ReadTenant,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect("admin consents for everyone");
+    browser_sign_in(
+        &admin,
+        &sim.admin_upn(),
+        Decision::Accept,
+        Access::ReadTenant,
+    )
+    .await
+    .expect("admin consents for everyone");
     // ...then a regular user can sign in, with no roles.
     let auth = authenticator(&sim, Arc::new(MemoryStore::new()));
-    let session = auth
-        .sign_in_with_browser(
-            &FormBrowser::new(&sim.non_admin_upn(), Decision::Accept),
-            Access::ReadTenant,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect("user signs in");
+    let session = browser_sign_in(
+        &auth,
+        &sim.non_admin_upn(),
+        Decision::Accept,
+        Access::ReadTenant,
+    )
+    .await
+    .expect("user signs in");
     assert!(session.roles.is_empty());
     let err = session
         .require(
@@ -121,14 +122,14 @@ async fn a_non_admin_signs_in_but_is_told_what_they_cannot_do() {
 async fn declining_consent_is_reported_plainly() {
     let sim = sim_with(Knobs::default()).await;
     let auth = authenticator(&sim, Arc::new(MemoryStore::new()));
-    let err = auth
-        .sign_in_with_browser(
-            &FormBrowser::new(&sim.admin_upn(), Decision::Decline),
-            Access::ReadTenant,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect_err("declined");
+    let err = browser_sign_in(
+        &auth,
+        &sim.admin_upn(),
+        Decision::Decline,
+        Access::ReadTenant,
+    )
+    .await
+    .expect_err("declined");
     assert!(
         matches!(
             err.code(),
@@ -165,14 +166,14 @@ async fn signing_in_by_tenant_domain_works() {
     config.tenant = sim.tenant_domain();
     config.login_hint = Some(sim.admin_upn());
     let auth = Authenticator::new(config, Arc::new(MemoryStore::new())).unwrap();
-    let session = auth
-        .sign_in_with_browser(
-            &FormBrowser::new(&sim.admin_upn(), Decision::Accept),
-            Access::ReadTenant,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect("signs in");
+    let session = browser_sign_in(
+        &auth,
+        &sim.admin_upn(),
+        Decision::Accept,
+        Access::ReadTenant,
+    )
+    .await
+    .expect("signs in");
     assert_eq!(session.tenant_id, sim.tenant_id());
 }
 
@@ -364,14 +365,14 @@ async fn restore_sign_out_and_revocation() {
     let sim = sim_with(Knobs::default()).await;
     let store = MemoryStore::new();
     let auth = authenticator(&sim, Arc::new(store.clone()));
-    let session = auth
-        .sign_in_with_browser(
-            &FormBrowser::new(&sim.admin_upn(), Decision::Accept),
-            Access::ReadTenant,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect("signs in");
+    let session = browser_sign_in(
+        &auth,
+        &sim.admin_upn(),
+        Decision::Accept,
+        Access::ReadTenant,
+    )
+    .await
+    .expect("signs in");
 
     // A new run of the app finds the saved sign-in.
     let next_run = authenticator(&sim, Arc::new(store.clone()));
@@ -402,14 +403,14 @@ async fn restore_sign_out_and_revocation() {
 
     // A revoked refresh token is reported and forgotten.
     let again = authenticator(&sim, Arc::new(store.clone()));
-    let s = again
-        .sign_in_with_browser(
-            &FormBrowser::new(&sim.admin_upn(), Decision::Accept),
-            Access::ReadTenant,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect("signs in again");
+    let s = browser_sign_in(
+        &again,
+        &sim.admin_upn(),
+        Decision::Accept,
+        Access::ReadTenant,
+    )
+    .await
+    .expect("signs in again");
     sim.revoke_refresh_tokens();
     let err = authenticator(&sim, Arc::new(store.clone()))
         .restore(&s.tenant_id, &s.user_id)
@@ -428,14 +429,14 @@ async fn without_a_keyring_sign_in_still_works_but_is_not_remembered() {
     let store = MemoryStore::new();
     store.set_unavailable(true);
     let auth = authenticator(&sim, Arc::new(store));
-    let session = auth
-        .sign_in_with_browser(
-            &FormBrowser::new(&sim.admin_upn(), Decision::Accept),
-            Access::ReadTenant,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect("signs in anyway");
+    let session = browser_sign_in(
+        &auth,
+        &sim.admin_upn(),
+        Decision::Accept,
+        Access::ReadTenant,
+    )
+    .await
+    .expect("signs in anyway");
     assert!(!session.remembered);
     assert!(
         session
@@ -458,14 +459,14 @@ async fn without_a_keyring_sign_in_still_works_but_is_not_remembered() {
 async fn real_keyring_remembers_and_forgets_the_sign_in() {
     let sim = sim_with(Knobs::default()).await;
     let auth = authenticator(&sim, Arc::new(KeyringStore::new()));
-    let session = auth
-        .sign_in_with_browser(
-            &FormBrowser::new(&sim.admin_upn(), Decision::Accept),
-            Access::ReadTenant,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect("signs in");
+    let session = browser_sign_in(
+        &auth,
+        &sim.admin_upn(),
+        Decision::Accept,
+        Access::ReadTenant,
+    )
+    .await
+    .expect("signs in");
     assert!(session.remembered, "{:?}", session.remember_problem);
     let entry = keyring::Entry::new("AppGrant", &session.account()).expect("entry");
     assert!(
@@ -507,12 +508,7 @@ async fn seeded_roles_give_the_right_capability_summary() {
     ];
     for (upn, role, [create, app_perms, delegated, exchange]) in cases {
         let auth = authenticator(&sim, Arc::new(MemoryStore::new()));
-        let session = auth
-            .sign_in_with_browser(
-                &FormBrowser::new(&upn, Decision::Accept),
-                Access::ReadTenant,
-                &CancellationToken::new(),
-            )
+        let session = browser_sign_in(&auth, &upn, Decision::Accept, Access::ReadTenant)
             .await
             .unwrap_or_else(|e| panic!("{upn} signs in: {e}"));
         let c = session.capabilities;

@@ -155,6 +155,21 @@ impl BrowserOpener for BrokenBrowser {
     }
 }
 
+/// Signs `upn` in through the browser flow, answering the consent page with `decision`.
+pub async fn browser_sign_in(
+    auth: &Authenticator,
+    upn: &str,
+    decision: Decision,
+    access: Access,
+) -> Result<appgrant_core::identity::Session, appgrant_core::identity::SignInError> {
+    auth.sign_in_with_browser(
+        &FormBrowser::new(upn, decision),
+        access,
+        &CancellationToken::new(),
+    )
+    .await
+}
+
 /// Signs the simulator's Global Administrator in with write access.
 pub async fn admin_session(sim: &Sim) -> (Arc<Authenticator>, appgrant_core::identity::Session) {
     signed_in_as(sim, &sim.admin_upn()).await

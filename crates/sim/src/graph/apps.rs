@@ -516,17 +516,12 @@ fn list_apps(ctx: &Ctx) -> GResult {
         .map(Application::render)
         .filter(|v| filter.as_ref().is_none_or(|f| odata::eval(f, v)))
         .collect();
-    let total = items.len();
-    let body = odata::page(
+    ctx.page_reply(
         &od,
         items,
-        total,
-        ctx.context(&od.context_suffix("applications")),
-        &ctx.url_base(),
+        &od.context_suffix("applications"),
         "application",
-        100,
-    )?;
-    Ok(Reply::ok(body))
+    )
 }
 
 fn create_app(ctx: &Ctx) -> GResult {
@@ -805,17 +800,12 @@ fn list_sps(ctx: &Ctx) -> GResult {
         .filter(|s| filter.as_ref().is_none_or(|f| odata::eval(f, &s.body)))
         .map(|s| s.body.clone())
         .collect();
-    let total = items.len();
-    let body = odata::page(
+    ctx.page_reply(
         &od,
         items,
-        total,
-        ctx.context(&od.context_suffix("servicePrincipals")),
-        &ctx.url_base(),
+        &od.context_suffix("servicePrincipals"),
         "servicePrincipal",
-        100,
-    )?;
-    Ok(Reply::ok(body))
+    )
 }
 
 fn create_sp(ctx: &Ctx) -> GResult {
@@ -979,22 +969,17 @@ fn list_assignments(ctx: &Ctx, k: &str, assigned_to: bool) -> GResult {
         })
         .map(|a| a.body.clone())
         .collect();
-    let total = items.len();
     let rel = if assigned_to {
         "appRoleAssignedTo"
     } else {
         "appRoleAssignments"
     };
-    let body = odata::page(
+    ctx.page_reply(
         &od,
         items,
-        total,
-        ctx.context(&format!("servicePrincipals('{id}')/{rel}")),
-        &ctx.url_base(),
+        &format!("servicePrincipals('{id}')/{rel}"),
         "appRoleAssignment",
-        100,
-    )?;
-    Ok(Reply::ok(body))
+    )
 }
 
 fn create_assignment(ctx: &Ctx, k: &str, assigned_to: bool) -> GResult {
@@ -1190,17 +1175,12 @@ fn list_grants(ctx: &Ctx) -> GResult {
         .map(Grant::to_graph)
         .filter(|v| filter.as_ref().is_none_or(|f| odata::eval(f, v)))
         .collect();
-    let total = items.len();
-    let body = odata::page(
+    ctx.page_reply(
         &od,
         items,
-        total,
-        ctx.context(&od.context_suffix("oauth2PermissionGrants")),
-        &ctx.url_base(),
+        &od.context_suffix("oauth2PermissionGrants"),
         "oAuth2PermissionGrant",
-        100,
-    )?;
-    Ok(Reply::ok(body))
+    )
 }
 
 fn create_grant(ctx: &Ctx) -> GResult {

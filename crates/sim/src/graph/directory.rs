@@ -179,22 +179,12 @@ fn member_of(ctx: &Ctx, roles_only: bool) -> GResult {
             items.push(v);
         }
     }
-    let total = items.len();
     let set = if roles_only {
         "directoryRoles"
     } else {
         "directoryObjects"
     };
-    let body = odata::page(
-        &od,
-        items,
-        total,
-        ctx.context(&od.context_suffix(set)),
-        &ctx.url_base(),
-        "directoryObject",
-        100,
-    )?;
-    Ok(Reply::ok(body))
+    ctx.page_reply(&od, items, &od.context_suffix(set), "directoryObject")
 }
 
 fn organization(ctx: &Ctx) -> GResult {
@@ -412,17 +402,7 @@ fn list_groups(ctx: &Ctx) -> GResult {
         .map(Group::to_graph)
         .filter(|v| filter.as_ref().is_none_or(|f| odata::eval(f, v)))
         .collect();
-    let total = items.len();
-    let body = odata::page(
-        &od,
-        items,
-        total,
-        ctx.context(&od.context_suffix("groups")),
-        &ctx.url_base(),
-        "group",
-        100,
-    )?;
-    Ok(Reply::ok(body))
+    ctx.page_reply(&od, items, &od.context_suffix("groups"), "group")
 }
 
 fn get_group(ctx: &Ctx, id: &str) -> GResult {
@@ -459,17 +439,7 @@ fn group_members(ctx: &Ctx, id: &str) -> GResult {
             v
         })
         .collect();
-    let total = items.len();
-    let body = odata::page(
-        &od,
-        items,
-        total,
-        ctx.context(&od.context_suffix("directoryObjects")),
-        &ctx.url_base(),
-        "user",
-        100,
-    )?;
-    Ok(Reply::ok(body))
+    ctx.page_reply(&od, items, &od.context_suffix("directoryObjects"), "user")
 }
 
 /// The tenant app management policy as Graph returns it (reflects the secret lifetime knob).

@@ -12,7 +12,7 @@ pub mod mail;
 use crate::data::roles;
 use crate::error::GraphError;
 use crate::jwt;
-use crate::odata::OData;
+use crate::odata::{self, OData};
 use crate::state::{GateVerdict, SimState};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -125,6 +125,28 @@ impl Ctx {
     /// URL of the current collection (for nextLink).
     pub fn url_base(&self) -> String {
         format!("{}/{}", self.base(), self.segs.join("/"))
+    }
+
+    /// One page of `items` (already filtered) as the collection named by `context`, with
+    /// `$top`, `$count` and `@odata.nextLink` applied.
+    pub fn page_reply(
+        &self,
+        od: &OData,
+        items: Vec<Value>,
+        context: &str,
+        type_name: &str,
+    ) -> GResult {
+        let total = items.len();
+        let body = odata::page(
+            od,
+            items,
+            total,
+            self.context(context),
+            &self.url_base(),
+            type_name,
+            100,
+        )?;
+        Ok(Reply::ok(body))
     }
 
     pub fn odata(&self) -> Result<OData, GraphError> {

@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and starts AppGrant.
+#   bash scripts/start.sh                              opens the practice tenant (no Microsoft account needed)
+#   bash scripts/start.sh --tenant contoso.onmicrosoft.com   opens your own tenant
+#   bash scripts/start.sh --tenant organizations       any work account
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
+
+start="practice"
+while (($#)); do
+  case "$1" in
+    --tenant) start="${2:?--tenant needs a domain, a tenant id or organizations}"; shift 2 ;;
+    --tenant=*) start="${1#--tenant=}"; shift ;;
+    -h | --help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
 bash scripts/install-deps.sh
 bash scripts/build.sh
-step "starting AppGrant"
+step "starting AppGrant ($start)"
+export APPGRANT_START="$start"
 if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
   echo "No display found: starting AppGrant inside a virtual display (xvfb-run)." >&2
-  exec xvfb-run -a -s "-screen 0 1280x860x24" "$APPGRANT_BIN" "$@"
+  exec xvfb-run -a -s "-screen 0 1280x860x24" "$APPGRANT_BIN"
 fi
-exec "$APPGRANT_BIN" "$@"
+exec "$APPGRANT_BIN"

@@ -3,6 +3,7 @@
 
 /// Keep in step with `app_commands!` in src/lib.rs and capabilities/main.json.
 const COMMANDS: &[&str] = &[
+    "launch_options",
     "list_recipes",
     "import_recipe",
     "start_practice",

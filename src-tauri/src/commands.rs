@@ -14,11 +14,34 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
-use crate::dto::{ApplyResult, ConnectionCard, DoneView, PlanView, RecipeCard, TenantInfo};
+use crate::dto::{
+    ApplyResult, ConnectionCard, DoneView, LaunchOptions, PlanView, RecipeCard, TenantInfo,
+};
 use crate::error::{Code, UiError};
 use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, UiError>;
+
+/// How the window should open: `APPGRANT_START=practice` opens the practice tenant straight
+/// away (what `scripts/start.sh` does when no tenant is given), a domain opens that tenant.
+#[tauri::command]
+pub async fn launch_options() -> Result<LaunchOptions> {
+    let start = std::env::var("APPGRANT_START").unwrap_or_default();
+    Ok(match start.trim() {
+        "" => LaunchOptions {
+            start: None,
+            tenant: None,
+        },
+        "practice" => LaunchOptions {
+            start: Some("practice"),
+            tenant: None,
+        },
+        tenant => LaunchOptions {
+            start: Some("tenant"),
+            tenant: Some(tenant.to_string()),
+        },
+    })
+}
 
 /// The recipes for the "Choose vendor" screen.
 #[tauri::command]

@@ -98,6 +98,15 @@ impl From<&Recipe> for RecipeCard {
     }
 }
 
+/// How the window opens (see `launch_options`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchOptions {
+    /// "practice", "tenant", or none (show the Start screen).
+    pub start: Option<&'static str>,
+    pub tenant: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantInfo {

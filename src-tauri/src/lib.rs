@@ -16,6 +16,7 @@ use tracing_subscriber::EnvFilter;
 macro_rules! app_commands {
     () => {
         tauri::generate_handler![
+            commands::launch_options,
             commands::list_recipes,
             commands::import_recipe,
             commands::start_practice,

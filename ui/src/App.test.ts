@@ -466,3 +466,21 @@ describe("Keyboard", () => {
     expect(await heading("Give these values to TonicDM")).toHaveFocus();
   });
 });
+
+describe("launching", () => {
+  test("started for practice (scripts/start.sh), the window opens in the practice tenant", async () => {
+    const fake = new FakeBackend();
+    fake.launch = { start: "practice", tenant: null };
+    setup(fake);
+    await heading(/Which service/);
+    expect(document.querySelector("header.top")).toHaveTextContent("Practice");
+    expect(fake.backend.startPractice).toHaveBeenCalledTimes(1);
+  });
+
+  test("started without a tenant, the Start screen asks", async () => {
+    const fake = new FakeBackend();
+    setup(fake);
+    await heading("Where do you want to connect the vendor?");
+    expect(fake.backend.startPractice).not.toHaveBeenCalled();
+  });
+});

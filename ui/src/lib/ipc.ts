@@ -24,6 +24,8 @@ export type ExportFormat = DoneView["formats"][number];
 
 /** Everything the UI asks of the Rust shell. Tests hand components a fake implementation. */
 export interface Backend {
+  /** How the window opens: straight into the practice tenant or a given tenant, or at Start. */
+  launchOptions(): Promise<{ start: "practice" | "tenant" | null; tenant: string | null }>;
   listRecipes(): Promise<RecipeCard[]>;
   /** Checks a recipe file's text; errors name the line (code "invalid_recipe"). */
   importRecipe(fileName: string, text: string): Promise<RecipeCard>;
@@ -101,6 +103,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 }
 
 export const tauriBackend: Backend = {
+  launchOptions: () => call("launch_options"),
   listRecipes: () => call<RecipeCard[]>("list_recipes"),
   importRecipe: (fileName, text) => call<RecipeCard>("import_recipe", { fileName, text }),
   startPractice: () => call<TenantInfo>("start_practice"),

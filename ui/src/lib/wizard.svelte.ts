@@ -141,6 +141,17 @@ export class Wizard {
 
   // ---- Start ----
 
+  /** Opens the tenant the app was started with (scripts/start.sh opens the practice tenant). */
+  async launch(): Promise<void> {
+    try {
+      const options = await this.backend.launchOptions();
+      if (options.start === "practice") await this.startPractice();
+      else if (options.start === "tenant") await this.useTenant(options.tenant ?? "");
+    } catch {
+      // Without launch options the Start screen simply asks.
+    }
+  }
+
   async loadConnections(): Promise<void> {
     this.connectionsProblem = null;
     try {

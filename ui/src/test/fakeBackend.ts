@@ -369,7 +369,14 @@ export class FakeBackend {
     if (queued?.length) throw queued.shift();
   }
 
+  /** What `launchOptions` answers (default: open at the Start screen). */
+  launch: { start: "practice" | "tenant" | null; tenant: string | null } = { start: null, tenant: null };
+
   readonly backend = {
+    launchOptions: vi.fn(async () => {
+      await this.#enter("launchOptions");
+      return this.launch;
+    }),
     listRecipes: vi.fn(async () => {
       await this.#enter("listRecipes");
       return this.recipes;

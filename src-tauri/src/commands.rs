@@ -45,14 +45,14 @@ pub async fn launch_options() -> Result<LaunchOptions> {
 
 /// The recipes for the "Choose vendor" screen.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn list_recipes(state: State<'_, AppState>) -> Result<Vec<RecipeCard>> {
     Ok(state.recipes()?.iter().map(RecipeCard::from).collect())
 }
 
 /// Checks a recipe file; valid ones join the list for this session.
 #[tauri::command]
-#[tracing::instrument(skip(state, text), err(Debug))]
+#[tracing::instrument(skip(state, text), err(level = "warn", Debug))]
 pub async fn import_recipe(
     state: State<'_, AppState>,
     file_name: String,
@@ -68,7 +68,7 @@ pub async fn import_recipe(
 
 /// Starts the practice tenant (once) and points the wizard at it.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn start_practice(state: State<'_, AppState>) -> Result<TenantInfo> {
     let mut practice = state.practice.lock().await;
     if practice.is_none() {
@@ -119,7 +119,7 @@ pub async fn start_practice(state: State<'_, AppState>) -> Result<TenantInfo> {
 
 /// Points the wizard at a real tenant ("organizations" for any work account).
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn use_tenant(state: State<'_, AppState>, tenant: String) -> Result<TenantInfo> {
     let tenant = tenant.trim().to_string();
     let tenant = if tenant.is_empty() {
@@ -148,7 +148,7 @@ pub async fn use_tenant(state: State<'_, AppState>, tenant: String) -> Result<Te
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn sign_in_browser(state: State<'_, AppState>) -> Result<Session> {
     let auth = state.flow.lock().await.authenticator()?;
     let cancel = AppState::fresh_token(&state.sign_in_cancel);
@@ -163,13 +163,13 @@ pub async fn cancel_sign_in(state: State<'_, AppState>) -> Result<()> {
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn start_device_code(state: State<'_, AppState>) -> Result<DeviceCodePrompt> {
     Ok(state.flow.lock().await.start_device_code().await?)
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn finish_device_code(state: State<'_, AppState>) -> Result<Session> {
     let (auth, prompt) = {
         let flow = state.flow.lock().await;
@@ -187,13 +187,13 @@ pub async fn finish_device_code(state: State<'_, AppState>) -> Result<Session> {
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn sign_out(state: State<'_, AppState>) -> Result<()> {
     Ok(state.flow.lock().await.sign_out().await?)
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state, choices), err(Debug))]
+#[tracing::instrument(skip(state, choices), err(level = "warn", Debug))]
 pub async fn plan_recipe(
     state: State<'_, AppState>,
     recipe_id: String,
@@ -221,7 +221,7 @@ pub async fn plan_recipe(
 
 /// Applies the reviewed plan, streaming progress; failed steps come back in the result.
 #[tauri::command]
-#[tracing::instrument(skip(state, on_event), err(Debug))]
+#[tracing::instrument(skip(state, on_event), err(level = "warn", Debug))]
 pub async fn apply_plan(
     state: State<'_, AppState>,
     on_event: Channel<ApplyEvent>,
@@ -252,14 +252,14 @@ pub async fn cancel_apply(state: State<'_, AppState>) -> Result<()> {
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn verify(state: State<'_, AppState>) -> Result<Vec<Check>> {
     Ok(state.flow.lock().await.verify().await?.checks)
 }
 
 /// Saves the connection and returns the hand-off values (secrets hidden).
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn finish(state: State<'_, AppState>) -> Result<DoneView> {
     let mut flow = state.flow.lock().await;
     let connection = flow.finish(&state.vault).await?;
@@ -300,7 +300,7 @@ async fn load_secret(
 
 /// The one command that returns a secret, on the user's explicit "Reveal".
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn reveal_secret(
     state: State<'_, AppState>,
     connection_id: String,
@@ -314,7 +314,7 @@ pub async fn reveal_secret(
 /// Copies a secret to the clipboard without it passing through the UI; clears it after 60 s
 /// unless something else was copied meanwhile.
 #[tauri::command]
-#[tracing::instrument(skip(app, state), err(Debug))]
+#[tracing::instrument(skip(app, state), err(level = "warn", Debug))]
 pub async fn copy_secret(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -342,7 +342,7 @@ pub async fn copy_secret(
 
 /// Writes an export file (into Downloads/AppGrant, else the app data folder) and returns its path.
 #[tauri::command]
-#[tracing::instrument(skip(app, state), err(Debug))]
+#[tracing::instrument(skip(app, state), err(level = "warn", Debug))]
 pub async fn export_handoff(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -393,7 +393,7 @@ pub async fn export_handoff(
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn list_connections(state: State<'_, AppState>) -> Result<Vec<ConnectionCard>> {
     Ok(state
         .vault
@@ -405,14 +405,14 @@ pub async fn list_connections(state: State<'_, AppState>) -> Result<Vec<Connecti
 
 /// The people picker: users and groups whose name or address starts with `query`.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn search_people(state: State<'_, AppState>, query: String) -> Result<Vec<Recipient>> {
     Ok(state.flow.lock().await.search_people(&query, 20).await?)
 }
 
 /// Chooses whose mailboxes the vendor may use (empty: no limit); returns them resolved.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn choose_mailboxes(
     state: State<'_, AppState>,
     ids: Vec<String>,
@@ -422,21 +422,21 @@ pub async fn choose_mailboxes(
 
 /// After Apply and Verify: limits mailbox access with Exchange and proves it.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn limit_mailboxes(state: State<'_, AppState>) -> Result<MailboxLimitOutcome> {
     Ok(state.flow.lock().await.limit_mailboxes().await?)
 }
 
 /// Checks the mailbox limit again (Microsoft can take up to 2 hours).
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn verify_mailbox_limit(state: State<'_, AppState>) -> Result<MailboxLimitOutcome> {
     Ok(state.flow.lock().await.verify_mailbox_limit().await?)
 }
 
 /// Signs in again in the browser to consent to the people-picker and Exchange scopes.
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn sign_in_for_mailbox_limit(state: State<'_, AppState>) -> Result<Session> {
     let auth = state.flow.lock().await.authenticator()?;
     let cancel = AppState::fresh_token(&state.sign_in_cancel);

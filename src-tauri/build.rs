@@ -27,6 +27,9 @@ const COMMANDS: &[&str] = &[
     "limit_mailboxes",
     "verify_mailbox_limit",
     "sign_in_for_mailbox_limit",
+    "limit_sign_in",
+    "change_mailboxes",
+    "remove_mailbox_limit",
 ];
 
 fn main() {

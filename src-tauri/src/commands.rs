@@ -7,6 +7,7 @@ use appgrant_core::export::{AppSecrets, ExportFormat, Handoff};
 use appgrant_core::flow::{Flow, FlowError, MailboxLimitOutcome, TenantChoice};
 use appgrant_core::identity::{DeviceCodePrompt, Session};
 use appgrant_core::plan::Choices;
+use appgrant_core::scope::signin::SignInLimit;
 use appgrant_core::scope::Recipient;
 use appgrant_core::verify::Check;
 use appgrant_sim::{Sim, SimConfig};
@@ -432,6 +433,34 @@ pub async fn limit_mailboxes(state: State<'_, AppState>) -> Result<MailboxLimitO
 #[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn verify_mailbox_limit(state: State<'_, AppState>) -> Result<MailboxLimitOutcome> {
     Ok(state.flow.lock().await.verify_mailbox_limit().await?)
+}
+
+/// After Apply: only the chosen people and groups may sign in to the vendor's app (this
+/// limits sign-in, not mailbox access).
+#[tauri::command]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
+pub async fn limit_sign_in(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+) -> Result<Vec<SignInLimit>> {
+    Ok(state.flow.lock().await.limit_sign_in(&ids).await?)
+}
+
+/// Changes who is on the list of an applied mailbox limit, then checks it again.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
+pub async fn change_mailboxes(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+) -> Result<MailboxLimitOutcome> {
+    Ok(state.flow.lock().await.change_mailboxes(&ids).await?)
+}
+
+/// Removes the mailbox limit and restores the tenant-wide grants it replaced.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
+pub async fn remove_mailbox_limit(state: State<'_, AppState>) -> Result<()> {
+    Ok(state.flow.lock().await.remove_mailbox_limit().await?)
 }
 
 /// Signs in again in the browser to consent to the people-picker and Exchange scopes.

@@ -149,6 +149,10 @@ pub struct PlanView {
     pub notes: Vec<String>,
     pub corrections: Vec<CorrectionView>,
     pub mailbox_limit_note: Option<String>,
+    /// Some app of the recipe offers "only these people may sign in".
+    pub limit_sign_in: bool,
+    /// How sign-in limiting is described (it limits sign-in, not mailbox access).
+    pub sign_in_limit_note: Option<String>,
 }
 
 impl PlanView {
@@ -195,7 +199,11 @@ impl PlanView {
             .filter(|a| a.limit_mailboxes.is_some())
             .map(|a| a.display_name.as_str())
             .collect();
+        let limit_sign_in = recipe.apps.iter().any(|a| a.limit_sign_in);
         Self {
+            limit_sign_in,
+            sign_in_limit_note: limit_sign_in
+                .then(|| appgrant_core::scope::signin::EXPLANATION.to_string()),
             recipe_id: recipe.id.clone(),
             vendor: recipe.vendor.clone(),
             apps,

@@ -145,6 +145,16 @@ impl From<FlowError> for UiError {
                 e.to_string(),
                 Some("Use \"Limit mailbox access\" on the Verify step."),
             ),
+            FlowError::SignInNotLimitable(_) => Self::new(
+                Code::Plan,
+                e.to_string(),
+                Some("Nothing to limit: nobody signs in to this vendor's apps."),
+            ),
+            FlowError::NoSignInPeopleChosen => Self::new(
+                Code::Plan,
+                e.to_string(),
+                Some("Choose people or groups under \"Who may sign in\" on the Review step."),
+            ),
         }
     }
 }

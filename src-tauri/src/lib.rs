@@ -40,6 +40,9 @@ macro_rules! app_commands {
             commands::limit_mailboxes,
             commands::verify_mailbox_limit,
             commands::sign_in_for_mailbox_limit,
+            commands::limit_sign_in,
+            commands::change_mailboxes,
+            commands::remove_mailbox_limit,
         ]
     };
 }

@@ -208,9 +208,11 @@ impl From<FlowError> for CliError {
                 Self::new(Code::Tenant, s.to_string(), Some(hint.as_str()))
                     .with_detail(s.code().to_string())
             }
-            FlowError::NotLimitable(_) | FlowError::NoMailboxesChosen | FlowError::NotLimited => {
-                CliError::internal(e)
-            }
+            FlowError::NotLimitable(_)
+            | FlowError::NoMailboxesChosen
+            | FlowError::NotLimited
+            | FlowError::SignInNotLimitable(_)
+            | FlowError::NoSignInPeopleChosen => CliError::internal(e),
         }
     }
 }

@@ -19,10 +19,11 @@ use crate::identity::{
 };
 use crate::plan::{plan, Choices, Plan, PlanError};
 use crate::recipe::Recipe;
+use crate::scope::signin::{self, SignInLimit};
 use crate::scope::verify::{verify_scope, ScopeReport, ScopeVerifyContext, MICROSOFT_PROPAGATION};
 use crate::scope::{
-    apply_scope, plan_scope, resolve, search_recipients, ExchangeHandoff, Recipient, ScopeChoices,
-    ScopeError, ScopeStatus, ScopeStep,
+    apply_scope, change_recipients, plan_scope, remove_scope, resolve, search_recipients,
+    ExchangeHandoff, Recipient, ScopeChoices, ScopeError, ScopeStatus, ScopeStep,
 };
 use crate::secret::Secret;
 use crate::vault::{Connection, Vault, VaultError};
@@ -68,6 +69,10 @@ pub enum FlowError {
     NoMailboxesChosen,
     #[error("Limit mailbox access first.")]
     NotLimited,
+    #[error("{0} has no app that people sign in to, so sign-in cannot be limited.")]
+    SignInNotLimitable(String),
+    #[error("Choose the users or groups who may sign in first.")]
+    NoSignInPeopleChosen,
 }
 
 /// What limiting mailbox access did, for the Verify screen.
@@ -94,6 +99,8 @@ struct Current {
     mailboxes: Vec<Recipient>,
     /// The limit as last applied or verified.
     limit: Option<MailboxLimitOutcome>,
+    /// The sign-in limits as last applied (one per app that offers it).
+    sign_in: Vec<SignInLimit>,
 }
 
 /// One admin's journey through the wizard.
@@ -386,6 +393,109 @@ impl Flow {
         Ok(limit)
     }
 
+    /// Changes who is on the mailbox list of an applied limit (by Entra object id). The
+    /// scope keeps its id; the status goes back to pending and is checked again at once.
+    pub async fn change_mailboxes(
+        &mut self,
+        ids: &[String],
+    ) -> Result<MailboxLimitOutcome, FlowError> {
+        if ids.is_empty() {
+            return Err(FlowError::NoMailboxesChosen);
+        }
+        self.limit_token().await?;
+        let graph = self.limit_graph()?;
+        let chosen = resolve(&graph, ids).await?;
+        if chosen.is_empty() {
+            return Err(FlowError::NoMailboxesChosen);
+        }
+        let current = self.current.as_ref().ok_or(FlowError::NoPlan)?;
+        let outcome = current.outcome.clone().ok_or(FlowError::NotApplied)?;
+        let mut limit = current.limit.clone().ok_or(FlowError::NotLimited)?;
+        for report in &mut limit.reports {
+            if matches!(report.state.status, ScopeStatus::HandedOff { .. }) {
+                continue;
+            }
+            let state = change_recipients(&graph, &report.state, &chosen).await?;
+            report.headline = state.headline();
+            report.state = state;
+            report.inside = None;
+            report.outside = None;
+        }
+        limit.reports = self.check_limits(&outcome, limit.reports).await?;
+        if let Some(current) = self.current.as_mut() {
+            current.mailboxes = chosen;
+            current.limit = Some(limit.clone());
+        }
+        Ok(limit)
+    }
+
+    /// Removes the mailbox limit: the tenant-wide grants it replaced come back first, then
+    /// the Exchange assignments and scope go. The run journal forgets the limited
+    /// permissions so a re-run of Apply grants them as before.
+    pub async fn remove_mailbox_limit(&mut self) -> Result<(), FlowError> {
+        self.limit_token().await?;
+        let graph = self.limit_graph()?;
+        let current = self.current.as_ref().ok_or(FlowError::NoPlan)?;
+        let limit = current.limit.clone().ok_or(FlowError::NotLimited)?;
+        for report in &limit.reports {
+            remove_scope(&graph, &report.state, true).await?;
+        }
+        {
+            let mut journal = current.journal.lock().unwrap_or_else(|p| p.into_inner());
+            for report in &limit.reports {
+                journal
+                    .app_mut(&report.state.app_key)
+                    .limited_permissions
+                    .retain(|p| !report.state.permissions.contains(p));
+            }
+            journal.save()?;
+        }
+        if let Some(current) = self.current.as_mut() {
+            current.limit = None;
+            current.mailboxes = Vec::new();
+        }
+        Ok(())
+    }
+
+    /// After Apply: "only these people may sign in" to the recipe's apps that people sign
+    /// in to (assignment required plus one assignment per chosen user or group). This
+    /// limits sign-in, not mailbox access. Re-running it makes the assignments exactly the
+    /// chosen set.
+    pub async fn limit_sign_in(&mut self, ids: &[String]) -> Result<Vec<SignInLimit>, FlowError> {
+        let current = self.current.as_ref().ok_or(FlowError::NoPlan)?;
+        let outcome = current.outcome.clone().ok_or(FlowError::NotApplied)?;
+        let specs: Vec<_> = current
+            .recipe
+            .apps
+            .iter()
+            .filter(|a| a.limit_sign_in)
+            .cloned()
+            .collect();
+        if specs.is_empty() {
+            return Err(FlowError::SignInNotLimitable(current.recipe.vendor.clone()));
+        }
+        if ids.is_empty() {
+            return Err(FlowError::NoSignInPeopleChosen);
+        }
+        self.limit_token().await?;
+        let people = resolve(&self.limit_graph()?, ids).await?;
+        if people.is_empty() {
+            return Err(FlowError::NoSignInPeopleChosen);
+        }
+        let graph = self.graph()?;
+        let mut limits = Vec::new();
+        for spec in &specs {
+            let Some(app) = outcome.apps.iter().find(|a| a.key == spec.key) else {
+                continue;
+            };
+            limits.push(signin::limit_sign_in(&graph, spec, app, &people).await?);
+        }
+        if let Some(current) = self.current.as_mut() {
+            current.sign_in = limits.clone();
+        }
+        Ok(limits)
+    }
+
     async fn check_limits(
         &self,
         outcome: &ApplyOutcome,
@@ -441,6 +551,7 @@ impl Flow {
             report: None,
             mailboxes: Vec::new(),
             limit: None,
+            sign_in: Vec::new(),
         });
         Ok(the_plan)
     }

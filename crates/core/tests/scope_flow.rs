@@ -35,6 +35,10 @@ struct Run {
 
 /// Signs in as the Global Administrator, plans, applies and verifies TonicDM.
 async fn applied(knobs: Knobs) -> Run {
+    applied_recipe(knobs, "tonicdm").await
+}
+
+async fn applied_recipe(knobs: Knobs, recipe_id: &str) -> Run {
     let sim = sim_with(knobs).await;
     let dir = std::env::temp_dir().join(format!("appgrant-scope-flow-{}", uuid::Uuid::new_v4()));
     let secrets = MemoryStore::new();
@@ -54,7 +58,7 @@ async fn applied(knobs: Knobs) -> Run {
     )
     .await
     .expect("signs in");
-    let recipe = builtin_by_id("tonicdm").unwrap().unwrap();
+    let recipe = builtin_by_id(recipe_id).unwrap().unwrap();
     flow.plan(recipe, Choices::default()).await.expect("plan");
     let outcome = flow
         .apply(|_| {}, CancellationToken::new())
@@ -72,6 +76,37 @@ async fn applied(knobs: Knobs) -> Run {
 }
 
 impl Run {
+    /// Consents to the people-picker scopes when asked, then searches.
+    async fn search(&mut self, query: &str) -> Vec<appgrant_core::scope::Recipient> {
+        match self.flow.search_people(query, 10).await {
+            Err(FlowError::SignIn(SignInError::AdminConsentRequired)) => {
+                Flow::sign_in_for_mailbox_limit(
+                    self.flow.authenticator().unwrap(),
+                    &FormBrowser::new(&self.sim.admin_upn(), Decision::Accept),
+                    &CancellationToken::new(),
+                )
+                .await
+                .expect("signs in again for the people picker");
+            }
+            other => {
+                other.expect("search works without a second sign-in");
+            }
+        }
+        self.flow.search_people(query, 10).await.expect("search")
+    }
+
+    fn admin_graph(&self) -> GraphClient {
+        GraphClient::new(
+            appgrant_core::identity::http_client().unwrap(),
+            &endpoints(&self.sim).graph,
+            Arc::new(DelegatedToken {
+                auth: self.flow.authenticator().unwrap(),
+                access: Access::Apply,
+            }),
+        )
+        .with_policy(RetryPolicy::fast())
+    }
+
     /// Consents to the mailbox-limiting scopes when asked, then picks the seeded group.
     async fn choose_group(&mut self) {
         match self.flow.search_people("Mail Connector", 10).await {
@@ -248,5 +283,114 @@ async fn limit_is_pending_until_microsoft_applies_it() {
         saved.mailbox_limits[0].status,
         ScopeStatus::Verified { .. }
     ));
+    let _ = std::fs::remove_dir_all(&run.dir);
+}
+
+#[tokio::test]
+async fn docbits_sign_in_is_limited_to_the_chosen_people_through_flow() {
+    let mut run = applied_recipe(Knobs::default(), "docbits").await;
+    assert!(matches!(
+        run.flow.limit_sign_in(&[]).await,
+        Err(FlowError::NoSignInPeopleChosen)
+    ));
+    let sales = run
+        .search("Sales")
+        .await
+        .into_iter()
+        .find(|r| r.kind == RecipientKind::Group && r.display_name == "Sales")
+        .expect("the seeded Sales group");
+    let limits = run
+        .flow
+        .limit_sign_in(std::slice::from_ref(&sales.id))
+        .await
+        .expect("limit sign-in");
+    assert_eq!(limits.len(), 1);
+    assert_eq!(limits[0].recipients.len(), 1);
+    assert!(
+        limits[0]
+            .headline()
+            .contains("mailbox access is not limited"),
+        "{}",
+        limits[0].headline()
+    );
+    let graph = run.admin_graph();
+    let sp = &run.outcome.apps[0].service_principal_id;
+    let got = graph.get(&format!("servicePrincipals/{sp}")).await.unwrap();
+    assert_eq!(got["appRoleAssignmentRequired"], true);
+    let assigned = graph
+        .get_all(&format!("servicePrincipals/{sp}/appRoleAssignedTo"))
+        .await
+        .unwrap();
+    assert_eq!(assigned.len(), 1);
+    assert!(assigned[0]["principalId"]
+        .as_str()
+        .unwrap()
+        .eq_ignore_ascii_case(&sales.id));
+    // Re-running duplicates nothing.
+    run.flow
+        .limit_sign_in(std::slice::from_ref(&sales.id))
+        .await
+        .expect("again");
+    assert_eq!(
+        graph
+            .get_all(&format!("servicePrincipals/{sp}/appRoleAssignedTo"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let _ = std::fs::remove_dir_all(&run.dir);
+}
+
+#[tokio::test]
+async fn tonicdm_does_not_offer_sign_in_limiting() {
+    let mut run = applied(Knobs::default()).await;
+    assert!(matches!(
+        run.flow.limit_sign_in(&["x".to_string()]).await,
+        Err(FlowError::SignInNotLimitable(_))
+    ));
+    let _ = std::fs::remove_dir_all(&run.dir);
+}
+
+#[tokio::test]
+async fn mailbox_list_can_be_changed_and_the_limit_removed() {
+    let mut run = applied(Knobs::default()).await;
+    run.choose_group().await;
+    run.flow.limit_mailboxes().await.expect("limit");
+    let robin = run
+        .search("robin")
+        .await
+        .into_iter()
+        .find(|r| r.kind == RecipientKind::User)
+        .expect("robin");
+    let changed = run
+        .flow
+        .change_mailboxes(std::slice::from_ref(&robin.id))
+        .await
+        .expect("change");
+    let state = &changed.reports[0].state;
+    assert_eq!(state.recipients.len(), 1);
+    assert_eq!(state.recipients[0].id, robin.id);
+    assert!(
+        matches!(
+            state.status,
+            ScopeStatus::Verified { .. } | ScopeStatus::Pending { .. }
+        ),
+        "{state:#?}"
+    );
+    assert_eq!(run.flow.chosen_mailboxes()[0].id, robin.id);
+
+    run.flow.remove_mailbox_limit().await.expect("remove");
+    let roles = run.entra_roles().await;
+    assert!(
+        roles.contains(&MAIL_READWRITE.to_string()),
+        "the tenant-wide grant is back: {roles:?}"
+    );
+    assert!(matches!(
+        run.flow.verify_mailbox_limit().await,
+        Err(FlowError::NotLimited)
+    ));
+    let report = run.flow.verify().await.expect("verify");
+    assert!(report.ok(), "{:#?}", report.checks);
     let _ = std::fs::remove_dir_all(&run.dir);
 }

@@ -157,4 +157,53 @@ describe("Mailbox limit", () => {
     setup();
     expect(await screen.findByText("Mailbox access: Limited to 10 users")).toBeInTheDocument();
   });
+
+  test("'Change who is on the list' saves the new list and the limit goes back to pending", async () => {
+    const { user, backend } = setup();
+    await toReview(user);
+    await chooseGroup(user);
+    await limitAfterApply(user);
+    await screen.findByText("Limited to 10 users");
+    await user.click(screen.getByRole("button", { name: "Change who is on the list" }));
+    await user.type(screen.getByLabelText("Find users or groups"), "Blake");
+    await user.click(await screen.findByRole("button", { name: "Add Blake Sales" }));
+    await user.click(screen.getByRole("button", { name: "Remove Mail Connector Users" }));
+    await user.click(screen.getByRole("button", { name: "Save the new list" }));
+    expect(backend.changeMailboxes).toHaveBeenCalledWith(["u-blake"]);
+    expect(await screen.findByText(/Scope pending since/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Save the new list" })).toBeNull();
+  });
+
+  test("'Change who is on the list' can be cancelled without changing anything", async () => {
+    const { user, backend } = setup();
+    await toReview(user);
+    await chooseGroup(user);
+    await limitAfterApply(user);
+    await screen.findByText("Limited to 10 users");
+    await user.click(screen.getByRole("button", { name: "Change who is on the list" }));
+    await user.click(screen.getByRole("button", { name: "Remove Mail Connector Users" }));
+    await user.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(backend.changeMailboxes).not.toHaveBeenCalled();
+    expect(screen.getByText("Mail Connector Users")).toBeInTheDocument();
+  });
+
+  test("'Remove the limit' says what will happen first, then removes it", async () => {
+    const { user, backend } = setup();
+    await toReview(user);
+    await chooseGroup(user);
+    await limitAfterApply(user);
+    await screen.findByText("Limited to 10 users");
+    await user.click(screen.getByRole("button", { name: "Remove the limit" }));
+    const dialog = screen.getByRole("alertdialog");
+    expect(dialog).toHaveTextContent(/organisation-wide mailbox\s+permissions back first/);
+    expect(dialog).toHaveTextContent(/reach every\s+mailbox in your organisation again/);
+    await user.click(within(dialog).getByRole("button", { name: "Keep the limit" }));
+    expect(backend.removeMailboxLimit).not.toHaveBeenCalled();
+
+    await user.click(screen.getByRole("button", { name: "Remove the limit" }));
+    await user.click(screen.getByRole("button", { name: "Yes, remove the limit" }));
+    expect(backend.removeMailboxLimit).toHaveBeenCalledTimes(1);
+    expect(await screen.findByText(/The mailbox limit is removed/)).toBeInTheDocument();
+    expect(screen.queryByText("Limited to 10 users")).toBeNull();
+  });
 });

@@ -11,6 +11,7 @@ import type {
   DeviceCode,
   DoneView,
   MailboxLimitOutcome,
+  SignInLimit,
   PlanView,
   Recipient,
   RecipeCard,
@@ -60,6 +61,12 @@ export interface Backend {
   verifyMailboxLimit(): Promise<MailboxLimitOutcome>;
   /** Browser sign-in that consents to the people-picker and Exchange permissions. */
   signInForMailboxLimit(): Promise<SessionInfo>;
+  /** After Apply: only the chosen people and groups may sign in (limits sign-in, not mailboxes). */
+  limitSignIn(ids: string[]): Promise<SignInLimit[]>;
+  /** Changes who is on the list of an applied mailbox limit and checks it again. */
+  changeMailboxes(ids: string[]): Promise<MailboxLimitOutcome>;
+  /** Removes the mailbox limit and restores the organisation-wide grants it replaced. */
+  removeMailboxLimit(): Promise<void>;
 }
 
 /** An error from a command, carrying the shell's code so the UI can branch on it. */
@@ -132,4 +139,7 @@ export const tauriBackend: Backend = {
   limitMailboxes: () => call<MailboxLimitOutcome>("limit_mailboxes"),
   verifyMailboxLimit: () => call<MailboxLimitOutcome>("verify_mailbox_limit"),
   signInForMailboxLimit: () => call<SessionInfo>("sign_in_for_mailbox_limit"),
+  limitSignIn: (ids) => call<SignInLimit[]>("limit_sign_in", { ids }),
+  changeMailboxes: (ids) => call<MailboxLimitOutcome>("change_mailboxes", { ids }),
+  removeMailboxLimit: () => call<void>("remove_mailbox_limit"),
 };

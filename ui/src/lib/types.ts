@@ -136,6 +136,10 @@ export interface PlanView {
   corrections: { guideSays: string; appgrantDoes: string; why: string }[];
   /** Present when the vendor asks to limit mailbox access (Exchange RBAC for Applications). */
   mailboxLimitNote: string | null;
+  /** Some app offers "only these people may sign in" (assignment required). */
+  limitSignIn?: boolean;
+  /** How sign-in limiting is described: it limits sign-in, not mailbox access. */
+  signInLimitNote?: string | null;
 }
 
 export type WaitReason = "throttled" | "transient" | "replication";
@@ -231,4 +235,13 @@ export interface MailboxLimitOutcome {
   handoff: { who: string; message: string; commands: string; reverify: string } | null;
   notes: string[];
   reports: ScopeReport[];
+}
+
+/** "Only these people may sign in" on one app (core's `scope::signin::SignInLimit`). */
+export interface SignInLimit {
+  appKey: string;
+  servicePrincipalId: string;
+  recipients: Recipient[];
+  assignments: [string, string][];
+  appliedAt: string;
 }

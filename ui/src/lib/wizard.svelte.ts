@@ -11,6 +11,7 @@ import type {
   DoneView,
   InputField,
   MailboxLimitOutcome,
+  SignInLimit,
   PlanView,
   Recipient,
   RecipeCard,
@@ -449,9 +450,13 @@ export class Wizard {
     return error instanceof IpcError && error.code === "sign_in" && error.detail === "admin_consent_required";
   }
 
-  async searchPeople(query: string): Promise<void> {
+  /** Which picker the last search was for (both can be on the Review screen). */
+  peopleFor = $state<"mailboxes" | "signin">("mailboxes");
+
+  async searchPeople(query: string, picker: "mailboxes" | "signin" = "mailboxes"): Promise<void> {
     const seq = ++this.#peopleSeq;
     this.#peopleQuery = query;
+    this.peopleFor = picker;
     if (!query.trim()) {
       this.peopleResults = null;
       this.searchingPeople = false;
@@ -491,6 +496,75 @@ export class Wizard {
       if (this.#peopleQuery.trim() && this.screen === "review") await this.searchPeople(this.#peopleQuery);
     } catch (error) {
       this.limitProblem = toProblem(error);
+    }
+  }
+
+  // ---- Sign-in limit ("only these people may sign in"; not a mailbox limit) ----
+
+  /** People and groups who may sign in. Empty: everyone in the organisation (the default). */
+  chosenSignIn = $state.raw<Recipient[]>([]);
+  signInLimits = $state.raw<SignInLimit[] | null>(null);
+  limitingSignIn = $state(false);
+  signInLimitProblem = $state.raw<Problem | null>(null);
+
+  addSignIn(r: Recipient): void {
+    if (!this.chosenSignIn.some((c) => c.id === r.id)) this.chosenSignIn = [...this.chosenSignIn, r];
+  }
+
+  removeSignIn(id: string): void {
+    this.chosenSignIn = this.chosenSignIn.filter((c) => c.id !== id);
+  }
+
+  /** After Apply: assignment required plus one assignment per chosen person or group. */
+  async limitSignIn(): Promise<void> {
+    if (this.limitingSignIn || !this.chosenSignIn.length) return;
+    this.limitingSignIn = true;
+    this.signInLimitProblem = null;
+    try {
+      this.signInLimits = await this.backend.limitSignIn(this.chosenSignIn.map((r) => r.id));
+    } catch (error) {
+      if (this.#consentNeeded(error)) this.limitConsentNeeded = true;
+      else this.signInLimitProblem = toProblem(error);
+    } finally {
+      this.limitingSignIn = false;
+    }
+  }
+
+  /** The mailbox limit was removed on the Verify screen. */
+  mailboxLimitRemoved = $state(false);
+
+  /** Saves a changed list of people for an applied mailbox limit; it is checked again. */
+  async changeMailboxes(): Promise<boolean> {
+    if (this.limiting || !this.chosenMailboxes.length) return false;
+    this.limiting = true;
+    this.limitProblem = null;
+    try {
+      this.limit = await this.backend.changeMailboxes(this.chosenMailboxes.map((r) => r.id));
+      return true;
+    } catch (error) {
+      if (this.#consentNeeded(error)) this.limitConsentNeeded = true;
+      else this.limitProblem = toProblem(error);
+      return false;
+    } finally {
+      this.limiting = false;
+    }
+  }
+
+  /** Removes the mailbox limit; the organisation-wide grants come back. */
+  async removeMailboxLimit(): Promise<void> {
+    if (this.limiting) return;
+    this.limiting = true;
+    this.limitProblem = null;
+    try {
+      await this.backend.removeMailboxLimit();
+      this.limit = null;
+      this.chosenMailboxes = [];
+      this.mailboxLimitRemoved = true;
+    } catch (error) {
+      if (this.#consentNeeded(error)) this.limitConsentNeeded = true;
+      else this.limitProblem = toProblem(error);
+    } finally {
+      this.limiting = false;
     }
   }
 
@@ -614,6 +688,10 @@ export class Wizard {
     this.peopleResults = null;
     this.limit = null;
     this.limitProblem = null;
+    this.chosenSignIn = [];
+    this.signInLimits = null;
+    this.signInLimitProblem = null;
+    this.mailboxLimitRemoved = false;
     // Same tenant, same sign-in: the next vendor starts from the vendor list.
     this.screen = this.tenant ? "vendor" : "start";
     void this.loadConnections();

@@ -181,11 +181,16 @@ export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: st
   };
 }
 
+export const SIGN_IN_EXPLANATION =
+  "Only the people and groups you choose can sign in to this app; anyone else is told they are not assigned to it. This limits sign-in only: it does not limit which mailboxes the app can reach with its own permissions.";
+
 export function ttrPlan(choices: Choices): PlanView {
   const portal = (choices.inputs.portal_url ?? "").replace(/\/$/, "");
   const plan = tonicPlan(choices);
   return {
     ...plan,
+    limitSignIn: true,
+    signInLimitNote: SIGN_IN_EXPLANATION,
     recipeId: "timetoreply",
     vendor: "timetoreply",
     apps: [
@@ -489,6 +494,28 @@ export class FakeBackend {
     signInForMailboxLimit: vi.fn(async () => {
       await this.#enter("signInForMailboxLimit");
       return this.session;
+    }),
+    limitSignIn: vi.fn(async (ids: string[]) => {
+      await this.#enter("limitSignIn");
+      const recipients = this.people.filter((p) => ids.includes(p.id));
+      return [
+        {
+          appKey: "main",
+          servicePrincipalId: "sp-main",
+          recipients,
+          assignments: recipients.map((r) => [r.id, `assignment-${r.id}`] as [string, string]),
+          appliedAt: "2026-11-25T09:41:00Z",
+        },
+      ];
+    }),
+    changeMailboxes: vi.fn(async (ids: string[]) => {
+      await this.#enter("changeMailboxes");
+      const out = limitOutcome("pending");
+      out.reports[0].state.recipients = this.people.filter((p) => ids.includes(p.id));
+      return out;
+    }),
+    removeMailboxLimit: vi.fn(async () => {
+      await this.#enter("removeMailboxLimit");
     }),
   } satisfies Backend;
 }

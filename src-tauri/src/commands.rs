@@ -268,6 +268,11 @@ pub async fn finish(state: State<'_, AppState>) -> Result<DoneView> {
     let handoff = Handoff::build(&recipe, &connection, None)?;
     let mut view = DoneView::new(&recipe, &handoff);
     view.mailbox_limits = crate::dto::limit_headlines(&connection);
+    view.sign_in_limits = connection
+        .sign_in_limits
+        .iter()
+        .map(appgrant_core::scope::signin::SignInLimit::headline)
+        .collect();
     Ok(view)
 }
 

@@ -266,6 +266,8 @@ pub struct DoneView {
     pub formats: Vec<appgrant_core::export::ExportFormat>,
     /// One line per limited app ("Limited to 10 users" only once verified).
     pub mailbox_limits: Vec<String>,
+    /// One line per app whose sign-in is limited (says it is not a mailbox limit).
+    pub sign_in_limits: Vec<String>,
 }
 
 impl DoneView {
@@ -309,6 +311,7 @@ impl DoneView {
                 .collect(),
             formats: handoff.formats(),
             mailbox_limits: Vec::new(),
+            sign_in_limits: Vec::new(),
         }
     }
 }

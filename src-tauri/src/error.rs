@@ -126,7 +126,7 @@ impl From<FlowError> for UiError {
             FlowError::Vault(v) => Self::new(Code::Vault, v.to_string(), Some(v.hint())),
             FlowError::Scope(s) => Self {
                 code: Code::Apply,
-                message: format!("Mailbox access could not be limited: {s}."),
+                message: format!("The limit could not be applied: {s}."),
                 hint: Some(s.hint()),
                 detail: Some(s.code().to_string()),
             },

@@ -57,6 +57,7 @@ pub fn connection_from(
         created_at: Utc::now(),
         verified_at,
         mailbox_limits: Vec::new(),
+        sign_in_limits: Vec::new(),
         ..Connection::default()
     }
 }

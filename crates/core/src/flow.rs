@@ -101,6 +101,8 @@ struct Current {
     limit: Option<MailboxLimitOutcome>,
     /// The sign-in limits as last applied (one per app that offers it).
     sign_in: Vec<SignInLimit>,
+    /// The mailbox limit was removed in this run (the saved connection forgets it).
+    limit_removed: bool,
 }
 
 /// One admin's journey through the wizard.
@@ -304,6 +306,9 @@ impl Flow {
     /// permissions in the run journal so a re-run does not grant them again, and proves the
     /// limit with the app's own token. Re-running it duplicates nothing.
     pub async fn limit_mailboxes(&mut self) -> Result<MailboxLimitOutcome, FlowError> {
+        if let Some(current) = self.current.as_mut() {
+            current.limit_removed = false;
+        }
         let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
         self.limit_token().await?;
         let graph = self.limit_graph()?;
@@ -453,6 +458,7 @@ impl Flow {
         if let Some(current) = self.current.as_mut() {
             current.limit = None;
             current.mailboxes = Vec::new();
+            current.limit_removed = true;
         }
         Ok(())
     }
@@ -552,6 +558,7 @@ impl Flow {
             mailboxes: Vec::new(),
             limit: None,
             sign_in: Vec::new(),
+            limit_removed: false,
         });
         Ok(the_plan)
     }
@@ -654,11 +661,15 @@ impl Flow {
             .as_ref()
             .map(|l| l.reports.iter().map(|r| r.state.clone()).collect())
             .unwrap_or_default();
+        connection.sign_in_limits = current.sign_in.clone();
         if let Some(old) = existing {
             connection.id = old.id;
             connection.created_at = old.created_at;
-            if connection.mailbox_limits.is_empty() {
+            if connection.mailbox_limits.is_empty() && !current.limit_removed {
                 connection.mailbox_limits = old.mailbox_limits;
+            }
+            if connection.sign_in_limits.is_empty() {
+                connection.sign_in_limits = old.sign_in_limits;
             }
         }
         vault.save(&connection)?;

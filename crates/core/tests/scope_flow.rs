@@ -339,6 +339,15 @@ async fn docbits_sign_in_is_limited_to_the_chosen_people_through_flow() {
             .len(),
         1
     );
+    // Saved on the connection, separately from any mailbox limit.
+    let vault = Vault::open(run.dir.clone(), Arc::new(run.secrets.clone())).unwrap();
+    let connection = run.flow.finish(&vault).await.expect("saved");
+    assert_eq!(connection.sign_in_limits.len(), 1);
+    assert!(connection.mailbox_limits.is_empty());
+    assert_eq!(
+        vault.list().unwrap()[0].sign_in_limits,
+        connection.sign_in_limits
+    );
     let _ = std::fs::remove_dir_all(&run.dir);
 }
 
@@ -379,8 +388,19 @@ async fn mailbox_list_can_be_changed_and_the_limit_removed() {
         "{state:#?}"
     );
     assert_eq!(run.flow.chosen_mailboxes()[0].id, robin.id);
+    let vault = Vault::open(run.dir.clone(), Arc::new(run.secrets.clone())).unwrap();
+    let saved = run.flow.finish(&vault).await.expect("saved");
+    assert_eq!(saved.mailbox_limits[0].recipients[0].id, robin.id);
 
     run.flow.remove_mailbox_limit().await.expect("remove");
+    // Saving again forgets the removed limit instead of keeping the old one.
+    let saved = run.flow.finish(&vault).await.expect("saved again");
+    assert!(
+        saved.mailbox_limits.is_empty(),
+        "{:?}",
+        saved.mailbox_limits
+    );
+    assert!(vault.list().unwrap()[0].mailbox_limits.is_empty());
     let roles = run.entra_roles().await;
     assert!(
         roles.contains(&MAIL_READWRITE.to_string()),

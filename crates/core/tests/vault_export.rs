@@ -112,6 +112,7 @@ fn connection_for(recipe: &Recipe, expires: DateTime<Utc>) -> Connection {
         created_at: now(),
         verified_at: Some(now()),
         mailbox_limits: Vec::new(),
+        sign_in_limits: Vec::new(),
         extra: BTreeMap::new(),
     }
 }

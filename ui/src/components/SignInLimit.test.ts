@@ -3,13 +3,12 @@ import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { describe, expect, test } from "vitest";
 import App from "../App.svelte";
 import type { Choices } from "../lib/types";
-import { FakeBackend, SIGN_IN_EXPLANATION, ttrPlan } from "../test/fakeBackend";
+import { FakeBackend, SIGN_IN_EXPLANATION, ipcError, tonicDone, ttrPlan } from "../test/fakeBackend";
 
 const heading = (name: RegExp | string) => screen.findByRole("heading", { level: 2, name });
 
 /** A vendor whose app people sign in to (timetoreply's plan: both pickers are offered). */
-function setup() {
-  const fake = new FakeBackend();
+function setup(fake = new FakeBackend()) {
   fake.backend.planRecipe.mockImplementation(async (_id: string, choices: Choices) => ttrPlan(choices));
   const user = userEvent.setup();
   render(App, { backend: fake.backend });
@@ -74,5 +73,31 @@ describe("Sign-in limit", () => {
     await screen.findByRole("button", { name: "Continue" });
     expect(screen.queryByRole("heading", { name: "Limit who can sign in" })).toBeNull();
     expect(backend.limitSignIn).not.toHaveBeenCalled();
+  });
+
+  test("Done shows who can sign in, and a refused consent offers to sign in again", async () => {
+    const fake = new FakeBackend();
+    const line = "Sign-in limited to 1 chosen user or group (mailbox access is not limited by this)";
+    fake.doneView = { ...tonicDone, signInLimits: [line] };
+    fake.failNext(
+      "limitSignIn",
+      ipcError("sign_in", "Microsoft wants consent first.", null, "limit_sign_in", "admin_consent_required"),
+    );
+    const { user, backend } = setup(fake);
+    await toReview(user);
+    await user.type(screen.getByLabelText("Find people who may sign in"), "Blake");
+    await user.click(await screen.findByRole("button", { name: "Add Blake Sales" }));
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    await heading("Checking that the connection works");
+    await user.click(await screen.findByRole("button", { name: "Limit who can sign in" }));
+    await user.click(await screen.findByRole("button", { name: "Sign in again to allow limiting" }));
+    expect(backend.signInForMailboxLimit).toHaveBeenCalledTimes(1);
+    await user.click(screen.getByRole("button", { name: "Limit who can sign in" }));
+    expect(await screen.findByText("Only 1 person or group may sign in.")).toBeInTheDocument();
+
+    await user.click(screen.getByRole("button", { name: "Continue" }));
+    await heading("Give these values to TonicDM");
+    const section = screen.getByRole("heading", { name: "Who can sign in" }).closest("section");
+    expect(within(section as HTMLElement).getByText(line)).toBeInTheDocument();
   });
 });

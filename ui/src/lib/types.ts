@@ -186,6 +186,8 @@ export interface DoneView {
   formats: ("markdown" | "text" | "env" | "json" | "ics")[];
   /** One line per limited app ("Limited to N users" only once verified). */
   mailboxLimits: string[];
+  /** One line per app whose sign-in is limited (not a mailbox limit). */
+  signInLimits?: string[];
 }
 
 export interface ConnectionCard {

@@ -40,6 +40,9 @@ pub struct Connection {
     /// Mailbox limits (Exchange RBAC for Applications), one per limited app.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mailbox_limits: Vec<crate::scope::ScopeState>,
+    /// "Only these people may sign in" limits, one per limited app (not a mailbox limit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sign_in_limits: Vec<crate::scope::signin::SignInLimit>,
     /// Fields written by a newer AppGrant, kept as they were.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -203,6 +206,7 @@ mod tests {
             created_at: at(2026, 1, 1, 0),
             verified_at: None,
             mailbox_limits: Vec::new(),
+            sign_in_limits: Vec::new(),
             extra: BTreeMap::new(),
         }
     }

@@ -412,5 +412,20 @@ async fn mailbox_list_can_be_changed_and_the_limit_removed() {
     ));
     let report = run.flow.verify().await.expect("verify");
     assert!(report.ok(), "{:#?}", report.checks);
+    // The journal forgot the limit: a re-plan no longer says Exchange limits the permission.
+    let plan = run.flow.replan().await.expect("re-plan");
+    let grant = plan
+        .steps
+        .iter()
+        .find(|s| {
+            matches!(&s.kind, StepKind::GrantApplicationPermission { name, .. } if name == "Mail.ReadWrite")
+        })
+        .expect("the grant step");
+    assert!(grant.done, "{grant:?}");
+    assert!(
+        !grant.title.contains("limited by Exchange"),
+        "{}",
+        grant.title
+    );
     let _ = std::fs::remove_dir_all(&run.dir);
 }

@@ -203,31 +203,25 @@ impl Flow {
         }
     }
 
+    /// A Graph client with the write scopes the wizard applies with.
     fn graph(&self) -> Result<GraphClient, FlowError> {
-        let tenant = self.tenant.as_ref().ok_or(FlowError::NoTenant)?;
-        let auth = self.auth()?;
-        Ok(GraphClient::new(
-            crate::identity::http_client()?,
-            &tenant.endpoints.graph,
-            Arc::new(DelegatedToken {
-                auth,
-                access: Access::Apply,
-            }),
-        )
-        .with_policy(self.policy))
+        self.graph_with(Access::Apply)
     }
 
     /// A Graph client with the people-picker and Exchange scopes (incremental consent: may
     /// fail with [`SignInError::AdminConsentRequired`]; then [`Flow::sign_in_for_mailbox_limit`]).
     fn limit_graph(&self) -> Result<GraphClient, FlowError> {
+        self.graph_with(Access::LimitMailboxes)
+    }
+
+    fn graph_with(&self, access: Access) -> Result<GraphClient, FlowError> {
         let tenant = self.tenant.as_ref().ok_or(FlowError::NoTenant)?;
-        let auth = self.auth()?;
         Ok(GraphClient::new(
             crate::identity::http_client()?,
             &tenant.endpoints.graph,
             Arc::new(DelegatedToken {
-                auth,
-                access: Access::LimitMailboxes,
+                auth: self.auth()?,
+                access,
             }),
         )
         .with_policy(self.policy))

@@ -319,24 +319,19 @@ pub async fn plan(
                 .application_permissions()
                 .find(|p| &p.name == perm_name);
             // Limited by Exchange to chosen mailboxes: the tenant-wide grant stays removed.
-            if limited_permissions.contains(perm_name) {
-                steps.push(Step {
-                    id: format!("{key}/grant/{perm_name}"),
-                    app: key.clone(),
-                    phase: Phase::Consent,
-                    kind: StepKind::GrantApplicationPermission {
-                        name: perm_name.clone(),
-                        app_role_id: role_id.clone(),
-                    },
-                    title: format!(
-                        "{perm_name} is limited by Exchange to the chosen mailboxes (not granted tenant-wide)"
-                    ),
-                    risk: perm.map(|p| p.risk),
-                    done: true,
-                    blocked: None,
-                });
-                continue;
-            }
+            let limited = limited_permissions.contains(perm_name);
+            let title = if limited {
+                format!("{perm_name} is limited by Exchange to the chosen mailboxes (not granted tenant-wide)")
+            } else {
+                format!(
+                    "Allow {vendor} to {} ({perm_name}, application)",
+                    lower_first(
+                        &perm
+                            .map(|p| p.summary.clone())
+                            .unwrap_or_else(|| perm_name.clone())
+                    )
+                )
+            };
             steps.push(Step {
                 id: format!("{key}/grant/{perm_name}"),
                 app: key.clone(),
@@ -345,13 +340,10 @@ pub async fn plan(
                     name: perm_name.clone(),
                     app_role_id: role_id.clone(),
                 },
-                title: format!(
-                    "Allow {vendor} to {} ({perm_name}, application)",
-                    lower_first(&perm.map(|p| p.summary.clone()).unwrap_or_else(|| perm_name.clone()))
-                ),
+                title,
                 risk: perm.map(|p| p.risk),
-                done: granted_roles.contains(role_id),
-                blocked: (!can_grant_app).then(|| {
+                done: limited || granted_roles.contains(role_id),
+                blocked: (!limited && !can_grant_app).then(|| {
                     "Granting Microsoft Graph application permissions needs a Global Administrator or Privileged Role Administrator.".to_string()
                 }),
             });

@@ -107,6 +107,7 @@ fn connection_for(recipe: &Recipe, expires: DateTime<Utc>) -> Connection {
         tenant_id: TENANT.into(),
         tenant_domain: Some(DOMAIN.into()),
         practice: false,
+        cloud: None,
         apps,
         inputs: BTreeMap::new(),
         created_at: now(),

@@ -29,6 +29,11 @@ pub struct Connection {
     /// Made in the practice tenant (the simulator), not a real one.
     #[serde(default)]
     pub practice: bool,
+    /// Which Microsoft cloud (or custom endpoints) the tenant lives in, so later checks and
+    /// rotations sign in to the same place. `None` in index files written before this field
+    /// existed: the global cloud (the practice tenant for practice connections).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<crate::cloud::Cloud>,
     pub apps: Vec<ConnectedApp>,
     /// The admin's answers to the recipe's inputs (e.g. `portal_url`), by input id.
     #[serde(default)]
@@ -201,6 +206,7 @@ mod tests {
             tenant_id: "t1".into(),
             tenant_domain: None,
             practice: false,
+            cloud: None,
             apps,
             inputs: BTreeMap::new(),
             created_at: at(2026, 1, 1, 0),

@@ -1,0 +1,244 @@
+"""The running practice tenant (`appgrant-sim --tls`) as the MSAL tests see it.
+
+Everything here is what a person testing a client by hand would do: read the tenant facts
+from the simulator's control API, build an MSAL application with the configuration a real
+user gives (authority, trusted CA, no instance discovery for a non-Microsoft host), play the
+browser on the sign-in and consent pages, and call Microsoft Graph with plain `requests`.
+
+The runner (`run.sh`) starts the simulator and passes `APPGRANT_SIM_URL` (its https base
+URL) and `APPGRANT_SIM_CA` (the PEM file of the CA it generated).
+"""
+
+import base64
+import json
+import os
+import threading
+import time
+import urllib.parse
+from html.parser import HTMLParser
+
+import msal
+import requests
+
+GRAPH = "https://graph.microsoft.com"
+GRAPH_DEFAULT = GRAPH + "/.default"
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+# A loopback redirect, as MSAL's own samples register for desktop apps.
+REDIRECT_URI = "http://localhost:8400"
+
+
+class SimError(AssertionError):
+    """The simulator answered something a real client would not accept."""
+
+
+def _env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise SimError(
+            f"{name} is not set: run these tests through tests/msal/run.sh, which starts "
+            "appgrant-sim --tls and exports APPGRANT_SIM_URL and APPGRANT_SIM_CA."
+        )
+    return value
+
+
+def jwt_claims(token):
+    """The claims of a JWT (no signature check: the tests read what Graph would read)."""
+    payload = token.split(".")[1]
+    payload += "=" * (-len(payload) % 4)
+    return json.loads(base64.urlsafe_b64decode(payload))
+
+
+class Tenant:
+    """The practice tenant behind one running simulator."""
+
+    def __init__(self):
+        self.base = _env("APPGRANT_SIM_URL").rstrip("/")
+        self.ca = _env("APPGRANT_SIM_CA")
+        # `requests` lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's `verify`
+        # (MSAL's `verify=` included), so a machine that sets them for the system store would
+        # ignore the practice CA: point them at it, as a user of such a machine would.
+        os.environ["REQUESTS_CA_BUNDLE"] = self.ca
+        os.environ.pop("CURL_CA_BUNDLE", None)
+        self.http = requests.Session()
+        self.http.verify = self.ca
+        info = self._control("GET", "info")
+        self.tenant_id = info["tenantId"]
+        self.domain = info["tenantDomain"]
+        self.public_client_id = info["publicClientId"]
+        self.admin_upn = info["adminUpn"]
+        self.non_admin_upn = info["nonAdminUpn"]
+        self.graph_base = info.get("graphBase", self.base).rstrip("/")
+
+    # --- the simulator's control API (not Microsoft's surface) -------------------------
+
+    def _control(self, method, path, body=None):
+        r = self.http.request(method, f"{self.base}/_sim/{path}", json=body, timeout=30)
+        if r.status_code >= 300:
+            raise SimError(f"{method} /_sim/{path}: {r.status_code} {r.text}")
+        return r.json() if r.text else None
+
+    def set_knobs(self, **changes):
+        knobs = self._control("GET", "knobs")
+        knobs.update(changes)
+        self._control("PUT", "knobs", knobs)
+
+    def approve_device_code(self, user_code, upn):
+        self._control("POST", "devicecode/approve", {"userCode": user_code, "user": upn})
+
+    def token_requests(self):
+        """How many requests reached the token endpoint so far (any status)."""
+        routes = self._control("GET", "counters")["routes"]
+        return sum(
+            c["count"]
+            for key, c in routes.items()
+            if key.startswith("POST ") and key.split(" ")[1].endswith("/oauth2/v2.0/token")
+        )
+
+    def total_requests(self):
+        """Requests to Microsoft's surface (identity platform + Graph) so far."""
+        return self._control("GET", "counters")["totalRequests"]
+
+    # --- MSAL applications, configured as a user would --------------------------------
+
+    def authority(self, tenant=None):
+        return f"{self.base}/{tenant or self.tenant_id}"
+
+    def public_app(self, tenant=None, **kwargs):
+        return msal.PublicClientApplication(
+            self.public_client_id,
+            authority=self.authority(tenant),
+            instance_discovery=False,  # not a Microsoft host: no login.microsoftonline.com lookup
+            verify=self.ca,
+            **kwargs,
+        )
+
+    def confidential_app(self, client_id, secret, tenant=None):
+        return msal.ConfidentialClientApplication(
+            client_id,
+            client_credential=secret,
+            authority=self.authority(tenant),
+            instance_discovery=False,
+            verify=self.ca,
+        )
+
+    # --- the two interactive ways an admin signs in ----------------------------------
+
+    def device_code_sign_in(self, app, scopes, upn, approve_after=0.3):
+        """Device code flow; the admin 'approves on another device' from a second thread."""
+        flow = app.initiate_device_flow(scopes=scopes)
+        if "user_code" not in flow:
+            raise SimError(f"device code flow did not start: {flow}")
+        errors = []
+
+        def approve():
+            time.sleep(approve_after)  # let MSAL poll at least once (authorization_pending)
+            try:
+                self.approve_device_code(flow["user_code"], upn)
+            except Exception as e:  # reported by the caller, not lost in the thread
+                errors.append(e)
+
+        t = threading.Thread(target=approve)
+        t.start()
+        result = app.acquire_token_by_device_flow(flow)
+        t.join()
+        if errors:
+            raise errors[0]
+        return flow, result
+
+    def auth_code_sign_in(self, app, scopes, upn, **flow_kwargs):
+        """Auth code + PKCE: MSAL builds the URL, the test is the browser, MSAL redeems."""
+        flow = app.initiate_auth_code_flow(scopes, redirect_uri=REDIRECT_URI, **flow_kwargs)
+        auth_response = Browser(self.ca).sign_in(flow["auth_uri"], upn)
+        result = app.acquire_token_by_auth_code_flow(flow, auth_response)
+        return flow, auth_response, result
+
+    # --- Microsoft Graph with plain requests --------------------------------------------
+
+    def graph(self, token, method, path, body=None, expect=None):
+        """Calls Graph v1.0; returns (status, json). `expect` asserts the status."""
+        url = path if path.startswith("https://") else f"{self.graph_base}/v1.0{path}"
+        r = self.http.request(
+            method,
+            url,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        data = r.json() if r.text else None
+        if expect is not None and r.status_code != expect:
+            raise SimError(f"{method} {path}: expected {expect}, got {r.status_code}: {r.text}")
+        return r.status_code, data
+
+
+class _Forms(HTMLParser):
+    """Collects the forms of an HTML page: action, method, hidden inputs, submit buttons."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append(
+                {"action": a.get("action", ""), "method": a.get("method", "get"),
+                 "fields": {}, "buttons": []}
+            )
+        elif self.forms and tag == "input" and a.get("type") in ("hidden", "checkbox"):
+            if a.get("name"):
+                self.forms[-1]["fields"][a["name"]] = (a.get("type"), a.get("value", ""))
+        elif self.forms and tag == "button" and a.get("name"):
+            self.forms[-1]["buttons"].append((a["name"], a.get("value", "")))
+
+
+class Browser:
+    """Just enough of a browser for the sign-in and consent pages: GET, submit forms, stop
+    at the redirect (or the form_post page) to the app's loopback address, where the app
+    would be listening, and return what the app would receive there."""
+
+    def __init__(self, ca):
+        self.http = requests.Session()
+        self.http.verify = ca
+        self.pages = []  # (url, status) visited, for messages
+
+    def sign_in(self, auth_uri, upn):
+        r = self._go("GET", auth_uri)
+        for _ in range(5):
+            if r.status_code in (301, 302, 303):
+                location = r.headers["Location"]
+                if location.startswith(REDIRECT_URI):
+                    query = urllib.parse.urlsplit(location).query
+                    return dict(urllib.parse.parse_qsl(query))
+                r = self._go("GET", urllib.parse.urljoin(r.url, location))
+                continue
+            forms = self._forms(r)
+            form = forms[0]
+            data = {k: v for k, (kind, v) in form["fields"].items() if kind == "hidden"}
+            if form["action"].startswith(REDIRECT_URI):  # response_mode=form_post
+                return data
+            if 'name="username"' in r.text:  # the sign-in page
+                data.update(username=upn, password="")
+            else:  # consent: accept, for the organisation when the page offers it
+                for name, (kind, value) in form["fields"].items():
+                    if kind == "checkbox":
+                        data[name] = value or "on"
+                accept = [b for b in form["buttons"] if b[1] == "accept"]
+                if not accept:
+                    raise SimError(f"no Accept button on {r.url}: {r.text[:500]}")
+                data[accept[0][0]] = accept[0][1]
+            r = self._go("POST", urllib.parse.urljoin(r.url, form["action"]), data=data)
+        raise SimError(f"sign-in did not end at {REDIRECT_URI}; pages: {self.pages}")
+
+    def _go(self, method, url, data=None):
+        r = self.http.request(method, url, data=data, allow_redirects=False, timeout=30)
+        self.pages.append((url.split("?")[0], r.status_code))
+        return r
+
+    def _forms(self, r):
+        if r.status_code != 200:
+            raise SimError(f"{r.url}: {r.status_code} {r.text[:500]}")
+        p = _Forms()
+        p.feed(r.text)
+        if not p.forms:
+            raise SimError(f"no form on {r.url}: {r.text[:500]}")
+        return p.forms

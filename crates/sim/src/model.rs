@@ -256,6 +256,17 @@ pub struct ExchangeAssignment {
     pub deleted: Option<Instant>,
 }
 
+/// How a client named its Graph scopes: Microsoft answers in the same form (`User.Read` for
+/// `User.Read`, `https://graph.microsoft.com/User.Read` for the full URL) and echoes `/.default`,
+/// which is what lets MSAL's cache match the next silent request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScopeForm {
+    /// `""` (short names), `https://graph.microsoft.com/` or `00000003-0000-0000-c000-000000000000/`.
+    pub prefix: String,
+    /// The request was `{resource}/.default`: every permission consented for the client.
+    pub default: bool,
+}
+
 /// What a sign-in page is for.
 #[derive(Debug, Clone)]
 pub enum FlowKind {
@@ -266,6 +277,7 @@ pub enum FlowKind {
         state: Option<String>,
         scopes: Vec<String>,
         oidc: Vec<String>,
+        form: ScopeForm,
         code_challenge: Option<String>,
         code_challenge_method: Option<String>,
         nonce: Option<String>,
@@ -297,6 +309,7 @@ pub struct IssuedCode {
     pub user_id: String,
     pub scopes: Vec<String>,
     pub oidc: Vec<String>,
+    pub form: ScopeForm,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub nonce: Option<String>,
@@ -311,6 +324,7 @@ pub struct Session {
     pub user_id: String,
     pub scopes: Vec<String>,
     pub oidc: Vec<String>,
+    pub form: ScopeForm,
     pub issued: Instant,
 }
 
@@ -333,6 +347,7 @@ pub struct DeviceFlow {
     pub user_code: String,
     pub scopes: Vec<String>,
     pub oidc: Vec<String>,
+    pub form: ScopeForm,
     pub created: Instant,
     pub last_poll: Option<Instant>,
     pub status: DeviceStatus,

@@ -84,25 +84,35 @@ pub async fn authorize(
     accept: bool,
     org: bool,
 ) -> Authorized {
+    authorize_with(sim, client_id, upn, scope, accept, org, &[]).await
+}
+
+/// `authorize` with extra query parameters on `/authorize` (e.g. `nonce`).
+pub async fn authorize_with(
+    sim: &Sim,
+    client_id: &str,
+    upn: &str,
+    scope: &str,
+    accept: bool,
+    org: bool,
+    extra: &[(&str, &str)],
+) -> Authorized {
     let c = client_for(sim);
     let (verifier, challenge) = pkce();
     let redirect_uri = "http://localhost:53127/".to_string();
     let url = format!("{}/organizations/oauth2/v2.0/authorize", sim.login_base());
-    let page = c
-        .get(&url)
-        .query(&[
-            ("client_id", client_id),
-            ("response_type", "code"),
-            ("redirect_uri", &redirect_uri),
-            ("scope", scope),
-            ("state", "st-123"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("prompt", "select_account"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let mut query = vec![
+        ("client_id", client_id),
+        ("response_type", "code"),
+        ("redirect_uri", &redirect_uri),
+        ("scope", scope),
+        ("state", "st-123"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("prompt", "select_account"),
+    ];
+    query.extend_from_slice(extra);
+    let page = c.get(&url).query(&query).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     let flow = flow_id(&html);

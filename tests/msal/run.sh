@@ -40,7 +40,9 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that Ctrl-C or a CI timeout still runs cleanup
 
+: >"$work/sim.out"
 "$SIM_BIN" --tls --port 0 --cert-out "$work/ca.pem" >"$work/sim.out" 2>&1 &
 sim_pid=$!
 

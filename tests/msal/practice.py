@@ -192,53 +192,86 @@ class _Forms(HTMLParser):
 
 
 class Browser:
-    """Just enough of a browser for the sign-in and consent pages: GET, submit forms, stop
-    at the redirect (or the form_post page) to the app's loopback address, where the app
-    would be listening, and return what the app would receive there."""
+    """Just enough of a browser for the sign-in, consent and device-login pages: GET, fill in
+    and submit forms like a person would, and stop at the redirect (or the form_post page) to
+    the app's loopback address, where the app would be listening, or at a page with no form
+    (the end of a device login)."""
 
     def __init__(self, ca):
         self.http = requests.Session()
         self.http.verify = ca
         self.pages = []  # (url, status) visited, for messages
+        self.texts = []  # every HTML page shown
 
     def sign_in(self, auth_uri, upn):
-        r = self._go("GET", auth_uri)
-        for _ in range(5):
+        """Signs `upn` in for an app; returns what the app receives on its redirect URI."""
+        kind, value = self._walk(self._go("GET", auth_uri), upn)
+        if kind != "redirect":
+            raise SimError(f"sign-in did not end at {REDIRECT_URI}; pages: {self.pages}")
+        return value
+
+    def enter_device_code(self, verification_uri, user_code, upn):
+        """A person on another device: opens the verification page, enters the code and the
+        account, goes through consent. Returns the last page's HTML."""
+        r = self._go("GET", verification_uri)
+        form = self._forms(r)[0]
+        data = {"user_code": user_code, "username": upn, "password": ""}
+        r = self._go("POST", urllib.parse.urljoin(r.url, form["action"]), data=data)
+        kind, value = self._walk(r, upn)
+        if kind != "page":
+            raise SimError(f"device login ended in a redirect: {value}")
+        return value
+
+    def _walk(self, r, upn):
+        for _ in range(6):
             if r.status_code in (301, 302, 303):
                 location = r.headers["Location"]
                 if location.startswith(REDIRECT_URI):
                     query = urllib.parse.urlsplit(location).query
-                    return dict(urllib.parse.parse_qsl(query))
+                    return "redirect", dict(urllib.parse.parse_qsl(query))
                 r = self._go("GET", urllib.parse.urljoin(r.url, location))
                 continue
-            forms = self._forms(r)
+            forms = self._forms(r, allow_none=True)
+            if not forms:
+                return "page", r.text
             form = forms[0]
             data = {k: v for k, (kind, v) in form["fields"].items() if kind == "hidden"}
             if form["action"].startswith(REDIRECT_URI):  # response_mode=form_post
-                return data
+                return "redirect", data
             if 'name="username"' in r.text:  # the sign-in page
                 data.update(username=upn, password="")
-            else:  # consent: accept, for the organisation when the page offers it
-                for name, (kind, value) in form["fields"].items():
-                    if kind == "checkbox":
-                        data[name] = value or "on"
-                accept = [b for b in form["buttons"] if b[1] == "accept"]
-                if not accept:
-                    raise SimError(f"no Accept button on {r.url}: {r.text[:500]}")
-                data[accept[0][0]] = accept[0][1]
+            else:
+                data.update(self._choose(form))
             r = self._go("POST", urllib.parse.urljoin(r.url, form["action"]), data=data)
-        raise SimError(f"sign-in did not end at {REDIRECT_URI}; pages: {self.pages}")
+        raise SimError(f"too many pages: {self.pages}")
+
+    @staticmethod
+    def _choose(form):
+        """Consent: accept (ticking 'on behalf of your organisation' when offered). A page
+        with only one button (e.g. 'Need admin approval') leaves no choice."""
+        data = {name: value or "on" for name, (kind, value) in form["fields"].items()
+                if kind == "checkbox"}
+        accept = [b for b in form["buttons"] if b[1] == "accept"]
+        if accept:
+            data[accept[0][0]] = accept[0][1]
+        elif len(form["buttons"]) == 1:
+            data[form["buttons"][0][0]] = form["buttons"][0][1]
+        else:
+            raise SimError(f"no Accept button among {form['buttons']}")
+        return data
 
     def _go(self, method, url, data=None):
         r = self.http.request(method, url, data=data, allow_redirects=False, timeout=30)
         self.pages.append((url.split("?")[0], r.status_code))
+        if r.status_code == 200:
+            self.texts.append(r.text)
         return r
 
-    def _forms(self, r):
+    def _forms(self, r, allow_none=False):
         if r.status_code != 200:
             raise SimError(f"{r.url}: {r.status_code} {r.text[:500]}")
         p = _Forms()
         p.feed(r.text)
-        if not p.forms:
+        if not p.forms and not allow_none:
             raise SimError(f"no form on {r.url}: {r.text[:500]}")
         return p.forms

@@ -13,7 +13,7 @@ import unittest
 import uuid
 import warnings
 
-from practice import GRAPH, GRAPH_APP_ID, GRAPH_DEFAULT, Tenant, jwt_claims
+from practice import GRAPH, GRAPH_APP_ID, GRAPH_DEFAULT, Browser, Tenant, jwt_claims
 
 tenant = None
 
@@ -36,12 +36,19 @@ def scopes_of(token):
 def cache_miss(app, scopes):
     """Why MSAL's cache did not answer: the scopes asked for vs. the cached tokens' scopes
     (MSAL files a token under the `scope` of the token response)."""
-    targets = [at["target"] for at in app.token_cache.search(app.token_cache.CredentialType.ACCESS_TOKEN)]
+    kind = app.token_cache.CredentialType.ACCESS_TOKEN
+    targets = [at["target"] for at in app.token_cache.search(kind)]
     return f"MSAL went to the tenant for {scopes}; its cached access tokens are for {targets}"
 
 
+def shown(result):
+    """An MSAL result for a failure message, tokens left out (they are secrets, even here)."""
+    hidden = ("access_token", "refresh_token", "id_token", "client_info")
+    return {k: "<hidden>" if k in hidden else v for k, v in (result or {}).items()}
+
+
 def assert_token(test, result):
-    test.assertIn("access_token", result, f"MSAL got no token: {result}")
+    test.assertIn("access_token", result, f"MSAL got no token: {shown(result)}")
     return result["access_token"]
 
 
@@ -101,8 +108,25 @@ class DeviceCode(unittest.TestCase):
         self.assertEqual(tenant.total_requests(), before, "the silent call went to the tenant")
 
 
+    def test_a_user_who_is_not_an_admin_cannot_consent_to_an_admin_only_permission(self):
+        app = tenant.public_app()
+        flow = app.initiate_device_flow(scopes=["Directory.ReadWrite.All"])
+        self.assertIn("user_code", flow, flow)
+        # The user goes through the device login pages on their phone.
+        browser = Browser(tenant.ca)
+        browser.enter_device_code(flow["verification_uri"], flow["user_code"], tenant.non_admin_upn)
+        self.assertTrue(
+            any("only an admin can grant" in page for page in browser.texts),
+            f"no 'Need admin approval' page; pages: {browser.pages}",
+        )
+        result = app.acquire_token_by_device_flow(flow)
+        self.assertFalse("access_token" in result, f"a token was issued: {shown(result)}")
+        self.assertEqual(result.get("error"), "authorization_declined", shown(result))
+
+
 class AuthCodePkce(unittest.TestCase):
-    """`initiate_auth_code_flow` (PKCE), the test as the browser, `acquire_token_by_auth_code_flow`."""
+    """`initiate_auth_code_flow` (PKCE), the test as the browser,
+    `acquire_token_by_auth_code_flow`."""
 
     def test_admin_signs_in_through_the_pages_and_reads_their_profile(self):
         # The tenant's domain as authority, as many admins type it.
@@ -134,7 +158,7 @@ class AuthCodePkce(unittest.TestCase):
         assert_token(self, result)
         other = tenant.public_app()  # a second app instance replaying the same answer
         replay = other.acquire_token_by_auth_code_flow(dict(flow), auth_response)
-        self.assertEqual(replay.get("error"), "invalid_grant", replay)
+        self.assertEqual(replay.get("error"), "invalid_grant", shown(replay))
 
 
 class SilentRefresh(unittest.TestCase):
@@ -177,7 +201,7 @@ class SilentRefresh(unittest.TestCase):
         )
         self.assertIsNotNone(result, "MSAL found no refresh token in its cache")
         token = assert_token(self, result)
-        self.assertEqual(result.get("token_source"), "identity_provider", result)
+        self.assertEqual(result.get("token_source"), "identity_provider", shown(result))
         self.assertNotEqual(token, self.token)
         self.assertEqual(tenant.token_requests(), before + 1)
         _, me = tenant.graph(token, "GET", "/me", expect=200)
@@ -247,7 +271,11 @@ class ClientCredentials(unittest.TestCase):
                 admin,
                 "POST",
                 f"/servicePrincipals/{graph_sp['id']}/appRoleAssignedTo",
-                {"principalId": sp["id"], "resourceId": graph_sp["id"], "appRoleId": role_ids[role]},
+                {
+                    "principalId": sp["id"],
+                    "resourceId": graph_sp["id"],
+                    "appRoleId": role_ids[role],
+                },
                 expect=201,
             )
 
@@ -274,16 +302,16 @@ class ClientCredentials(unittest.TestCase):
         assert_token(self, first)
         before = tenant.total_requests()
         second = cca.acquire_token_for_client(scopes=[GRAPH_DEFAULT])
-        self.assertEqual(second.get("token_source"), "cache", second)
+        self.assertEqual(second.get("token_source"), "cache", shown(second))
         self.assertEqual(second["access_token"], first["access_token"])
         self.assertEqual(tenant.total_requests(), before)
 
     def test_wrong_secret_is_refused_with_microsofts_error(self):
         cca = tenant.confidential_app(self.app_id, "not-the-secret")
         result = cca.acquire_token_for_client(scopes=[GRAPH_DEFAULT])
-        self.assertNotIn("access_token", result)
-        self.assertEqual(result.get("error"), "invalid_client", result)
-        self.assertIn(7000215, result.get("error_codes", []), result)
+        self.assertFalse("access_token" in result, f"a token was issued: {shown(result)}")
+        self.assertEqual(result.get("error"), "invalid_client", shown(result))
+        self.assertIn(7000215, result.get("error_codes", []), shown(result))
 
 
 if __name__ == "__main__":

@@ -152,6 +152,14 @@ class Tenant:
         result = app.acquire_token_by_auth_code_flow(flow, auth_response)
         return flow, auth_response, result
 
+    def admin_token(self):
+        """A delegated Graph token for the Global Administrator, from an MSAL sign-in with
+        `.default`: every permission the tenant consented for the first-party client."""
+        _, _, result = self.auth_code_sign_in(self.public_app(), [GRAPH_DEFAULT], self.admin_upn)
+        if "access_token" not in result:
+            raise SimError(f"admin sign-in failed: {result.get('error_description', result)}")
+        return result["access_token"]
+
     # --- Microsoft Graph with plain requests --------------------------------------------
 
     def graph(self, token, method, path, body=None, expect=None):
@@ -168,6 +176,41 @@ class Tenant:
         if expect is not None and r.status_code != expect:
             raise SimError(f"{method} {path}: expected {expect}, got {r.status_code}: {r.text}")
         return r.status_code, data
+
+    def register_app(self, admin_token, body):
+        """Creates an application, its service principal and a client secret, as an admin
+        would with Graph. Returns (application, service principal, secret text)."""
+        _, app = self.graph(admin_token, "POST", "/applications", body, expect=201)
+        _, sp = self.graph(
+            admin_token, "POST", "/servicePrincipals", {"appId": app["appId"]}, expect=201
+        )
+        _, secret = self.graph(
+            admin_token,
+            "POST",
+            f"/applications/{app['id']}/addPassword",
+            {"passwordCredential": {"displayName": "msal test"}},
+            expect=200,
+        )
+        return app, sp, secret["secretText"]
+
+    def grant_app_roles(self, admin_token, sp_id, roles):
+        """Grants Microsoft Graph application permissions (by value) to a service principal."""
+        _, graph_sp = self.graph(
+            admin_token,
+            "GET",
+            f"/servicePrincipals(appId='{GRAPH_APP_ID}')?$select=id,appRoles",
+            expect=200,
+        )
+        role_ids = {r["value"]: r["id"] for r in graph_sp["appRoles"]}
+        for role in roles:
+            body = {"principalId": sp_id, "resourceId": graph_sp["id"], "appRoleId": role_ids[role]}
+            self.graph(
+                admin_token,
+                "POST",
+                f"/servicePrincipals/{graph_sp['id']}/appRoleAssignedTo",
+                body,
+                expect=201,
+            )
 
 
 class _Forms(HTMLParser):

@@ -13,7 +13,7 @@ import unittest
 import uuid
 import warnings
 
-from practice import GRAPH, GRAPH_APP_ID, GRAPH_DEFAULT, Browser, Tenant, jwt_claims
+from practice import GRAPH_DEFAULT, REDIRECT_URI, Browser, Tenant, jwt_claims
 
 tenant = None
 
@@ -230,54 +230,13 @@ class ClientCredentials(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # The admin registers the daemon with plain Graph calls, using an MSAL sign-in.
-        admin_app = tenant.public_app()
-        _, _, result = tenant.auth_code_sign_in(
-            admin_app,
-            [f"{GRAPH}/Application.ReadWrite.All", f"{GRAPH}/AppRoleAssignment.ReadWrite.All"],
-            tenant.admin_upn,
-        )
-        if "access_token" not in result:
-            raise AssertionError(f"admin sign-in failed: {result}")
-        admin = result["access_token"]
+        admin = tenant.admin_token()
         cls.name = f"MSAL daemon test {uuid.uuid4().hex[:8]}"
-        _, app = tenant.graph(
-            admin,
-            "POST",
-            "/applications",
-            {"displayName": cls.name, "signInAudience": "AzureADMyOrg"},
-            expect=201,
+        app, sp, cls.secret = tenant.register_app(
+            admin, {"displayName": cls.name, "signInAudience": "AzureADMyOrg"}
         )
         cls.app_id = app["appId"]
-        _, sp = tenant.graph(
-            admin, "POST", "/servicePrincipals", {"appId": cls.app_id}, expect=201
-        )
-        _, secret = tenant.graph(
-            admin,
-            "POST",
-            f"/applications/{app['id']}/addPassword",
-            {"passwordCredential": {"displayName": "msal test"}},
-            expect=200,
-        )
-        cls.secret = secret["secretText"]
-        _, graph_sp = tenant.graph(
-            admin,
-            "GET",
-            f"/servicePrincipals(appId='{GRAPH_APP_ID}')?$select=id,appRoles",
-            expect=200,
-        )
-        role_ids = {r["value"]: r["id"] for r in graph_sp["appRoles"]}
-        for role in cls.ROLES:
-            tenant.graph(
-                admin,
-                "POST",
-                f"/servicePrincipals/{graph_sp['id']}/appRoleAssignedTo",
-                {
-                    "principalId": sp["id"],
-                    "resourceId": graph_sp["id"],
-                    "appRoleId": role_ids[role],
-                },
-                expect=201,
-            )
+        tenant.grant_app_roles(admin, sp["id"], cls.ROLES)
 
     def test_secret_gets_an_app_only_token_with_the_granted_roles(self):
         cca = tenant.confidential_app(self.app_id, self.secret, tenant=tenant.domain)
@@ -312,6 +271,54 @@ class ClientCredentials(unittest.TestCase):
         self.assertFalse("access_token" in result, f"a token was issued: {shown(result)}")
         self.assertEqual(result.get("error"), "invalid_client", shown(result))
         self.assertIn(7000215, result.get("error_codes", []), shown(result))
+
+
+class WebAppAuthCode(unittest.TestCase):
+    """A web app (`ConfidentialClientApplication` with a secret) signing a user in: the user
+    consents for themself on the consent page; MSAL caches and refreshes the token."""
+
+    def test_user_consents_to_a_web_app_and_it_refreshes_silently(self):
+        admin = tenant.admin_token()
+        app, sp, secret = tenant.register_app(
+            admin,
+            {
+                "displayName": f"MSAL web app test {uuid.uuid4().hex[:8]}",
+                "signInAudience": "AzureADMyOrg",
+                "web": {"redirectUris": [REDIRECT_URI]},
+            },
+        )
+        cca = tenant.confidential_app(app["appId"], secret)
+        flow = cca.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI)
+        browser = Browser(tenant.ca)
+        auth_response = browser.sign_in(flow["auth_uri"], tenant.non_admin_upn)
+        self.assertTrue(
+            any("wants to" in page and "User.Read" in page for page in browser.texts),
+            f"no consent page listing User.Read; pages: {browser.pages}",
+        )
+        result = cca.acquire_token_by_auth_code_flow(flow, auth_response)
+        token = assert_token(self, result)
+        self.assertIn("User.Read", scopes_of(token))
+        _, me = tenant.graph(token, "GET", "/me", expect=200)
+        self.assertEqual(me["userPrincipalName"], tenant.non_admin_upn)
+
+        # The admin sees the user's own consent (not one for the whole organisation).
+        _, grants = tenant.graph(
+            admin, "GET", f"/oauth2PermissionGrants?$filter=clientId eq '{sp['id']}'", expect=200
+        )
+        self.assertEqual(
+            [(g["consentType"], g["principalId"], g["scope"].split()) for g in grants["value"]],
+            [("Principal", me["id"], ["User.Read"])],
+        )
+
+        account = cca.get_accounts(username=tenant.non_admin_upn)[0]
+        before = tenant.token_requests()
+        cached = cca.acquire_token_silent_with_error(["User.Read"], account=account)
+        self.assertEqual(cached.get("token_source"), "cache", cache_miss(cca, ["User.Read"]))
+        refreshed = cca.acquire_token_silent_with_error(
+            ["User.Read"], account=account, force_refresh=True
+        )
+        self.assertEqual(refreshed.get("token_source"), "identity_provider", shown(refreshed))
+        self.assertEqual(tenant.token_requests(), before + 1)
 
 
 if __name__ == "__main__":

@@ -103,13 +103,12 @@ class Tenant:
     def authority(self, tenant=None):
         return f"{self.base}/{tenant or self.tenant_id}"
 
-    def public_app(self, tenant=None, **kwargs):
+    def public_app(self, tenant=None):
         return msal.PublicClientApplication(
             self.public_client_id,
             authority=self.authority(tenant),
             instance_discovery=False,  # not a Microsoft host: no login.microsoftonline.com lookup
             verify=self.ca,
-            **kwargs,
         )
 
     def confidential_app(self, client_id, secret, tenant=None):

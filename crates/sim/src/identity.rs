@@ -447,7 +447,7 @@ fn ensure_sp(t: &mut Tenant, client: &Client) -> String {
     t.sps.push(ServicePrincipal {
         id: id.clone(),
         app_id: client.client_id.clone(),
-        body: json!({
+        body: with_documented_sp_properties(json!({
             "id": id, "deletedDateTime": null, "accountEnabled": true,
             "appDisplayName": client.name, "appId": client.client_id, "appOwnerOrganizationId": t.id,
             "appRoleAssignmentRequired": false, "displayName": client.name,
@@ -457,7 +457,7 @@ fn ensure_sp(t: &mut Tenant, client: &Client) -> String {
             "signInAudience": app_body["signInAudience"], "tags": [], "addIns": [],
             "appRoles": app_body["appRoles"], "keyCredentials": [], "oauth2PermissionScopes": app_body["api"]["oauth2PermissionScopes"],
             "passwordCredentials": [], "info": app_body["info"]
-        }),
+        }), &t.display_name),
         created: Instant::now(),
     });
     id

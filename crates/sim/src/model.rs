@@ -164,6 +164,39 @@ pub struct ServicePrincipal {
     pub created: Instant,
 }
 
+/// Fills in the servicePrincipal properties Microsoft documents (and returns by default) that
+/// a body does not set yet, e.g. `publisherName` (the publishing tenant's name: "Microsoft
+/// Services" for Microsoft's apps, else `home_tenant_name`), `verifiedPublisher`,
+/// `createdDateTime`.
+pub fn with_documented_sp_properties(mut body: Value, home_tenant_name: &str) -> Value {
+    let publisher = if body["appOwnerOrganizationId"] == crate::data::MICROSOFT_TENANT_ID {
+        "Microsoft Services"
+    } else {
+        home_tenant_name
+    };
+    let defaults = json!({
+        "alternativeNames": [],
+        "appDescription": null,
+        "applicationTemplateId": null,
+        "createdDateTime": fmt_time(&Utc::now()),
+        "description": null,
+        "disabledByMicrosoftStatus": null,
+        "notificationEmailAddresses": [],
+        "preferredTokenSigningKeyThumbprint": null,
+        "publisherName": publisher,
+        "resourceSpecificApplicationPermissions": [],
+        "samlSingleSignOnSettings": null,
+        "tokenEncryptionKeyId": null,
+        "verifiedPublisher": {"displayName": null, "verifiedPublisherId": null, "addedDateTime": null},
+    });
+    if let (Some(o), Value::Object(d)) = (body.as_object_mut(), defaults) {
+        for (k, v) in d {
+            o.entry(k).or_insert(v);
+        }
+    }
+    body
+}
+
 impl ServicePrincipal {
     pub fn display_name(&self) -> String {
         self.body["displayName"]

@@ -268,6 +268,29 @@ pub fn assert_same_keys(actual: &Value, example: &Value) {
     assert_eq!(keys(actual), keys(example), "actual: {actual:#}");
 }
 
+/// A service principal has every key of the (abbreviated) example, and nothing that Microsoft
+/// does not document: the keys of the live Graph service principal (`data/
+/// service-principal.json`) plus `publisherName`.
+pub fn assert_documented_sp_keys(actual: &Value, example: &Value) {
+    let path = format!("{}/data/service-principal.json", env!("CARGO_MANIFEST_DIR"));
+    let live: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut documented = keys(&live);
+    documented.push("publisherName".into());
+    let got = keys(actual);
+    for k in keys(example) {
+        assert!(got.contains(&k), "{k} missing: {actual:#}");
+    }
+    for k in &got {
+        assert!(documented.contains(k), "undocumented {k}: {actual:#}");
+    }
+    for k in &documented {
+        assert!(
+            got.contains(k) || k == "@odata.context",
+            "documented {k} missing"
+        );
+    }
+}
+
 /// Creates an app (with Mail.ReadWrite + Mail.Send requested) and returns (object id, appId).
 pub async fn create_app(sim: &Sim, token: &str) -> (String, String) {
     let (s, app) = graph(

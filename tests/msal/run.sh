@@ -67,7 +67,8 @@ echo "msal tests: practice tenant at $url (CA $work/ca.pem)"
 
 cd "$HERE"
 status=0
-APPGRANT_SIM_URL="$url" APPGRANT_SIM_CA="$work/ca.pem" NO_PROXY="127.0.0.1,localhost" \
+APPGRANT_SIM_URL="$url" APPGRANT_SIM_CA="$work/ca.pem" \
+  NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
   PYTHONDONTWRITEBYTECODE=1 "$VENV/bin/python" -m unittest -v test_msal "$@" || status=$?
 if ((status != 0)); then
   echo "msal tests: failed; the simulator said:" >&2

@@ -107,7 +107,6 @@ class DeviceCode(unittest.TestCase):
         self.assertEqual(again["access_token"], token)
         self.assertEqual(tenant.total_requests(), before, "the silent call went to the tenant")
 
-
     def test_a_user_who_is_not_an_admin_cannot_consent_to_an_admin_only_permission(self):
         app = tenant.public_app()
         flow = app.initiate_device_flow(scopes=["Directory.ReadWrite.All"])

@@ -26,7 +26,7 @@ step "cargo test"
 cargo test --workspace --features appgrant/custom-protocol
 
 step "Microsoft's MSAL for Python against a standalone practice tenant (appgrant-sim --tls)"
-bash tests/msal/run.sh
+APPGRANT_SIM_BIN="$CARGO_TARGET_DIR/debug/appgrant-sim" bash tests/msal/run.sh
 
 step "tests that use the real OS keyring (inside a throw-away keyring)"
 # (same packages and features as above, so nothing is rebuilt)

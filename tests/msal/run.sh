@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs Microsoft's MSAL for Python (pinned in requirements.txt) against a standalone practice
 # tenant in TLS mode: creates the virtual environment once (re-installs only when
-# requirements.txt or the Python version changes), builds appgrant-sim, starts it with
-# `--tls --port 0`, runs the unittest suite with its URL and CA file, and always stops it.
+# requirements.txt or the Python version changes), builds appgrant-sim (or takes
+# $APPGRANT_SIM_BIN), starts it with `--tls --port 0`, runs the unittest suite with its URL
+# and CA file, and always stops it.
 # Extra arguments go to unittest (e.g. `run.sh -k SilentRefresh`).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -27,8 +28,16 @@ ensure_venv() {
 }
 
 ensure_venv
-cargo build -q -p appgrant-sim
-SIM_BIN="$CARGO_TARGET_DIR/debug/appgrant-sim"
+# scripts/test.sh passes the binary its workspace build just made (no second feature set).
+SIM_BIN="${APPGRANT_SIM_BIN:-}"
+if [[ -z $SIM_BIN ]]; then
+  cargo build -q -p appgrant-sim
+  SIM_BIN="$CARGO_TARGET_DIR/debug/appgrant-sim"
+fi
+if [[ ! -x $SIM_BIN ]]; then
+  echo "msal tests: no simulator binary at $SIM_BIN (build it: cargo build -p appgrant-sim)" >&2
+  exit 1
+fi
 
 work=$(mktemp -d)
 sim_pid=""

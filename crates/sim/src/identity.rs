@@ -3,6 +3,11 @@
 //! client_credentials), `/devicecode` with its code-entry page, and the admin consent
 //! endpoint. Errors use Microsoft's JSON shape and AADSTS codes.
 //!
+//! As Microsoft documents it: `/.default` yields every permission consented for the client
+//! (tenant-wide plus the user's own), a refresh token is redeemed for any consented scope,
+//! `client_info` is returned when MSAL asks (`client_info=1`), and `scope` in responses keeps
+//! the client's form with the granted OIDC scopes.
+//!
 //! Issuers: access tokens carry Graph's v1 issuer `https://sts.windows.net/{tid}/` (as real
 //! Graph tokens do); id tokens and the discovery document use `{sim base}/{tid}/v2.0`.
 

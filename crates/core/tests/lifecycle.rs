@@ -899,6 +899,7 @@ async fn bulk_rotation_takes_only_what_is_due_in_the_signed_in_tenant() {
             &w.signed_in(),
             &Filter::default(),
             FinishWhen::GraceOver,
+            4,
             |_| {},
             CancellationToken::new(),
         )

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use appgrant_core::lifecycle::{
     endpoints_for, BulkItem, CheckReport, Filter, FinishWhen, Lifecycle, LifecycleError,
     LifecycleEvent, RotateOptions, RotationResult, RotationStep, Severity, SignedIn,
-    DEFAULT_GRACE_DAYS,
+    BULK_CONCURRENCY, DEFAULT_GRACE_DAYS,
 };
 use appgrant_core::vault::Connection;
 use chrono::Utc;
@@ -19,9 +19,6 @@ use crate::context::{blocking, Context};
 use crate::error::{CliError, Code};
 use crate::out::{confirm, say, Out};
 use crate::signin;
-
-/// How many connections a bulk rotation works on at once.
-const ROTATE_CONCURRENCY: usize = 8;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -50,6 +47,9 @@ pub struct RotateArgs {
     /// With --expiring-within: only this tenant (id or domain).
     #[arg(long, requires = "expiring_within")]
     tenant: Option<String>,
+    /// With --expiring-within: how many connections to rotate at once.
+    #[arg(long, value_name = "N", default_value_t = BULK_CONCURRENCY, requires = "expiring_within", value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
+    concurrency: usize,
     /// Days the old secret stays valid after the new one is proved.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_GRACE_DAYS)]
     grace_days: u32,
@@ -334,7 +334,7 @@ pub async fn rotate(out: &Out, args: RotateArgs) -> Result<(), CliError> {
     };
     match (args.id, args.expiring_within) {
         (Some(id), _) => rotate_one(out, &id, options, args.yes, args.device_code).await,
-        (None, Some(days)) => rotate_due(out, days, args.tenant, options, args.yes, args.device_code).await,
+        (None, Some(days)) => rotate_due(out, days, args.tenant, args.concurrency, options, args.yes, args.device_code).await,
         (None, None) => Err(CliError::new(
             Code::InvalidInput,
             "Say which connection to rotate.",
@@ -408,10 +408,12 @@ async fn selected(life: &Lifecycle, filter: &Filter) -> Result<Vec<Connection>, 
         .collect())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn rotate_due(
     out: &Out,
     days: i64,
     tenant: Option<String>,
+    concurrency: usize,
     options: RotateOptions,
     yes: bool,
     device_code: bool,
@@ -453,7 +455,7 @@ async fn rotate_due(
                 &signed_in,
                 &tenant_filter,
                 options,
-                ROTATE_CONCURRENCY,
+                concurrency,
                 progress(out.json),
                 cancel.clone(),
             )
@@ -539,6 +541,7 @@ async fn finish(
                 &signed_in,
                 &filter,
                 FinishWhen::GraceOver,
+                BULK_CONCURRENCY,
                 progress(out.json),
                 cancel.clone(),
             )

@@ -48,8 +48,8 @@ pub struct RotateArgs {
     #[arg(long, requires = "expiring_within")]
     tenant: Option<String>,
     /// With --expiring-within: how many connections to rotate at once.
-    #[arg(long, value_name = "N", default_value_t = BULK_CONCURRENCY, requires = "expiring_within", value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]
-    concurrency: usize,
+    #[arg(long, value_name = "N", default_value_t = BULK_CONCURRENCY as u16, requires = "expiring_within", value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
     /// Days the old secret stays valid after the new one is proved.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_GRACE_DAYS)]
     grace_days: u32,
@@ -334,7 +334,7 @@ pub async fn rotate(out: &Out, args: RotateArgs) -> Result<(), CliError> {
     };
     match (args.id, args.expiring_within) {
         (Some(id), _) => rotate_one(out, &id, options, args.yes, args.device_code).await,
-        (None, Some(days)) => rotate_due(out, days, args.tenant, args.concurrency, options, args.yes, args.device_code).await,
+        (None, Some(days)) => rotate_due(out, days, args.tenant, usize::from(args.concurrency), options, args.yes, args.device_code).await,
         (None, None) => Err(CliError::new(
             Code::InvalidInput,
             "Say which connection to rotate.",

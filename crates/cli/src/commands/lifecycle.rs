@@ -113,6 +113,7 @@ impl From<LifecycleError> for CliError {
             L::Cancelled => Code::Cancelled,
             L::NoSecret
             | L::SecretNotUsable
+            | L::InvalidInput
             | L::NothingToFinish
             | L::GraceNotOver
             | L::UnknownRecipe => Code::InvalidInput,

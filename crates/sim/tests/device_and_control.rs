@@ -1,6 +1,7 @@
 //! Device code flow (pending, slow_down, approval through the HTML page, decline, expiry,
 //! Conditional Access block) and the `/_sim` control API (knobs, counters, redacted log,
-//! users, reset, secrets expired and apps deleted behind the client's back), plus paging over seeded users and the binary's TOML config.
+//! users, reset, secrets expired and apps deleted behind the client's back), plus paging
+//! over seeded users and the binary's TOML config.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

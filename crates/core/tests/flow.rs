@@ -13,7 +13,7 @@ use appgrant_core::plan::Choices;
 use appgrant_core::recipe::builtin_by_id;
 use appgrant_core::vault::Vault;
 use appgrant_sim::Knobs;
-use common::{endpoints, sim_with, Decision, FormBrowser};
+use common::{sim_with, Decision, FormBrowser};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
@@ -30,7 +30,7 @@ async fn start_to_done_in_the_practice_tenant() {
         Err(FlowError::NoTenant)
     ));
     flow.use_tenant(TenantChoice {
-        endpoints: endpoints(&sim),
+        cloud: common::cloud(&sim),
         tenant: sim.tenant_id(),
         practice: true,
         client_id: Some(sim.public_client_id().to_string()),

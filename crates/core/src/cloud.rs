@@ -367,11 +367,15 @@ mod tests {
             "The CA certificate file /nonexistent/sim-ca.pem does not exist."
         );
 
-        let not_pem = std::env::temp_dir().join(format!("appgrant-not-pem-{}.txt", std::process::id()));
+        let not_pem =
+            std::env::temp_dir().join(format!("appgrant-not-pem-{}.txt", std::process::id()));
         std::fs::write(&not_pem, "hello").unwrap();
         let err = with_ca(&not_pem).endpoints().unwrap_err();
         let _ = std::fs::remove_file(&not_pem);
-        assert!(err.to_string().contains("is not a PEM certificate"), "{err}");
+        assert!(
+            err.to_string().contains("is not a PEM certificate"),
+            "{err}"
+        );
         assert!(err.hint().contains("PEM"));
     }
 

@@ -10,8 +10,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::apply::journal::Journal;
-use crate::cloud::Cloud;
 use crate::apply::ApplyOutcome;
+use crate::cloud::Cloud;
 use crate::graph::{GraphClient, GraphError};
 use crate::plan::Plan;
 use crate::recipe::Recipe;

@@ -106,9 +106,15 @@ fn a_cloud_without_a_microsoft_sign_in_app_or_with_a_bad_ca_file_is_refused_up_f
     assert!(err.to_string().contains("Application (client) ID"), "{err}");
     assert!(flow.tenant().is_none(), "nothing chosen after a refusal");
 
-    flow.use_tenant(choice(Cloud::China, Some("0c8a5a4e-1f0b-4d53-9a55-3f2a1c0e7b11")))
-        .expect("China with the organisation's own app");
-    assert_eq!(flow.endpoints().unwrap().resource, "https://microsoftgraph.chinacloudapi.cn");
+    flow.use_tenant(choice(
+        Cloud::China,
+        Some("0c8a5a4e-1f0b-4d53-9a55-3f2a1c0e7b11"),
+    ))
+    .expect("China with the organisation's own app");
+    assert_eq!(
+        flow.endpoints().unwrap().resource,
+        "https://microsoftgraph.chinacloudapi.cn"
+    );
 
     let bad_ca = Cloud::Custom {
         login: "https://127.0.0.1:1".into(),
@@ -117,7 +123,10 @@ fn a_cloud_without_a_microsoft_sign_in_app_or_with_a_bad_ca_file_is_refused_up_f
         ca_file: Some("/nonexistent/ca.pem".into()),
     };
     let err = flow.use_tenant(choice(bad_ca, None)).unwrap_err();
-    assert!(matches!(err, FlowError::Cloud(CloudError::CaFile { .. })), "{err}");
+    assert!(
+        matches!(err, FlowError::Cloud(CloudError::CaFile { .. })),
+        "{err}"
+    );
     assert_eq!(
         flow.tenant().map(|t| t.cloud.id()),
         Some("china"),

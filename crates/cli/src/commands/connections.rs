@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use appgrant_core::cloud::Cloud;
 use appgrant_core::connect::{removal_summary, remove as remove_connection};
 use appgrant_core::export::{AppSecrets, ExportFormat, Handoff, REMINDER_DAYS_BEFORE};
 use appgrant_core::graph::{DelegatedToken, GraphClient};
@@ -12,6 +13,7 @@ use appgrant_core::vault::Connection;
 use chrono::Utc;
 use serde_json::json;
 
+use crate::cloud::{describe, CloudArgs};
 use crate::context::{blocking, find_recipe, read_recipe, Context};
 use crate::error::{CliError, Code};
 use crate::out::{confirm, Out};
@@ -19,6 +21,28 @@ use crate::signin;
 
 fn tenant_label(c: &Connection) -> &str {
     c.tenant_domain.as_deref().unwrap_or(&c.tenant_id)
+}
+
+/// A connection's cloud for `connections --json`: `{id, label}` plus the custom addresses;
+/// `null` for the in-process practice tenant.
+fn cloud_of(c: &Connection) -> serde_json::Value {
+    if c.practice && c.cloud.is_none() {
+        return serde_json::Value::Null;
+    }
+    let cloud = Cloud::of(c);
+    let mut value = json!({ "id": cloud.id(), "label": cloud.label() });
+    if let Cloud::Custom {
+        login,
+        graph,
+        ca_file,
+        ..
+    } = &cloud
+    {
+        value["login_url"] = json!(login);
+        value["graph_url"] = json!(graph);
+        value["ca_file"] = json!(ca_file);
+    }
+    value
 }
 
 /// `connections`: saved connections with their next secret expiry.
@@ -40,6 +64,7 @@ pub async fn list(out: &Out) -> Result<(), CliError> {
                     "tenant_id": c.tenant_id,
                     "tenant_domain": c.tenant_domain,
                     "practice": c.practice,
+                    "cloud": cloud_of(c),
                     "apps": c.apps.iter().map(|a| json!({
                         "key": a.key,
                         "display_name": a.display_name,
@@ -68,6 +93,9 @@ pub async fn list(out: &Out) -> Result<(), CliError> {
             c.vendor,
             tenant_label(c)
         ));
+        if !c.practice {
+            out.line(format!("    cloud: {}", describe(&Cloud::of(c))));
+        }
         for app in &c.apps {
             out.line(format!("    app: {} ({})", app.display_name, app.app_id));
         }
@@ -216,12 +244,24 @@ fn write_file(path: &Path, text: &str, secret: bool) -> Result<(), CliError> {
 }
 
 /// `remove`: shows what will be deleted, asks, signs in to the connection's tenant, removes.
-pub async fn remove(out: &Out, id: &str, yes: bool, device_code: bool) -> Result<(), CliError> {
+pub async fn remove(
+    out: &Out,
+    id: &str,
+    yes: bool,
+    device_code: bool,
+    cloud: &CloudArgs,
+) -> Result<(), CliError> {
     let ctx = Context::from_env()?;
     let vault = ctx.vault().await?;
     let connection = {
         let (vault, id) = (Arc::clone(&vault), id.to_string());
         blocking(move || vault.require(&id)).await??
+    };
+    let home = if connection.practice {
+        cloud.check_not_practice()?;
+        None
+    } else {
+        Some(cloud.resolve(connection.cloud.clone())?)
     };
     let summary = removal_summary(&connection);
     let practice = if connection.practice {
@@ -243,10 +283,9 @@ pub async fn remove(out: &Out, id: &str, yes: bool, device_code: bool) -> Result
     confirm("Remove this connection?", yes).await?;
 
     let cancel = signin::interrupt();
-    let mut tenant = if connection.practice {
-        signin::practice(&ctx).await?
-    } else {
-        signin::real(&ctx, &connection.tenant_id)?
+    let mut tenant = match home {
+        None => signin::practice(&ctx).await?,
+        Some(home) => signin::real(&ctx, &connection.tenant_id, home, cloud.client_id())?,
     };
     let session = tenant.sign_in(out, device_code, &cancel).await?;
     if session.tenant_id != connection.tenant_id {
@@ -259,14 +298,9 @@ pub async fn remove(out: &Out, id: &str, yes: bool, device_code: bool) -> Result
             Some("Sign in with an account of the connection's tenant."),
         ));
     }
-    let endpoints = tenant
-        .flow
-        .tenant()
-        .map(|t| t.endpoints.clone())
-        .ok_or_else(|| CliError::internal("no tenant chosen"))?;
     let graph = GraphClient::new(
-        appgrant_core::identity::http_client()?,
-        &endpoints.graph,
+        tenant.flow.http_client()?,
+        &tenant.flow.endpoints()?.graph,
         Arc::new(DelegatedToken {
             auth: tenant.flow.authenticator()?,
             access: Access::Apply,

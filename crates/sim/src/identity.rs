@@ -100,7 +100,10 @@ pub async fn openid_configuration(
     } else {
         "{tenantid}".to_string()
     };
-    let host = base.trim_start_matches("http://").to_string();
+    let host = base
+        .split_once("://")
+        .map_or(base.as_str(), |(_, h)| h)
+        .to_string();
     axum::Json(json!({
         "token_endpoint": format!("{base}/{t}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],

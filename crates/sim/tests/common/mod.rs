@@ -19,6 +19,19 @@ pub fn http() -> Client {
     Client::builder().redirect(Policy::none()).build().unwrap()
 }
 
+/// A client for `sim`: in TLS mode it trusts the simulator's generated CA and nothing else.
+pub fn client_for(sim: &Sim) -> Client {
+    let b = Client::builder().redirect(Policy::none());
+    match sim.ca_pem() {
+        Some(pem) => b
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()),
+        None => b,
+    }
+    .build()
+    .unwrap()
+}
+
 pub fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
@@ -71,7 +84,7 @@ pub async fn authorize(
     accept: bool,
     org: bool,
 ) -> Authorized {
-    let c = http();
+    let c = client_for(sim);
     let (verifier, challenge) = pkce();
     let redirect_uri = "http://localhost:53127/".to_string();
     let url = format!("{}/organizations/oauth2/v2.0/authorize", sim.login_base());
@@ -142,7 +155,7 @@ pub async fn sign_in(sim: &Sim, upn: &str, scope: &str) -> Value {
     let a = authorize(sim, sim.public_client_id(), upn, scope, true, true).await;
     let code = query_param(&a.location, "code").expect("code in redirect");
     assert_eq!(query_param(&a.location, "state").as_deref(), Some("st-123"));
-    let r = http()
+    let r = client_for(sim)
         .post(format!(
             "{}/{}/oauth2/v2.0/token",
             sim.login_base(),
@@ -200,7 +213,7 @@ pub async fn graph_h(
     } else {
         format!("{}{path}", sim.graph_base())
     };
-    let mut rb = http().request(method, url).bearer_auth(token);
+    let mut rb = client_for(sim).request(method, url).bearer_auth(token);
     for (k, v) in headers {
         rb = rb.header(*k, *v);
     }
@@ -219,7 +232,7 @@ pub async fn graph_h(
 }
 
 pub async fn token_request(sim: &Sim, tenant: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let r = http()
+    let r = client_for(sim)
         .post(format!("{}/{tenant}/oauth2/v2.0/token", sim.login_base()))
         .form(form)
         .send()

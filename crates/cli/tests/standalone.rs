@@ -44,13 +44,25 @@ struct Standalone {
     ca_file: Option<PathBuf>,
 }
 
+/// `appgrant-sim --tls`: https on 127.0.0.1 with a CA it generates and writes out.
 async fn standalone() -> Standalone {
-    let sim = Sim::start(SimConfig::default()).await.unwrap();
+    let sim = Sim::start(SimConfig {
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
     // Nobody types the code here: poll every second instead of every five.
     sim.update_knobs(|k| k.device_code_interval_secs = 1);
+    let base = sim.base_url();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
     Standalone {
-        base: sim.base_url(),
-        ca_file: None,
+        base,
+        ca_file: Some(
+            sim.cert_path()
+                .expect("TLS mode writes its CA")
+                .to_path_buf(),
+        ),
         sim: Arc::new(sim),
     }
 }
@@ -159,6 +171,17 @@ async fn survives_the_cli(keyring: bool) {
     let tenant = standalone().await;
     let data = TempDir::new();
     let before = tenant.counts();
+
+    // Without the CA file the tenant's certificate is not trusted, and the error says so.
+    let untrusted = cli(&data.0, keyring)
+        .args(["connect", "tonicdm", "--tenant", &tenant.sim.tenant_id()])
+        .args(["--login-url", &tenant.base, "--graph-url", &tenant.base])
+        .args(["--device-code", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(untrusted.status.code(), Some(3), "a sign-in failure");
+    let err = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(err.contains("certificate"), "{err}");
 
     let (out, err, ok) = connect(&tenant, &data.0, keyring).await;
     assert!(ok, "first connect failed:\n{out}\n{err}");

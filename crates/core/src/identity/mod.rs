@@ -311,9 +311,22 @@ fn build_http_client(ca: Option<&TrustedCa>) -> Result<reqwest::Client, SignInEr
             builder = builder.add_root_certificate(cert);
         }
     }
-    builder
-        .build()
-        .map_err(|e| SignInError::Network(e.to_string()))
+    builder.build().map_err(|e| network(&e))
+}
+
+/// A failed HTTP call, with its causes (e.g. "invalid peer certificate: UnknownIssuer" when
+/// a custom tenant's CA file is missing), which reqwest's own message leaves out.
+fn network(e: &dyn std::error::Error) -> SignInError {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    SignInError::Network(text)
 }
 
 fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
@@ -330,7 +343,7 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
             let description = json.get("error_description").and_then(|v| v.as_str());
             classify(error, description)
         }
-        RequestTokenError::Request(e) => SignInError::Network(e.to_string()),
+        RequestTokenError::Request(e) => network(&e),
         RequestTokenError::Parse(e, _) => SignInError::InvalidResponse(e.to_string()),
         RequestTokenError::Other(e) => SignInError::Failed(e),
     }
@@ -395,12 +408,7 @@ impl Authenticator {
             .login
             .join(&format!("{tenant}/v2.0/.well-known/openid-configuration"))
             .map_err(|e| SignInError::Failed(e.to_string()))?;
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| SignInError::Network(e.to_string()))?;
+        let response = self.http.get(url).send().await.map_err(|e| network(&e))?;
         if response.status().is_success() {
             return Ok(());
         }
@@ -780,7 +788,7 @@ impl Authenticator {
             .bearer_auth(token.expose())
             .send()
             .await
-            .map_err(|e| SignInError::Network(e.to_string()))?;
+            .map_err(|e| network(&e))?;
         if !response.status().is_success() {
             return Err(SignInError::Failed(format!(
                 "reading your organisation failed (HTTP {})",

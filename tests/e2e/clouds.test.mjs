@@ -29,13 +29,17 @@ async function radioLabels(browser) {
 
 test("the cloud choice opens from the keyboard and explains each cloud", async () => {
   const { browser } = app;
+  await browser.setWindowSize(1180, 860);
   await (await browser.$("h2=Where do you want to connect the vendor?")).waitForDisplayed({ timeout: 20_000 });
   const summary = await browser.$("details.cloud summary");
   assert.equal(await summary.getText(), "Microsoft cloud: Global");
   assert.equal(await (await browser.$("details.cloud fieldset")).isDisplayed(), false, "folded at first");
 
-  await summary.click();
+  // Tab from the domain field reaches the summary; Enter opens it.
+  await (await browser.$("#tenant-domain")).click();
   await browser.keys(["Tab"]);
+  assert.equal(await browser.execute(() => document.activeElement?.tagName), "SUMMARY");
+  await browser.keys(["Enter"]);
   const group = await browser.$("details.cloud fieldset");
   await group.waitForDisplayed({ timeout: 5_000 });
   assert.deepEqual(await radioLabels(browser), [
@@ -48,9 +52,12 @@ test("the cloud choice opens from the keyboard and explains each cloud", async (
   const overflow = await browser.execute(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, "the open choice fits the window");
 
-  await (await browser.$('input[name="cloud"][value="us_gov"]')).click();
+  // Arrow keys move through the radio group.
+  await browser.keys(["Tab", "ArrowDown"]);
+  assert.equal(await (await browser.$('input[name="cloud"][value="us_gov"]')).isSelected(), true);
   assert.equal(await summary.getText(), "Microsoft cloud: US Government (GCC High)");
-  await (await browser.$("details.cloud")).scrollIntoView();
+  const submit = await browser.$("button=Use my organisation's tenant");
+  assert.ok(await submit.isDisplayed({ withinViewport: true }), "the whole card fits at 1180×860");
   await app.screenshot("start-clouds");
 });
 

@@ -14,6 +14,8 @@
 //! - Graph: `{base}/v1.0/...` and `{base}/beta/...`
 //! - control: `{base}/_sim/...`
 //!
+//! With `SimConfig::state_file` the tenant's objects survive restarts (see `persist`).
+//!
 //! `{base}` is `http://127.0.0.1:{port}`, or `https://` in TLS mode (`SimConfig::tls`). Every
 //! link the simulator hands out is built from the scheme + `Host` the client used, so a
 //! client that reached it as `https://localhost:{port}` is sent to `https://localhost:{port}`.

@@ -6,15 +6,21 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   ApplyEvent,
   ApplyResult,
+  CheckReport,
   Choices,
   ConnectionCard,
+  DashboardConnection,
+  DashboardView,
   DeviceCode,
   DoneView,
+  LifecycleEvent,
   MailboxLimitOutcome,
   SignInLimit,
   PlanView,
   Recipient,
   RecipeCard,
+  Reminder,
+  RotateResult,
   SessionInfo,
   TenantInfo,
   UiErrorPayload,
@@ -67,6 +73,24 @@ export interface Backend {
   changeMailboxes(ids: string[]): Promise<MailboxLimitOutcome>;
   /** Removes the mailbox limit and restores the organisation-wide grants it replaced. */
   removeMailboxLimit(): Promise<void>;
+
+  // ---- Connections dashboard ----
+  /** Every saved connection with its status from what this computer knows (no network). */
+  loadDashboard(): Promise<DashboardView>;
+  /** Reads the connection's tenant and saves what it found; `not_signed_in` asks for a sign-in. */
+  checkConnection(connectionId: string, onEvent: (event: LifecycleEvent) => void): Promise<CheckReport>;
+  /** Browser sign-in to the connection's own tenant (its cloud; the practice tenant for practice). */
+  signInForConnection(connectionId: string): Promise<SessionInfo>;
+  /** New secret → stored → proved; the old one stays valid for `graceDays` or until confirmed. */
+  rotateConnection(
+    connectionId: string,
+    graceDays: number,
+    onEvent: (event: LifecycleEvent) => void,
+  ): Promise<RotateResult>;
+  /** "The vendor now uses the new secret": removes the old one from Entra and the keyring. */
+  finishRotation(connectionId: string, onEvent: (event: LifecycleEvent) => void): Promise<DashboardConnection>;
+  /** On start: what is due within 30 days; sends one OS notification a day for the same set. */
+  reminders(): Promise<Reminder>;
 }
 
 /** An error from a command, carrying the shell's code so the UI can branch on it. */
@@ -121,11 +145,7 @@ export const tauriBackend: Backend = {
   finishDeviceCode: () => call<SessionInfo>("finish_device_code"),
   signOut: () => call<void>("sign_out"),
   planRecipe: (recipeId, choices) => call<PlanView>("plan_recipe", { recipeId, choices }),
-  applyPlan: (onEvent) => {
-    const channel = new Channel<ApplyEvent>();
-    channel.onmessage = onEvent;
-    return call<ApplyResult>("apply_plan", { onEvent: channel });
-  },
+  applyPlan: (onEvent) => call<ApplyResult>("apply_plan", { onEvent: channel(onEvent) }),
   cancelApply: () => call<void>("cancel_apply"),
   verify: () => call<VerifyCheck[]>("verify"),
   finish: () => call<DoneView>("finish"),
@@ -142,4 +162,19 @@ export const tauriBackend: Backend = {
   limitSignIn: (ids) => call<SignInLimit[]>("limit_sign_in", { ids }),
   changeMailboxes: (ids) => call<MailboxLimitOutcome>("change_mailboxes", { ids }),
   removeMailboxLimit: () => call<void>("remove_mailbox_limit"),
+  loadDashboard: () => call<DashboardView>("load_dashboard"),
+  checkConnection: (connectionId, onEvent) =>
+    call<CheckReport>("check_connection", { connectionId, onEvent: channel(onEvent) }),
+  signInForConnection: (connectionId) => call<SessionInfo>("sign_in_for_connection", { connectionId }),
+  rotateConnection: (connectionId, graceDays, onEvent) =>
+    call<RotateResult>("rotate_connection", { connectionId, graceDays, onEvent: channel(onEvent) }),
+  finishRotation: (connectionId, onEvent) =>
+    call<DashboardConnection>("finish_rotation", { connectionId, onEvent: channel(onEvent) }),
+  reminders: () => call<Reminder>("reminders"),
 };
+
+function channel<T>(onEvent: (event: T) => void): Channel<T> {
+  const c = new Channel<T>();
+  c.onmessage = onEvent;
+  return c;
+}

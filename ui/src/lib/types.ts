@@ -247,3 +247,110 @@ export interface SignInLimit {
   assignments: [string, string][];
   appliedAt: string;
 }
+
+// ---- Connections dashboard (mirrors src-tauri/src/dto.rs `Dashboard*`) ----
+
+/**
+ * One thing to say about a connection, in words on screen (`ui/src/lib/dashboard.svelte.ts`
+ * turns each into a sentence). `app` names the app it is about when a connection has several.
+ */
+export type ConnectionStatus =
+  | { kind: "ok" }
+  | { kind: "expiring"; app: string; expiresOn: string; daysLeft: number }
+  | { kind: "expired"; app: string; expiresOn: string; daysLeft: number }
+  | { kind: "secret_missing"; app: string }
+  | { kind: "app_deleted"; app: string; explanation: string | null }
+  | { kind: "mailbox_limit_pending"; app: string; since: string }
+  | { kind: "mailbox_limit_verified"; app: string; verifiedAt: string }
+  | { kind: "rotation_in_progress"; app: string; oldActiveUntil: string | null }
+  | { kind: "drift"; app: string; missing: string[]; extra: string[] };
+
+/** A client secret of an app: the current one, or the old one during a rotation's overlap. */
+export interface CredentialView {
+  keyId: string;
+  expiresOn: string;
+  daysLeft: number;
+  /** "current", or "old" while a rotation keeps the previous secret valid. */
+  role: "current" | "old";
+  /** Whether this computer's credential store holds the value (null: not looked at). */
+  inKeyring: boolean | null;
+}
+
+export interface DashboardApp {
+  key: string;
+  displayName: string;
+  clientId: string;
+  credentials: CredentialView[];
+}
+
+/** The stages a rotation goes through, in order. */
+export type RotationStage = "added" | "stored" | "proved" | "overlap" | "old_removed" | "done";
+
+export interface RotationView {
+  appKey: string;
+  stage: RotationStage;
+  newExpiresOn: string | null;
+  /** The old secret stays valid until the admin confirms or this moment passes. */
+  overlapUntil: string | null;
+}
+
+export interface DashboardConnection {
+  id: string;
+  recipeId: string;
+  vendor: string;
+  tenant: string;
+  tenantId: string;
+  practice: boolean;
+  apps: DashboardApp[];
+  /** Most urgent first; never empty ("ok" when nothing is wrong). */
+  statuses: ConnectionStatus[];
+  nextExpiry: string | null;
+  daysLeft: number | null;
+  lastChecked: string | null;
+  rotations: RotationView[];
+}
+
+export interface DashboardView {
+  /** "Today" as the shell sees it (UTC date), so days-left and the timeline agree. */
+  today: string;
+  connections: DashboardConnection[];
+}
+
+/** What a check found (saved with the time checked). */
+export interface CheckReport {
+  connectionId: string;
+  checkedAt: string;
+  connection: DashboardConnection;
+  /** One line per finding, in words ("Mail.Send is granted but the recipe does not ask for it"). */
+  findings: string[];
+  /** Steps that would bring the tenant back to the recipe (drift), for review before fixing. */
+  fixPlan: string[];
+}
+
+export type LifecycleEvent =
+  | { event: "checking"; data: { connectionId: string } }
+  | { event: "checked"; data: { connectionId: string } }
+  | { event: "stage"; data: { connectionId: string; appKey: string; stage: RotationStage; message: string } }
+  | { event: "waiting"; data: { connectionId: string; message: string } }
+  | { event: "failed"; data: { connectionId: string; message: string; hint: string } };
+
+/** What a rotation hands over: only what changed. */
+export interface RotationHandoff {
+  connectionId: string;
+  vendor: string;
+  fields: HandoffValue[];
+  newExpiries: { app: string; expiresOn: string }[];
+  overlapUntil: string | null;
+  formats: DoneView["formats"];
+}
+
+export interface RotateResult {
+  connection: DashboardConnection;
+  handoff: RotationHandoff;
+}
+
+/** The start-up reminder: what is due within 30 days, and whether the OS was notified. */
+export interface Reminder {
+  due: { connectionId: string; vendor: string; tenant: string; expiresOn: string; daysLeft: number }[];
+  notified: boolean;
+}

@@ -6,8 +6,13 @@ import { IpcError, type Backend } from "../lib/ipc";
 import type {
   ApplyEvent,
   ApplyResult,
+  CheckReport,
   Choices,
   ConnectionCard,
+  DashboardConnection,
+  DashboardView,
+  LifecycleEvent,
+  RotateResult,
   DoneView,
   ErrorCode,
   MailboxLimitOutcome,
@@ -320,6 +325,117 @@ export function limitOutcome(status: "verified" | "pending" | "handoff"): Mailbo
   };
 }
 
+// ---- Connections dashboard ----
+
+export const TODAY = "2026-12-04";
+
+function addDays(days: number): string {
+  return new Date(Date.parse(`${TODAY}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+function app(key: string, displayName: string, clientId: string, days: number | null, inKeyring = true) {
+  return {
+    key,
+    displayName,
+    clientId,
+    credentials:
+      days === null ? [] : [{ keyId: `key-${clientId.slice(0, 4)}-${days}`, expiresOn: addDays(days), daysLeft: days, role: "current" as const, inKeyring }],
+  };
+}
+
+/** Four connections: one due in 12 days, one healthy, one expired with a deleted app, one whose secret is missing. */
+export function dashboardConnections(): DashboardConnection[] {
+  return [
+    {
+      id: "tonic-contoso",
+      recipeId: "tonicdm",
+      vendor: "TonicDM",
+      tenant: "contoso.onmicrosoft.com",
+      tenantId: TENANT_ID,
+      practice: false,
+      apps: [app("main", "TonicDM Office 365 Token", TONIC_CLIENT_ID, 12)],
+      statuses: [
+        { kind: "expiring", app: "TonicDM Office 365 Token", expiresOn: addDays(12), daysLeft: 12 },
+        { kind: "mailbox_limit_verified", app: "TonicDM Office 365 Token", verifiedAt: "2026-11-25T09:42:00Z" },
+      ],
+      nextExpiry: addDays(12),
+      daysLeft: 12,
+      lastChecked: null,
+      rotations: [],
+    },
+    {
+      id: "docbits-fabrikam",
+      recipeId: "docbits",
+      vendor: "DocBits",
+      tenant: "fabrikam.onmicrosoft.com",
+      tenantId: "9a8b7c6d-0000-4000-8000-000000000001",
+      practice: false,
+      apps: [app("main", "DocBits Mail", "11111111-2222-4333-8444-555555555555", 200)],
+      statuses: [{ kind: "ok" }],
+      nextExpiry: addDays(200),
+      daysLeft: 200,
+      lastChecked: "2026-12-01T08:30:00Z",
+      rotations: [],
+    },
+    {
+      id: "totalview-contoso",
+      recipeId: "totalview",
+      vendor: "Totalview",
+      tenant: "contoso.onmicrosoft.com",
+      tenantId: TENANT_ID,
+      practice: false,
+      apps: [
+        app("calendar", "Totalview Calendar", "22222222-3333-4444-8555-666666666666", -3),
+        app("presence", "Totalview Presence", "33333333-4444-4555-8666-777777777777", 300),
+      ],
+      statuses: [
+        { kind: "expired", app: "Totalview Calendar", expiresOn: addDays(-3), daysLeft: -3 },
+        { kind: "app_deleted", app: "Totalview Presence", explanation: null },
+      ],
+      nextExpiry: addDays(-3),
+      daysLeft: -3,
+      lastChecked: "2026-12-03T10:00:00Z",
+      rotations: [],
+    },
+    {
+      id: "ttr-practice",
+      recipeId: "timetoreply",
+      vendor: "timetoreply",
+      tenant: "Contoso Practice",
+      tenantId: "practice-tenant",
+      practice: true,
+      apps: [app("main", "timetoreply", TTR_CLIENT_ID, 41, false)],
+      statuses: [{ kind: "secret_missing", app: "timetoreply" }],
+      nextExpiry: addDays(41),
+      daysLeft: 41,
+      lastChecked: null,
+      rotations: [],
+    },
+  ];
+}
+
+/** After a rotation of `c`: the old secret still works until the overlap ends. */
+export function rotated(c: DashboardConnection, graceDays: number, stage: "overlap" | "done" = "overlap"): DashboardConnection {
+  const apps = c.apps.map((a) => ({
+    ...a,
+    credentials: [
+      ...(stage === "overlap" ? a.credentials.map((cr) => ({ ...cr, role: "old" as const })) : []),
+      { keyId: `new-${a.key}`, expiresOn: addDays(365), daysLeft: 365, role: "current" as const, inKeyring: true },
+    ],
+  }));
+  return {
+    ...c,
+    apps,
+    statuses:
+      stage === "overlap"
+        ? [{ kind: "rotation_in_progress", app: c.apps[0].displayName, oldActiveUntil: addDays(graceDays) }]
+        : [{ kind: "ok" }],
+    nextExpiry: addDays(365),
+    daysLeft: 365,
+    rotations: stage === "overlap" ? [{ appKey: c.apps[0].key, stage: "overlap", newExpiresOn: addDays(365), overlapUntil: addDays(graceDays) }] : [],
+  };
+}
+
 type Method = keyof Backend;
 
 export interface ApplyScript {
@@ -345,6 +461,10 @@ export class FakeBackend {
   applyScripts: ApplyScript[] = [];
   people: Recipient[] = people;
   limitStatus: "verified" | "pending" | "handoff" = "verified";
+  dashboard: DashboardConnection[] = dashboardConnections();
+  /** What a check finds, by connection id (default: nothing). */
+  findings: Record<string, { findings: string[]; fixPlan: string[] }> = {};
+  dueReminder = true;
   #failures = new Map<Method, unknown[]>();
   #holds = new Map<Method, { promise: Promise<void>; release: () => void }>();
 
@@ -517,5 +637,79 @@ export class FakeBackend {
     removeMailboxLimit: vi.fn(async () => {
       await this.#enter("removeMailboxLimit");
     }),
+    loadDashboard: vi.fn(async (): Promise<DashboardView> => {
+      await this.#enter("loadDashboard");
+      return { today: TODAY, connections: this.dashboard };
+    }),
+    checkConnection: vi.fn(async (connectionId: string, onEvent: (e: LifecycleEvent) => void): Promise<CheckReport> => {
+      onEvent({ event: "checking", data: { connectionId } });
+      await this.#enter("checkConnection");
+      const connection = { ...this.#find(connectionId), lastChecked: `${TODAY}T12:00:00Z` };
+      this.#save(connection);
+      onEvent({ event: "checked", data: { connectionId } });
+      const found = this.findings[connectionId] ?? { findings: [], fixPlan: [] };
+      return { connectionId, checkedAt: `${TODAY}T12:00:00Z`, connection, ...found };
+    }),
+    signInForConnection: vi.fn(async (_connectionId: string) => {
+      await this.#enter("signInForConnection");
+      return this.session;
+    }),
+    rotateConnection: vi.fn(async (connectionId: string, graceDays: number, onEvent: (e: LifecycleEvent) => void): Promise<RotateResult> => {
+      const before = this.#find(connectionId);
+      const held = this.#holds.get("rotateConnection");
+      for (const [stage, message] of [
+        ["added", "New secret added in Entra."],
+        ["stored", "New secret stored in this computer's credential store."],
+        ["proved", "The new secret got a token."],
+      ] as const) {
+        await Promise.resolve();
+        onEvent({ event: "stage", data: { connectionId, appKey: before.apps[0].key, stage, message } });
+        if (stage === "stored" && held) await held.promise;
+      }
+      await this.#enter("rotateConnection");
+      const connection = rotated(before, graceDays);
+      this.#save(connection);
+      return {
+        connection,
+        handoff: {
+          connectionId,
+          vendor: before.vendor,
+          fields: [
+            { label: "Application (client) ID", value: before.apps[0].clientId, secret: false, help: null, appKey: null },
+            { label: "App Secret", value: "<hidden: reveal in AppGrant>", secret: true, help: null, appKey: before.apps[0].key },
+            { label: "Expiry Date", value: addDays(365), secret: false, help: null, appKey: null },
+          ],
+          newExpiries: [{ app: before.apps[0].displayName, expiresOn: addDays(365) }],
+          overlapUntil: addDays(graceDays),
+          formats: ["markdown", "env", "json", "ics"],
+        },
+      };
+    }),
+    finishRotation: vi.fn(async (connectionId: string, onEvent: (e: LifecycleEvent) => void) => {
+      await this.#enter("finishRotation");
+      const before = this.#find(connectionId);
+      onEvent({ event: "stage", data: { connectionId, appKey: before.apps[0].key, stage: "old_removed", message: "Old secret removed." } });
+      const connection = rotated({ ...before, apps: before.apps.map((a) => ({ ...a, credentials: [] })) }, 0, "done");
+      this.#save(connection);
+      return connection;
+    }),
+    reminders: vi.fn(async () => {
+      await this.#enter("reminders");
+      const due = this.dueReminder ? this.dashboard.filter((c) => c.daysLeft !== null && c.daysLeft <= 30) : [];
+      return {
+        due: due.map((c) => ({ connectionId: c.id, vendor: c.vendor, tenant: c.tenant, expiresOn: c.nextExpiry ?? "", daysLeft: c.daysLeft ?? 0 })),
+        notified: due.length > 0,
+      };
+    }),
   } satisfies Backend;
+
+  #find(id: string): DashboardConnection {
+    const c = this.dashboard.find((x) => x.id === id);
+    if (!c) throw ipcError("vault", `There is no connection ${id}.`);
+    return c;
+  }
+
+  #save(c: DashboardConnection): void {
+    this.dashboard = this.dashboard.map((x) => (x.id === c.id ? c : x));
+  }
 }

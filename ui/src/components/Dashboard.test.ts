@@ -58,13 +58,18 @@ describe("Connections dashboard", () => {
 
   test("each status is said in words, not only in colour", async () => {
     await openDashboard();
-    expect(within(cardOf("TonicDM")).getByText(re`secret expires in 12 days \\(${"2026-12-16"}\\)\\. Rotate it soon\\.`)).toBeInTheDocument();
-    expect(within(cardOf("TonicDM")).getByText(re`mailbox limit verified on ${"2026-11-25"}`)).toBeInTheDocument();
-    expect(within(cardOf("DocBits")).getByText("OK")).toBeInTheDocument();
+    // The words come from core; each has an icon and a colour class beside it.
+    const expiring = within(cardOf("TonicDM")).getByText(/secret expires in 12 days \(2026-12-16\)/);
+    expect(expiring).toHaveClass("tone-warn");
+    expect(expiring).toHaveTextContent("⚠");
+    expect(within(cardOf("TonicDM")).getByText(/mailbox limit verified on 2026-11-25/)).toHaveClass("tone-ok");
+    expect(within(cardOf("DocBits")).getByText("OK")).toHaveClass("tone-ok");
     const totalview = cardOf("Totalview");
-    expect(within(totalview).getByText(/Totalview Calendar: secret expired 3 days ago/)).toBeInTheDocument();
-    expect(within(totalview).getByText(/Totalview Presence: app deleted in the tenant/)).toBeInTheDocument();
-    expect(within(cardOf("timetoreply")).getByText(/secret missing from this computer's credential store/)).toBeInTheDocument();
+    expect(within(totalview).getByText(/Totalview Calendar: secret expired 3 days ago/)).toHaveClass("tone-danger");
+    expect(within(totalview).getByText(/Totalview Presence: the app was deleted in the tenant/)).toHaveClass("tone-danger");
+    // Whether the secret is in the credential store comes with the second, slower read.
+    expect(await within(cardOf("timetoreply")).findByText(/not in this computer's credential store/, { selector: "li" })).toHaveClass("tone-danger");
+    expect(within(cardOf("timetoreply")).getByText(/\(not in this computer's credential store\)/)).toBeInTheDocument();
     // Each app with its client id, and each secret with its date and days left.
     expect(within(totalview).getByRole("rowheader", { name: "Totalview Presence" })).toBeInTheDocument();
     expect(within(totalview).getByText("33333333-4444-4555-8666-777777777777")).toBeInTheDocument();
@@ -80,7 +85,7 @@ describe("Connections dashboard", () => {
     await user.selectOptions(screen.getByLabelText("Sort by"), "Vendor");
     expect(vendorsInOrder()).toEqual(["DocBits", "timetoreply", "TonicDM", "Totalview"]);
     await user.selectOptions(screen.getByLabelText("Sort by"), "Tenant");
-    expect(vendorsInOrder()).toEqual(["timetoreply", "Totalview", "TonicDM", "DocBits"]);
+    expect(vendorsInOrder()).toEqual(["DocBits", "Totalview", "TonicDM", "timetoreply"]);
   });
 
   test("filters by tenant, vendor and due within N days, and says how many are shown", async () => {
@@ -108,7 +113,7 @@ describe("Connections dashboard", () => {
     const all = marks();
     expect(all).toHaveLength(5); // Totalview has two apps
     const names = all.map((m) => m.getAttribute("aria-label"));
-    expect(names).toContain(`timetoreply, Contoso Practice, secret expires ${d("2027-01-14")}, in 41 days`);
+    expect(names).toContain(`timetoreply, contosopractice.onmicrosoft.com, secret expires ${d("2027-01-14")}, in 41 days`);
     expect(names).toContain(`TonicDM, contoso.onmicrosoft.com, secret expires ${d("2026-12-16")}, in 12 days`);
     expect(names).toContain(`Totalview, contoso.onmicrosoft.com, Totalview Calendar secret expired ${d("2026-12-01")}, 3 days ago`);
     // Left to right by date: the expired one first, DocBits (200 days) last but one, Presence (300) last.
@@ -164,7 +169,10 @@ describe("Connections dashboard", () => {
     fake.failNext("checkConnection", ipcError("not_signed_in", "Sign in to contoso.onmicrosoft.com first.", null, "check_connection"));
     fake.findings["tonic-contoso"] = {
       findings: ["Mail.Send is granted but the recipe does not ask for it."],
-      fixPlan: ["Remove the permission Mail.Send from TonicDM Office 365 Token"],
+      fixSteps: [
+        { id: "main/grant/User.Read.All", app: "main", phase: "consent", kind: "grant_application_permission", title: "Allow TonicDM to read the profile of every user", risk: "read", done: false, blocked: null },
+      ],
+      extraGrants: [{ appKey: "main", permission: "Mail.Send", kind: "application" }],
     };
     const { user } = await openDashboard(fake);
     const card = cardOf("TonicDM");
@@ -175,7 +183,8 @@ describe("Connections dashboard", () => {
     expect(fake.backend.signInForConnection).toHaveBeenCalledWith("tonic-contoso");
     expect(fake.backend.checkConnection).toHaveBeenCalledTimes(2);
     expect(within(card).getByText("Mail.Send is granted but the recipe does not ask for it.")).toBeInTheDocument();
-    expect(within(card).getByText("Remove the permission Mail.Send from TonicDM Office 365 Token")).toBeInTheDocument();
+    expect(within(card).getByText("Allow TonicDM to read the profile of every user")).toBeInTheDocument();
+    expect(within(card).getByText("Remove the application permission Mail.Send (the recipe does not ask for it)")).toBeInTheDocument();
     expect(within(card).getByText(/Last checked/)).toBeInTheDocument();
   });
 
@@ -208,7 +217,7 @@ describe("Connections dashboard", () => {
     await within(card).findByText("Give TonicDM the new values");
     expect(fake.backend.rotateConnection).toHaveBeenCalledWith("tonic-contoso", 14, expect.any(Function));
     card = cardOf("TonicDM");
-    expect(within(card).getByText(re`rotation in progress; the old secret is still active until ${"2026-12-18"}`)).toBeInTheDocument();
+    expect(within(card).getByText(/rotation in progress; the old secret stays valid until 2026-12-18/)).toHaveClass("tone-info");
     expect(within(card).getByText(/Overlap: the old secret still works/).closest("li")).toHaveTextContent(`until ${d("2026-12-18")}`);
     // The new secret stays hidden until Reveal; Copy goes through the shell.
     expect(within(card).queryByText(SECRET_VALUE)).toBeNull();

@@ -4,16 +4,19 @@
 
 import { IpcError, type Backend } from "./ipc";
 import { toProblem, type Problem } from "./errors";
-import { EXPIRY_WARN_DAYS, formatDate, plural } from "./format";
+import { EXPIRY_WARN_DAYS, plural } from "./format";
 import type {
-  CheckReport,
-  ConnectionStatus,
+  CheckResult,
+  CredentialView,
   DashboardConnection,
   DashboardView,
+  DoneView,
   LifecycleEvent,
   Reminder,
-  RotationHandoff,
   RotationStage,
+  RotationStep,
+  Severity,
+  StatusItem,
 } from "./types";
 
 /** How urgent something is; each tone has a colour AND a shape/icon and words. */
@@ -33,14 +36,40 @@ export const FIRST_PAGE = 100;
 export const TIMELINE_PAST_DAYS = 30;
 export const TIMELINE_AHEAD_DAYS = 365;
 
-export const STAGES: { id: RotationStage; label: string }[] = [
+/** The stages a rotation is shown in; `reached` says which one is under way. */
+export const STAGES = [
   { id: "added", label: "New secret added in Entra" },
   { id: "stored", label: "Stored in this computer's credential store" },
   { id: "proved", label: "Proved: the new secret gets a token" },
   { id: "overlap", label: "Overlap: the old secret still works" },
   { id: "old_removed", label: "Old secret removed" },
   { id: "done", label: "Done" },
-];
+] as const;
+
+/** The shown stage under way (earlier ones are done) for a step reported while running. */
+export function stageOfStep(step: RotationStep): number {
+  const at: Record<RotationStep, number> = {
+    started: 0,
+    reading_policy: 0,
+    removing_orphan: 0,
+    creating_secret: 0,
+    secret_created: 1,
+    stored: 2,
+    proving: 2,
+    proved: 3,
+    confirmed: 4,
+    removing_old: 4,
+    old_removed: 5,
+    checking_new: 5,
+    done: 6,
+  };
+  return at[step];
+}
+
+/** The shown stage under way for a rotation's saved stage. */
+export function stageOfRotation(stage: RotationStage): number {
+  return { creating: 0, stored: 2, overlap: 3, removing_old: 4, done: 6 }[stage];
+}
 
 const DAY_MS = 86_400_000;
 
@@ -48,7 +77,7 @@ function dayNumber(date: string): number {
   return Math.floor(Date.parse(date.length === 10 ? `${date}T00:00:00Z` : date) / DAY_MS);
 }
 
-/** "14 Jan 2027" in the user's locale (dates are calendar days in UTC). */
+/** "14 Jan 2027" in the user's locale (the calendar day in UTC). */
 export function shortDate(value: string): string {
   const date = new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
   if (Number.isNaN(date.getTime())) return value;
@@ -70,52 +99,39 @@ export function toneOfDays(daysLeft: number | null): Tone {
   return "ok";
 }
 
-/** A status in words, with its tone (the colour is never the only signal). */
-export function describeStatus(s: ConnectionStatus): { words: string; tone: Tone } {
-  switch (s.kind) {
-    case "ok":
-      return { words: "OK", tone: "ok" };
-    case "expiring":
-      return {
-        words: `${s.app}: secret expires ${relativeDays(s.daysLeft)} (${shortDate(s.expiresOn)}). Rotate it soon.`,
-        tone: "warn",
-      };
-    case "expired":
-      return {
-        words: `${s.app}: secret expired ${s.daysLeft === 0 ? "today" : relativeDays(s.daysLeft)} (${shortDate(s.expiresOn)}). The vendor can no longer sign in.`,
-        tone: "danger",
-      };
-    case "secret_missing":
-      return { words: `${s.app}: secret missing from this computer's credential store. Rotate to make a new one.`, tone: "danger" };
-    case "app_deleted":
-      return {
-        words: `${s.app}: app deleted in the tenant.${s.explanation ? ` ${s.explanation}` : ""}`,
-        tone: "danger",
-      };
-    case "mailbox_limit_pending":
-      return { words: `${s.app}: mailbox limit pending since ${shortDate(s.since)}; not yet proven.`, tone: "info" };
-    case "mailbox_limit_verified":
-      return { words: `${s.app}: mailbox limit verified on ${shortDate(s.verifiedAt)}.`, tone: "ok" };
-    case "rotation_in_progress":
-      return {
-        words: `${s.app}: rotation in progress; the old secret is still active${s.oldActiveUntil ? ` until ${shortDate(s.oldActiveUntil)}` : ""}.`,
-        tone: "info",
-      };
-    case "drift": {
-      const parts = [
-        s.missing.length ? `missing ${s.missing.join(", ")}` : "",
-        s.extra.length ? `not in the recipe: ${s.extra.join(", ")}` : "",
-      ].filter(Boolean);
-      return { words: `${s.app}: permissions differ from the recipe (${parts.join("; ")}).`, tone: "warn" };
-    }
-  }
+export const TONE_OF: Record<Severity, Tone> = { ok: "ok", info: "info", warning: "warn", critical: "danger" };
+
+/** The practice tenant forgets everything when AppGrant closes; say so where it matters. */
+export const PRACTICE_FORGETS =
+  "The practice tenant starts afresh each time AppGrant starts, so apps made in an earlier session are no longer there. Make the connection again to rehearse with it.";
+
+/** A state in words, with its tone (the colour is never the only signal). */
+export function describeStatus(s: StatusItem, c: DashboardConnection): { words: string; tone: Tone } {
+  const words = s.kind === "app_deleted" && c.tenant.practice ? `${s.text} ${PRACTICE_FORGETS}` : s.text;
+  return { words, tone: TONE_OF[s.severity] };
 }
 
 const TONE_RANK: Record<Tone, number> = { danger: 0, warn: 1, info: 2, ok: 3 };
 
 /** The connection's most urgent tone (its card's colour). */
 export function toneOf(c: DashboardConnection): Tone {
-  return c.statuses.map((s) => describeStatus(s).tone).sort((a, b) => TONE_RANK[a] - TONE_RANK[b])[0] ?? "ok";
+  return c.states.map((s) => TONE_OF[s.severity]).sort((a, b) => TONE_RANK[a] - TONE_RANK[b])[0] ?? "ok";
+}
+
+/** The tenant as people know it: its domain, else its id. */
+export function tenantLabel(c: DashboardConnection): string {
+  return c.tenant.domain ?? c.tenant.id;
+}
+
+const ROLE_WORDS: Record<CredentialView["role"], string> = {
+  current: "secret",
+  old_in_overlap: "old secret",
+  new_in_rotation: "new secret (not proved yet)",
+  not_held: "secret AppGrant does not hold",
+};
+
+export function roleWords(cred: CredentialView): string {
+  return ROLE_WORDS[cred.role];
 }
 
 /** One credential on the timeline. */
@@ -143,19 +159,18 @@ export function timelineMarks(connections: DashboardConnection[], today: string)
     const many = c.apps.length > 1;
     for (const app of c.apps) {
       for (const cred of app.credentials) {
-        const raw = (dayNumber(cred.expiresOn) - start) / span;
-        const which = cred.role === "old" ? "old secret" : "secret";
+        const raw = (dayNumber(cred.expiresAt) - start) / span;
         const expires = cred.daysLeft < 0 ? "expired" : "expires";
         marks.push({
           id: `${c.id}/${app.key}/${cred.keyId}`,
           connectionId: c.id,
-          expiresOn: cred.expiresOn,
+          expiresOn: cred.expiresAt,
           daysLeft: cred.daysLeft,
           tone: toneOfDays(cred.daysLeft),
           x: Math.min(1, Math.max(0, raw)),
           beyond: raw < 0 ? "past" : raw > 1 ? "future" : null,
           lane: 0,
-          label: `${c.vendor}, ${c.tenant}, ${many ? `${app.displayName} ` : ""}${which} ${expires} ${shortDate(cred.expiresOn)}, ${relativeDays(cred.daysLeft)}`,
+          label: `${c.vendor}, ${tenantLabel(c)}, ${many ? `${app.name} ` : ""}${roleWords(cred)} ${expires} ${shortDate(cred.expiresAt)}, ${relativeDays(cred.daysLeft)}`,
         });
       }
     }
@@ -197,10 +212,16 @@ export function todayX(): number {
   return TIMELINE_PAST_DAYS / (TIMELINE_PAST_DAYS + TIMELINE_AHEAD_DAYS);
 }
 
+const WAITING: Record<string, string> = {
+  throttled: "Microsoft asked AppGrant to slow down; trying again shortly.",
+  transient: "Microsoft did not answer; trying again shortly.",
+  replication: "Waiting for Microsoft to catch up (new secrets take a minute to work everywhere).",
+};
+
 /** What is happening to one connection right now (shown on its card, announced once). */
 export type Activity =
   | { state: "checking"; message: string }
-  | { state: "rotating"; stage: RotationStage | null; message: string }
+  | { state: "rotating"; stage: number; message: string }
   | { state: "finishing"; message: string }
   | { state: "sign_in_needed"; retry: "check" | "rotate" | "finish"; message: string }
   | { state: "signing_in"; retry: "check" | "rotate" | "finish"; message: string }
@@ -222,8 +243,8 @@ export class Dashboard {
   selectedId = $state<string | null>(null);
 
   activity = $state<Record<string, Activity>>({});
-  reports = $state<Record<string, CheckReport>>({});
-  handoffs = $state<Record<string, RotationHandoff>>({});
+  reports = $state<Record<string, CheckResult["report"]>>({});
+  handoffs = $state<Record<string, DoneView>>({});
   grace = $state<Record<string, number>>({});
   /** The latest thing that happened, for the screen reader's live region. */
   said = $state("");
@@ -242,15 +263,25 @@ export class Dashboard {
     await this.load();
   }
 
+  /**
+   * Reads the saved connections (fast: the first paint), then asks the credential store
+   * about each secret (one keyring read each) and updates the statuses.
+   */
   async load(): Promise<void> {
     this.loading = true;
     this.problem = null;
     try {
-      this.view = await this.backend.loadDashboard();
+      this.view = await this.backend.loadDashboard(false);
     } catch (error) {
       this.problem = toProblem(error);
+      return;
     } finally {
       this.loading = false;
+    }
+    try {
+      this.view = await this.backend.loadDashboard(true);
+    } catch (error) {
+      this.said = `Could not ask the credential store about the secrets: ${toProblem(error).message}`;
     }
   }
 
@@ -269,7 +300,7 @@ export class Dashboard {
   }
 
   get tenants(): string[] {
-    return [...new Set(this.connections.map((c) => c.tenant))].sort((a, b) => a.localeCompare(b));
+    return [...new Set(this.connections.map(tenantLabel))].sort((a, b) => a.localeCompare(b));
   }
 
   get vendors(): string[] {
@@ -281,7 +312,7 @@ export class Dashboard {
     const within = this.within;
     const rows = this.connections.filter(
       (c) =>
-        (!this.tenant || c.tenant === this.tenant) &&
+        (!this.tenant || tenantLabel(c) === this.tenant) &&
         (!this.vendor || c.vendor === this.vendor) &&
         (within === null || (c.daysLeft !== null && c.daysLeft <= within)),
     );
@@ -289,7 +320,7 @@ export class Dashboard {
     const by: Record<SortKey, (a: DashboardConnection, b: DashboardConnection) => number> = {
       due: (a, b) => due(a) - due(b) || a.vendor.localeCompare(b.vendor),
       vendor: (a, b) => a.vendor.localeCompare(b.vendor) || due(a) - due(b),
-      tenant: (a, b) => a.tenant.localeCompare(b.tenant) || due(a) - due(b),
+      tenant: (a, b) => tenantLabel(a).localeCompare(tenantLabel(b)) || due(a) - due(b),
     };
     return rows.sort(by[this.sort]);
   }
@@ -304,7 +335,7 @@ export class Dashboard {
   }
 
   get marks(): Mark[] {
-    return this.view ? timelineMarks(this.filtered, this.view.today) : [];
+    return this.view ? timelineMarks(this.filtered, this.view.now) : [];
   }
 
   /** Said after each sort or filter change (aria-live). */
@@ -345,30 +376,31 @@ export class Dashboard {
 
   #name(id: string): string {
     const c = this.connections.find((x) => x.id === id);
-    return c ? `${c.vendor} in ${c.tenant}` : id;
+    return c ? `${c.vendor} in ${tenantLabel(c)}` : id;
   }
 
   #onEvent = (event: LifecycleEvent): void => {
     const id = event.data.connectionId;
     const now = this.activity[id];
     switch (event.event) {
-      case "checking":
-        this.activity[id] = { state: "checking", message: "Reading the tenant…" };
-        break;
-      case "checked":
-        break;
-      case "stage":
+      case "step":
         if (now?.state === "rotating" || now?.state === "finishing") {
-          this.activity[id] = { state: "rotating", stage: event.data.stage, message: event.data.message };
+          this.activity[id] = { state: "rotating", stage: stageOfStep(event.data.step), message: event.data.message };
         }
         this.said = `${this.#name(id)}: ${event.data.message}`;
         break;
-      case "waiting":
+      case "notice":
         if (now && "message" in now) this.activity[id] = { ...now, message: event.data.message };
         this.said = `${this.#name(id)}: ${event.data.message}`;
         break;
+      case "waiting": {
+        const message = WAITING[event.data.reason] ?? "Waiting for Microsoft…";
+        if (now && "message" in now) this.activity[id] = { ...now, message };
+        break;
+      }
+      case "checked":
       case "failed":
-        this.activity[id] = { state: "failed", problem: { code: "apply", message: event.data.message, hint: event.data.hint } };
+        // The command's own answer says the same and updates the card.
         break;
     }
   };
@@ -392,37 +424,38 @@ export class Dashboard {
   }
 
   async check(id: string): Promise<boolean> {
-    const report = await this.#run(id, "check", { state: "checking", message: "Reading the tenant…" }, () =>
+    const result = await this.#run(id, "check", { state: "checking", message: "Reading the tenant…" }, () =>
       this.backend.checkConnection(id, this.#onEvent),
     );
-    if (!report) return false;
-    this.reports[id] = report;
-    this.#replace(report.connection);
-    const summary = report.findings.length ? plural(report.findings.length, "finding") : "everything as expected";
+    if (!result) return false;
+    this.reports[id] = result.report;
+    this.#replace(result.connection);
+    const n = result.report.summary.findings.length;
+    const summary = n ? plural(n, "finding") : "everything as expected";
     this.activity[id] = { state: "checked", message: `Checked just now: ${summary}.` };
     this.said = `${this.#name(id)} checked: ${summary}.`;
     return true;
   }
 
   async rotate(id: string): Promise<boolean> {
-    const result = await this.#run(id, "rotate", { state: "rotating", stage: null, message: "Adding a new secret…" }, () =>
+    const result = await this.#run(id, "rotate", { state: "rotating", stage: 0, message: "Adding a new secret…" }, () =>
       this.backend.rotateConnection(id, this.graceFor(id), this.#onEvent),
     );
     if (!result) return false;
-    this.handoffs[id] = result.handoff;
+    if (result.handoff) this.handoffs[id] = result.handoff;
     this.#replace(result.connection);
     delete this.activity[id];
-    this.said = `${this.#name(id)}: new secret proved. Give it to ${result.handoff.vendor}, then confirm.`;
+    this.said = `${this.#name(id)}: new secret proved. Give it to ${result.connection.vendor}, then confirm.`;
     return true;
   }
 
   /** "The vendor now uses the new secret": the old one is removed now. */
   async finish(id: string): Promise<boolean> {
-    const connection = await this.#run(id, "finish", { state: "finishing", message: "Removing the old secret…" }, () =>
+    const result = await this.#run(id, "finish", { state: "finishing", message: "Removing the old secret…" }, () =>
       this.backend.finishRotation(id, this.#onEvent),
     );
-    if (!connection) return false;
-    this.#replace(connection);
+    if (!result) return false;
+    this.#replace(result.connection);
     delete this.handoffs[id];
     this.activity[id] = { state: "checked", message: "Rotation finished: the old secret is removed and the new one works." };
     this.said = `${this.#name(id)}: rotation finished.`;
@@ -478,12 +511,4 @@ export function timing(kind: "mark" | "measure", name: string, from?: string, to
   } catch {
     // No User Timing here; nothing depends on it.
   }
-}
-
-/** "Rotation: overlap open until 11 Dec 2026" for a card, from the connection's rotations. */
-export function rotationLine(c: DashboardConnection): string | null {
-  const r = c.rotations[0];
-  if (!r) return null;
-  const stage = STAGES.find((s) => s.id === r.stage)?.label ?? r.stage;
-  return r.overlapUntil && r.stage === "overlap" ? `${stage} until ${formatDate(r.overlapUntil)}` : stage;
 }

@@ -6,10 +6,9 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   ApplyEvent,
   ApplyResult,
-  CheckReport,
+  CheckResult,
   Choices,
   ConnectionCard,
-  DashboardConnection,
   DashboardView,
   DeviceCode,
   DoneView,
@@ -75,10 +74,13 @@ export interface Backend {
   removeMailboxLimit(): Promise<void>;
 
   // ---- Connections dashboard ----
-  /** Every saved connection with its status from what this computer knows (no network). */
-  loadDashboard(): Promise<DashboardView>;
+  /**
+   * Every saved connection with its status from what this computer knows (no network).
+   * `lookInKeyring` also asks the credential store for each secret (slower: one read each).
+   */
+  loadDashboard(lookInKeyring: boolean): Promise<DashboardView>;
   /** Reads the connection's tenant and saves what it found; `not_signed_in` asks for a sign-in. */
-  checkConnection(connectionId: string, onEvent: (event: LifecycleEvent) => void): Promise<CheckReport>;
+  checkConnection(connectionId: string, onEvent: (event: LifecycleEvent) => void): Promise<CheckResult>;
   /** Browser sign-in to the connection's own tenant (its cloud; the practice tenant for practice). */
   signInForConnection(connectionId: string): Promise<SessionInfo>;
   /** New secret → stored → proved; the old one stays valid for `graceDays` or until confirmed. */
@@ -88,7 +90,7 @@ export interface Backend {
     onEvent: (event: LifecycleEvent) => void,
   ): Promise<RotateResult>;
   /** "The vendor now uses the new secret": removes the old one from Entra and the keyring. */
-  finishRotation(connectionId: string, onEvent: (event: LifecycleEvent) => void): Promise<DashboardConnection>;
+  finishRotation(connectionId: string, onEvent: (event: LifecycleEvent) => void): Promise<RotateResult>;
   /** On start: what is due within 30 days; sends one OS notification a day for the same set. */
   reminders(): Promise<Reminder>;
 }
@@ -162,14 +164,14 @@ export const tauriBackend: Backend = {
   limitSignIn: (ids) => call<SignInLimit[]>("limit_sign_in", { ids }),
   changeMailboxes: (ids) => call<MailboxLimitOutcome>("change_mailboxes", { ids }),
   removeMailboxLimit: () => call<void>("remove_mailbox_limit"),
-  loadDashboard: () => call<DashboardView>("load_dashboard"),
+  loadDashboard: (lookInKeyring) => call<DashboardView>("load_dashboard", { lookInKeyring }),
   checkConnection: (connectionId, onEvent) =>
-    call<CheckReport>("check_connection", { connectionId, onEvent: channel(onEvent) }),
+    call<CheckResult>("check_connection", { connectionId, onEvent: channel(onEvent) }),
   signInForConnection: (connectionId) => call<SessionInfo>("sign_in_for_connection", { connectionId }),
   rotateConnection: (connectionId, graceDays, onEvent) =>
     call<RotateResult>("rotate_connection", { connectionId, graceDays, onEvent: channel(onEvent) }),
   finishRotation: (connectionId, onEvent) =>
-    call<DashboardConnection>("finish_rotation", { connectionId, onEvent: channel(onEvent) }),
+    call<RotateResult>("finish_rotation", { connectionId, onEvent: channel(onEvent) }),
   reminders: () => call<Reminder>("reminders"),
 };
 

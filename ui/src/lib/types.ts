@@ -248,109 +248,148 @@ export interface SignInLimit {
   appliedAt: string;
 }
 
-// ---- Connections dashboard (mirrors src-tauri/src/dto.rs `Dashboard*`) ----
+// ---- Connections dashboard (core's `lifecycle` shapes, passed through by the shell) ----
 
-/**
- * One thing to say about a connection, in words on screen (`ui/src/lib/dashboard.svelte.ts`
- * turns each into a sentence). `app` names the app it is about when a connection has several.
- */
-export type ConnectionStatus =
-  | { kind: "ok" }
-  | { kind: "expiring"; app: string; expiresOn: string; daysLeft: number }
-  | { kind: "expired"; app: string; expiresOn: string; daysLeft: number }
-  | { kind: "secret_missing"; app: string }
-  | { kind: "app_deleted"; app: string; explanation: string | null }
-  | { kind: "mailbox_limit_pending"; app: string; since: string }
-  | { kind: "mailbox_limit_verified"; app: string; verifiedAt: string }
-  | { kind: "rotation_in_progress"; app: string; oldActiveUntil: string | null }
-  | { kind: "drift"; app: string; missing: string[]; extra: string[] };
+/** How alarming a state is (core's `lifecycle::Severity`); the UI adds colour, icon, shape. */
+export type Severity = "ok" | "info" | "warning" | "critical";
 
-/** A client secret of an app: the current one, or the old one during a rotation's overlap. */
-export interface CredentialView {
-  keyId: string;
-  expiresOn: string;
-  daysLeft: number;
-  /** "current", or "old" while a rotation keeps the previous secret valid. */
-  role: "current" | "old";
-  /** Whether this computer's credential store holds the value (null: not looked at). */
-  inKeyring: boolean | null;
+export type StatusKind =
+  | "ok"
+  | "expiring_soon"
+  | "expired"
+  | "secret_missing"
+  | "app_deleted"
+  | "mailbox_limit_pending"
+  | "mailbox_limit_verified"
+  | "mailbox_limit_handed_off"
+  | "mailbox_limit_failed"
+  | "sign_in_limit"
+  | "rotation_in_progress"
+  | "rotation_due"
+  | "drift"
+  | "checked";
+
+/** One state of a connection, in core's words ("TonicDM secret expires in 12 days (…)"). */
+export interface StatusItem {
+  kind: StatusKind;
+  severity: Severity;
+  appKey: string | null;
+  text: string;
+  at: string | null;
 }
+
+export type CredentialRole =
+  | { role: "current" }
+  | { role: "old_in_overlap"; validUntil: string | null }
+  | { role: "new_in_rotation" }
+  | { role: "not_held" };
+
+/** One client secret of an app. */
+export type CredentialView = {
+  keyId: string;
+  description: string;
+  createdAt: string | null;
+  expiresAt: string;
+  daysLeft: number;
+  /** Whether this computer's credential store holds the value (null: not looked up). */
+  inKeyring: boolean | null;
+} & CredentialRole;
+
+/** A rotation's saved stage on an app (core's `lifecycle::RotationStage`). */
+export type RotationStage = "creating" | "stored" | "overlap" | "removing_old" | "done";
+
+/** The finer steps a rotation reports while it runs (core's `lifecycle::RotationStep`). */
+export type RotationStep =
+  | "started"
+  | "reading_policy"
+  | "removing_orphan"
+  | "creating_secret"
+  | "secret_created"
+  | "stored"
+  | "proving"
+  | "proved"
+  | "confirmed"
+  | "removing_old"
+  | "old_removed"
+  | "checking_new"
+  | "done";
 
 export interface DashboardApp {
   key: string;
-  displayName: string;
+  name: string;
   clientId: string;
   credentials: CredentialView[];
+  rotation: RotationStage | null;
 }
 
-/** The stages a rotation goes through, in order. */
-export type RotationStage = "added" | "stored" | "proved" | "overlap" | "old_removed" | "done";
-
-export interface RotationView {
-  appKey: string;
-  stage: RotationStage;
-  newExpiresOn: string | null;
-  /** The old secret stays valid until the admin confirms or this moment passes. */
-  overlapUntil: string | null;
+export interface TenantRef {
+  id: string;
+  domain: string | null;
+  practice: boolean;
+  cloud: string;
 }
 
+/** One dashboard row (core's `lifecycle::ConnectionStatus`). */
 export interface DashboardConnection {
   id: string;
   recipeId: string;
   vendor: string;
-  tenant: string;
-  tenantId: string;
-  practice: boolean;
+  tenant: TenantRef;
   apps: DashboardApp[];
-  /** Most urgent first; never empty ("ok" when nothing is wrong). */
-  statuses: ConnectionStatus[];
+  /** Worst first; never empty (at least "OK"). */
+  states: StatusItem[];
+  severity: Severity;
   nextExpiry: string | null;
   daysLeft: number | null;
-  lastChecked: string | null;
-  rotations: RotationView[];
+  createdAt: string;
+  verifiedAt: string | null;
+  lastCheckedAt: string | null;
 }
 
 export interface DashboardView {
-  /** "Today" as the shell sees it (UTC date), so days-left and the timeline agree. */
-  today: string;
+  /** "Now" as the shell saw it, so days left and the timeline agree. */
+  now: string;
   connections: DashboardConnection[];
+  /** Whether each secret was looked up in the credential store (a second, slower read). */
+  keyringChecked: boolean;
 }
 
-/** What a check found (saved with the time checked). */
-export interface CheckReport {
-  connectionId: string;
-  checkedAt: string;
+export interface Finding {
+  kind: string;
+  severity: Severity;
+  appKey: string | null;
+  text: string;
+}
+
+/** What "Check now" found (core's `lifecycle::CheckReport`) and the row as saved after it. */
+export interface CheckResult {
+  report: {
+    connectionId: string;
+    summary: { checkedAt: string; findings: Finding[] };
+    /** Steps that would grant what is missing, in the plan's words. */
+    fixSteps: PlanStep[];
+    /** Grants beyond the recipe. */
+    extraGrants: { appKey: string; permission: string; kind: string }[];
+  };
   connection: DashboardConnection;
-  /** One line per finding, in words ("Mail.Send is granted but the recipe does not ask for it"). */
-  findings: string[];
-  /** Steps that would bring the tenant back to the recipe (drift), for review before fixing. */
-  fixPlan: string[];
 }
 
 export type LifecycleEvent =
-  | { event: "checking"; data: { connectionId: string } }
-  | { event: "checked"; data: { connectionId: string } }
-  | { event: "stage"; data: { connectionId: string; appKey: string; stage: RotationStage; message: string } }
-  | { event: "waiting"; data: { connectionId: string; message: string } }
-  | { event: "failed"; data: { connectionId: string; message: string; hint: string } };
+  | { event: "step"; data: { connectionId: string; appKey: string; step: RotationStep; message: string } }
+  | { event: "waiting"; data: { connectionId: string; appKey: string | null; reason: WaitReason; delayMs: number } }
+  | { event: "notice"; data: { connectionId: string; appKey: string | null; message: string } }
+  | { event: "checked"; data: { connectionId: string; severity: Severity } }
+  | { event: "failed"; data: { connectionId: string; code: string; message: string; hint: string } };
 
-/** What a rotation hands over: only what changed. */
-export interface RotationHandoff {
-  connectionId: string;
-  vendor: string;
-  fields: HandoffValue[];
-  newExpiries: { app: string; expiresOn: string }[];
-  overlapUntil: string | null;
-  formats: DoneView["formats"];
-}
-
+/** A rotation's result: the row as saved, and what to hand the vendor (only what changed). */
 export interface RotateResult {
   connection: DashboardConnection;
-  handoff: RotationHandoff;
+  /** Null once the rotation is finished. */
+  handoff: DoneView | null;
 }
 
 /** The start-up reminder: what is due within 30 days, and whether the OS was notified. */
 export interface Reminder {
-  due: { connectionId: string; vendor: string; tenant: string; expiresOn: string; daysLeft: number }[];
+  due: { connectionId: string; vendor: string; tenant: string; expiresAt: string; daysLeft: number }[];
   notified: boolean;
 }

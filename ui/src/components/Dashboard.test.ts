@@ -228,7 +228,7 @@ describe("Connections dashboard", () => {
     // Exports include the calendar reminder for the new expiry.
     await user.click(within(card).getByRole("button", { name: "Expiry reminder for your calendar (.ics)" }));
     await within(card).findByText(/Saved to/);
-    expect(fake.backend.exportHandoff).toHaveBeenCalledWith("tonic-contoso", "ics", false);
+    expect(fake.backend.exportRotation).toHaveBeenCalledWith("tonic-contoso", "ics", false);
     // Both secrets show while the overlap is open.
     expect(within(card).getByText(re`Old secret: ${"2026-12-16"}`)).toBeInTheDocument();
     await user.click(within(card).getByRole("button", { name: "TonicDM now uses the new secret" }));

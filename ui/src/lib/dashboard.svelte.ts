@@ -425,7 +425,7 @@ export class Dashboard {
 
   async check(id: string): Promise<boolean> {
     const result = await this.#run(id, "check", { state: "checking", message: "Reading the tenant…" }, () =>
-      this.backend.checkConnection(id, this.#onEvent),
+      this.backend.checkConnection(id),
     );
     if (!result) return false;
     this.reports[id] = result.report;

@@ -80,7 +80,7 @@ export interface Backend {
    */
   loadDashboard(lookInKeyring: boolean): Promise<DashboardView>;
   /** Reads the connection's tenant and saves what it found; `not_signed_in` asks for a sign-in. */
-  checkConnection(connectionId: string, onEvent: (event: LifecycleEvent) => void): Promise<CheckResult>;
+  checkConnection(connectionId: string): Promise<CheckResult>;
   /** Browser sign-in to the connection's own tenant (its cloud; the practice tenant for practice). */
   signInForConnection(connectionId: string): Promise<SessionInfo>;
   /** New secret → stored → proved; the old one stays valid for `graceDays` or until confirmed. */
@@ -91,6 +91,8 @@ export interface Backend {
   ): Promise<RotateResult>;
   /** "The vendor now uses the new secret": removes the old one from Entra and the keyring. */
   finishRotation(connectionId: string, onEvent: (event: LifecycleEvent) => void): Promise<RotateResult>;
+  /** Saves a rotation's hand-off (only what changed; `.ics`: the fresh reminder) and returns its path. */
+  exportRotation(connectionId: string, format: ExportFormat, includeSecrets: boolean): Promise<string>;
   /** On start: what is due within 30 days; sends one OS notification a day for the same set. */
   reminders(): Promise<Reminder>;
 }
@@ -165,13 +167,14 @@ export const tauriBackend: Backend = {
   changeMailboxes: (ids) => call<MailboxLimitOutcome>("change_mailboxes", { ids }),
   removeMailboxLimit: () => call<void>("remove_mailbox_limit"),
   loadDashboard: (lookInKeyring) => call<DashboardView>("load_dashboard", { lookInKeyring }),
-  checkConnection: (connectionId, onEvent) =>
-    call<CheckResult>("check_connection", { connectionId, onEvent: channel(onEvent) }),
+  checkConnection: (connectionId) => call<CheckResult>("check_connection", { connectionId }),
   signInForConnection: (connectionId) => call<SessionInfo>("sign_in_for_connection", { connectionId }),
   rotateConnection: (connectionId, graceDays, onEvent) =>
     call<RotateResult>("rotate_connection", { connectionId, graceDays, onEvent: channel(onEvent) }),
   finishRotation: (connectionId, onEvent) =>
     call<RotateResult>("finish_rotation", { connectionId, onEvent: channel(onEvent) }),
+  exportRotation: (connectionId, format, includeSecrets) =>
+    call<string>("export_rotation", { connectionId, format, includeSecrets }),
   reminders: () => call<Reminder>("reminders"),
 };
 

@@ -51,7 +51,8 @@ export type ErrorCode =
   | "apply"
   | "vault"
   | "export"
-  | "practice";
+  | "practice"
+  | "lifecycle";
 
 export interface UiErrorPayload {
   code: ErrorCode;

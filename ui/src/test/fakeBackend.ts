@@ -642,7 +642,7 @@ export class FakeBackend {
             };
       return { now: NOW, connections: this.dashboard.map(hide), keyringChecked: lookInKeyring };
     }),
-    checkConnection: vi.fn(async (connectionId: string, _onEvent: (e: LifecycleEvent) => void): Promise<CheckResult> => {
+    checkConnection: vi.fn(async (connectionId: string): Promise<CheckResult> => {
       await this.#enter("checkConnection");
       const connection = { ...this.#find(connectionId), lastCheckedAt: NOW };
       this.#save(connection);
@@ -699,6 +699,10 @@ export class FakeBackend {
       const connection = rotated({ ...before, apps: before.apps.map((a) => ({ ...a, credentials: [] })) }, 0, "done");
       this.#save(connection);
       return { connection, handoff: null };
+    }),
+    exportRotation: vi.fn(async (connectionId: string, format: string, includeSecrets: boolean) => {
+      await this.#enter("exportRotation");
+      return `/home/avery/Downloads/AppGrant/${connectionId}-rotation${includeSecrets ? "-with-secret" : ""}.${format}`;
     }),
     reminders: vi.fn(async () => {
       await this.#enter("reminders");

@@ -296,3 +296,23 @@ describe("Reminders on start", () => {
     expect(screen.queryByText(/due within 30 days/)).toBeNull();
   });
 });
+
+describe("An interrupted rotation", () => {
+  test("shows where it stopped and continues from there", async () => {
+    const fake = new FakeBackend();
+    const tonic = fake.dashboard[0];
+    fake.dashboard[0] = {
+      ...tonic,
+      apps: tonic.apps.map((a) => ({ ...a, rotation: "stored" as const })),
+      states: [{ kind: "rotation_in_progress", severity: "warning", appKey: "main", text: "Rotation of TonicDM Office 365 Token was interrupted before the new secret was proved: rotate again to continue", at: null }],
+    };
+    const { user } = await openDashboard(fake);
+    const card = cardOf("TonicDM");
+    expect(within(card).getByText("Stored in this computer's credential store").closest("li")).toHaveClass("done");
+    expect(within(card).getByText("Proved: the new secret gets a token").closest("li")).toHaveAttribute("aria-current", "step");
+    expect(within(card).queryByRole("button", { name: /Rotate the secret/ })).toBeNull();
+    await user.click(within(card).getByRole("button", { name: "Continue the rotation" }));
+    await within(cardOf("TonicDM")).findByText("Give TonicDM the new values");
+    expect(fake.backend.rotateConnection).toHaveBeenCalledWith("tonic-contoso", 7, expect.any(Function));
+  });
+});

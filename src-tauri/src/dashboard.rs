@@ -37,6 +37,9 @@ pub struct DashboardView {
     pub now: chrono::DateTime<chrono::Utc>,
     pub connections: Vec<ConnectionStatus>,
     pub keyring_checked: bool,
+    /// When the practice tenant started empty in this run (no saved state): practice
+    /// connections made before then point at apps it no longer has.
+    pub practice_fresh_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,10 +80,15 @@ pub async fn load_dashboard(
         .lifecycle()?
         .overview(now, look_in_keyring)
         .await?;
+    let practice_fresh_since = *state
+        .practice_fresh_since
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     Ok(DashboardView {
         now,
         connections,
         keyring_checked: look_in_keyring,
+        practice_fresh_since,
     })
 }
 

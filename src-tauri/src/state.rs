@@ -26,6 +26,8 @@ pub struct AppState {
     /// The dashboard's sign-ins, one per tenant id (besides the wizard's own).
     pub sessions: tokio::sync::Mutex<HashMap<String, Arc<Authenticator>>>,
     pub practice: tokio::sync::Mutex<Option<Sim>>,
+    /// When the practice tenant started without saved state (apps made before are gone).
+    pub practice_fresh_since: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     pub imported: Mutex<Vec<Recipe>>,
     pub sign_in_cancel: Mutex<CancellationToken>,
     pub apply_cancel: Mutex<CancellationToken>,
@@ -42,6 +44,7 @@ impl AppState {
             secrets,
             sessions: tokio::sync::Mutex::new(HashMap::new()),
             practice: tokio::sync::Mutex::new(None),
+            practice_fresh_since: Mutex::new(None),
             imported: Mutex::new(Vec::new()),
             sign_in_cancel: Mutex::new(CancellationToken::new()),
             apply_cancel: Mutex::new(CancellationToken::new()),
@@ -78,7 +81,8 @@ impl AppState {
         Ok(Lifecycle::with_vault(Arc::clone(&self.vault)).with_recipes(imported))
     }
 
-    /// Starts the in-app practice tenant once (in memory) and says where it is.
+    /// Starts the in-app practice tenant once and says where it is. Its objects are kept in
+    /// `practice-tenant.json` in the data folder, so practice connections survive restarts.
     pub async fn practice_tenant(&self) -> Result<PracticeTenant, UiError> {
         let mut practice = self.practice.lock().await;
         if practice.is_none() {
@@ -87,13 +91,22 @@ impl AppState {
                 .ok()
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(0);
+            let state_file = self.data_dir.join(PRACTICE_STATE_FILE);
+            let fresh = !state_file.exists();
             let sim = Sim::start(SimConfig {
                 port,
+                state_file: Some(state_file),
                 ..SimConfig::default()
             })
             .await
             .map_err(|e| practice_error(e.to_string()))?;
             *practice = Some(sim);
+            if fresh {
+                *self
+                    .practice_fresh_since
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(chrono::Utc::now());
+            }
         }
         let sim = practice
             .as_ref()
@@ -126,6 +139,9 @@ impl AppState {
         Ok(all)
     }
 }
+
+/// The practice tenant's saved objects, in the data folder.
+pub const PRACTICE_STATE_FILE: &str = "practice-tenant.json";
 
 /// Where the running practice tenant is.
 pub struct PracticeTenant {

@@ -63,7 +63,7 @@ describe("Connections dashboard", () => {
     expect(expiring).toHaveClass("tone-warn");
     expect(expiring).toHaveTextContent("⚠");
     expect(within(cardOf("TonicDM")).getByText(/mailbox limit verified on 2026-11-25/)).toHaveClass("tone-ok");
-    expect(within(cardOf("DocBits")).getByText("OK")).toHaveClass("tone-ok");
+    expect(within(cardOf("DocBits")).getByText("OK: the secret is valid for a while.")).toHaveClass("tone-ok");
     const totalview = cardOf("Totalview");
     expect(within(totalview).getByText(/Totalview Calendar: secret expired 3 days ago/)).toHaveClass("tone-danger");
     expect(within(totalview).getByText(/Totalview Presence: the app was deleted in the tenant/)).toHaveClass("tone-danger");
@@ -235,7 +235,7 @@ describe("Connections dashboard", () => {
     await within(cardOf("TonicDM")).findByText(/Rotation finished/);
     card = cardOf("TonicDM");
     expect(within(card).queryByText(/Old secret/)).toBeNull();
-    expect(within(card).getByText("OK")).toBeInTheDocument();
+    expect(within(card).getByText("OK: the secret is valid for a while.")).toBeInTheDocument();
     expect(within(card).queryByText("Give TonicDM the new values")).toBeNull();
   });
 
@@ -314,5 +314,31 @@ describe("An interrupted rotation", () => {
     await user.click(within(card).getByRole("button", { name: "Continue the rotation" }));
     await within(cardOf("TonicDM")).findByText("Give TonicDM the new values");
     expect(fake.backend.rotateConnection).toHaveBeenCalledWith("tonic-contoso", 7, expect.any(Function));
+  });
+});
+
+describe("Practice connections", () => {
+  const deletedPractice = (fake: FakeBackend) => {
+    const ttr = fake.dashboard[3];
+    fake.dashboard[3] = {
+      ...ttr,
+      states: [{ kind: "app_deleted", severity: "critical", appKey: "main", text: 'The app "timetoreply" was deleted in the tenant', at: null }],
+    };
+  };
+
+  test("an app gone because the practice tenant started empty says why", async () => {
+    const fake = new FakeBackend();
+    deletedPractice(fake);
+    fake.practiceFreshSince = "2026-12-04T11:00:00Z"; // after the connection was made
+    await openDashboard(fake);
+    expect(within(cardOf("timetoreply")).getByText(/was deleted in the tenant\. The practice tenant started empty this time/)).toBeInTheDocument();
+  });
+
+  test("an app deleted while the saved practice tenant ran gets no such excuse", async () => {
+    const fake = new FakeBackend();
+    deletedPractice(fake);
+    await openDashboard(fake);
+    const text = within(cardOf("timetoreply")).getByText(/was deleted in the tenant\./);
+    expect(text).not.toHaveTextContent(/started empty/);
   });
 });

@@ -101,14 +101,26 @@ export function toneOfDays(daysLeft: number | null): Tone {
 
 export const TONE_OF: Record<Severity, Tone> = { ok: "ok", info: "info", warning: "warn", critical: "danger" };
 
-/** The practice tenant forgets everything when AppGrant closes; say so where it matters. */
-export const PRACTICE_FORGETS =
-  "The practice tenant starts afresh each time AppGrant starts, so apps made in an earlier session are no longer there. Make the connection again to rehearse with it.";
+/** Why a practice app made in an earlier session is gone, when the practice tenant started empty. */
+export const PRACTICE_FORGOT =
+  "The practice tenant started empty this time, so apps made in an earlier session are no longer there. Make the connection again to rehearse with it.";
 
-/** A state in words, with its tone (the colour is never the only signal). */
-export function describeStatus(s: StatusItem, c: DashboardConnection): { words: string; tone: Tone } {
-  const words = s.kind === "app_deleted" && c.tenant.practice ? `${s.text} ${PRACTICE_FORGETS}` : s.text;
-  return { words, tone: TONE_OF[s.severity] };
+/**
+ * A state in words, with its tone (the colour is never the only signal). `practiceFreshSince`:
+ * when the practice tenant started without its saved state (see `DashboardView`).
+ */
+export function describeStatus(
+  s: StatusItem,
+  c: DashboardConnection,
+  practiceFreshSince: string | null = null,
+): { words: string; tone: Tone } {
+  const forgotten =
+    s.kind === "app_deleted" &&
+    c.tenant.practice &&
+    practiceFreshSince !== null &&
+    Date.parse(c.createdAt) < Date.parse(practiceFreshSince);
+  const text = s.text.replace(/\.?$/, ".");
+  return { words: forgotten ? `${text} ${PRACTICE_FORGOT}` : text, tone: TONE_OF[s.severity] };
 }
 
 const TONE_RANK: Record<Tone, number> = { danger: 0, warn: 1, info: 2, ok: 3 };

@@ -353,6 +353,8 @@ export interface DashboardView {
   connections: DashboardConnection[];
   /** Whether each secret was looked up in the credential store (a second, slower read). */
   keyringChecked: boolean;
+  /** When the practice tenant started empty this run (practice apps made before are gone). */
+  practiceFreshSince: string | null;
 }
 
 export interface Finding {

@@ -389,7 +389,7 @@ export function dashboardConnections(): DashboardConnection[] {
       item("expiring_soon", "warning", "TonicDM Office 365 Token: secret expires in 12 days (2026-12-16).", addDays(12)),
       item("mailbox_limit_verified", "ok", "TonicDM Office 365 Token: mailbox limit verified on 2026-11-25.", "2026-11-25T09:42:00Z"),
     ]),
-    row("docbits-fabrikam", "DocBits", tenant("adatum.onmicrosoft.com"), [app("main", "DocBits Mail", "11111111-2222-4333-8444-555555555555", [cred(200)])], [item("ok", "ok", "OK", null, null)], "2026-12-01T08:30:00Z"),
+    row("docbits-fabrikam", "DocBits", tenant("adatum.onmicrosoft.com"), [app("main", "DocBits Mail", "11111111-2222-4333-8444-555555555555", [cred(200)])], [item("ok", "ok", "OK: the secret is valid for a while", null, null)], "2026-12-01T08:30:00Z"),
     row(
       "totalview-contoso",
       "Totalview",
@@ -425,7 +425,7 @@ export function rotated(c: DashboardConnection, graceDays: number, stage: "overl
   const states =
     stage === "overlap"
       ? [item("rotation_in_progress", "info", `${c.apps[0].name}: rotation in progress; the old secret stays valid until ${addDays(graceDays).slice(0, 10)}.`, addDays(graceDays))]
-      : [item("ok", "ok", "OK", null, null)];
+      : [item("ok", "ok", "OK: the secret is valid for a while", null, null)];
   return { ...row(c.id, c.vendor, c.tenant, apps, states, c.lastCheckedAt) };
 }
 
@@ -458,6 +458,7 @@ export class FakeBackend {
   /** What a check finds, by connection id (default: nothing). */
   findings: Record<string, { findings: string[]; fixSteps: CheckResult["report"]["fixSteps"]; extraGrants: CheckResult["report"]["extraGrants"] }> = {};
   dueReminder = true;
+  practiceFreshSince: string | null = null;
   #failures = new Map<Method, unknown[]>();
   #holds = new Map<Method, { promise: Promise<void>; release: () => void }>();
 
@@ -637,10 +638,10 @@ export class FakeBackend {
           ? c
           : {
               ...c,
-              states: c.states.filter((s) => s.kind !== "secret_missing").length ? c.states.filter((s) => s.kind !== "secret_missing") : [item("ok", "ok", "OK", null, null)],
+              states: c.states.filter((s) => s.kind !== "secret_missing").length ? c.states.filter((s) => s.kind !== "secret_missing") : [item("ok", "ok", "OK: the secret is valid for a while", null, null)],
               apps: c.apps.map((a) => ({ ...a, credentials: a.credentials.map((x) => ({ ...x, inKeyring: null })) })),
             };
-      return { now: NOW, connections: this.dashboard.map(hide), keyringChecked: lookInKeyring };
+      return { now: NOW, connections: this.dashboard.map(hide), keyringChecked: lookInKeyring, practiceFreshSince: this.practiceFreshSince };
     }),
     checkConnection: vi.fn(async (connectionId: string): Promise<CheckResult> => {
       await this.#enter("checkConnection");

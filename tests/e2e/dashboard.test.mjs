@@ -30,9 +30,7 @@ let browser;
 /** What the wizard handed over, by vendor: client id and secret. */
 const made = {};
 
-before(async () => {
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(browserScript, JSON.stringify({ upn: ADMIN, decision: "accept" }));
+async function launch() {
   app = await launchApp({
     env: {
       APPGRANT_BROWSER: path.join(repoRoot, "tests/e2e/fake-browser.mjs"),
@@ -43,6 +41,12 @@ before(async () => {
     },
   });
   browser = app.browser;
+}
+
+before(async () => {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(browserScript, JSON.stringify({ upn: ADMIN, decision: "accept" }));
+  await launch();
 });
 
 after(async () => {
@@ -263,5 +267,24 @@ describe("connections dashboard in the real window", () => {
     assert.equal(await tokenStatus(made.TonicDM.clientId, fresh), 200, "the new secret gets a token");
     assert.ok(keyringHas(fresh), "the keyring holds the new secret");
     assert.ok(!keyringHas(made.TonicDM.secret), "the keyring no longer holds the old secret");
+  });
+
+  test("after a restart the practice connections are still there, and Check asks for a sign-in first", async () => {
+    await app.close();
+    await launch();
+    await heading("Where do you want to connect the vendor?");
+    await click("Your connections");
+    await heading("Your connections");
+    await clickLabelled("Check DocBits in contosopractice.onmicrosoft.com now");
+    await waitForText("sign in to contosopractice.onmicrosoft.com (the practice tenant) as an administrator");
+    await app.screenshot("dashboard-sign-in-needed");
+    await click("Sign in with your browser");
+    await browser.waitUntil(async () => /Checked just now/.test(await (await card("DocBits")).getText()), {
+      timeout: 60_000,
+      timeoutMsg: "DocBits was not checked after signing in",
+    });
+    const docbits = await (await card("DocBits")).getText();
+    assert.doesNotMatch(docbits, /deleted/i, `the saved practice tenant still has DocBits' app:\n${docbits}`);
+    assert.equal(await tokenStatus(made.DocBits.clientId, made.DocBits.secret), 200, "DocBits' secret still works");
   });
 });

@@ -292,6 +292,8 @@ export class Dashboard {
     }
     try {
       this.view = await this.backend.loadDashboard(true);
+      timing("mark", "dashboard-keyring-checked");
+      timing("measure", "dashboard-keyring", "dashboard-open", "dashboard-keyring-checked");
     } catch (error) {
       this.said = `Could not ask the credential store about the secrets: ${toProblem(error).message}`;
     }

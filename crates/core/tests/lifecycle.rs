@@ -804,6 +804,92 @@ async fn check_now_finds_what_changed_behind_appgrants_back() {
         .iter()
         .any(|c| c.role == CredentialRole::NotHeld));
 
+    // The reviewed fix grants what is missing and removes a permission granted by hand,
+    // leaving every secret as it was.
+    let graph_sp = w
+        .graph
+        .get("servicePrincipals(appId='00000003-0000-0000-c000-000000000000')?$select=id,appRoles")
+        .await
+        .unwrap();
+    let extra_role = graph_sp["appRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["value"] == "Group.Read.All")
+        .unwrap()["id"]
+        .clone();
+    w.graph
+        .post(
+            &format!("servicePrincipals/{sp}/appRoleAssignments"),
+            &serde_json::json!({"principalId": sp, "resourceId": graph_sp["id"], "appRoleId": extra_role}),
+            appgrant_core::graph::Expect::Settled,
+        )
+        .await
+        .unwrap();
+    let report = w
+        .life
+        .check(&w.signed_in(), &drifted.id, CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(
+        report.summary.has(FindingKind::ExtraPermission),
+        "{:#?}",
+        report.summary.findings
+    );
+    assert_eq!(report.extra_grants.len(), 1);
+    assert_eq!(report.extra_grants[0].permission, "Group.Read.All");
+    let mut secrets_before = w.in_tenant(&app.app_id);
+    let fixed = w
+        .life
+        .fix_drift(
+            &w.signed_in(),
+            &drifted.id,
+            true,
+            |_| {},
+            CancellationToken::new(),
+        )
+        .await
+        .expect("fix");
+    assert!(
+        !fixed.summary.has(FindingKind::MissingPermission),
+        "{:#?}",
+        fixed.summary.findings
+    );
+    assert!(
+        !fixed.summary.has(FindingKind::ExtraPermission),
+        "{:#?}",
+        fixed.summary.findings
+    );
+    assert!(fixed.fix_steps.is_empty(), "{:#?}", fixed.fix_steps);
+    let mut secrets_after = w.in_tenant(&app.app_id);
+    secrets_before.sort();
+    secrets_after.sort();
+    assert_eq!(
+        secrets_before, secrets_after,
+        "fixing grants touches no secret"
+    );
+    assert_eq!(w.saved(&drifted.id).apps[0].display_name, app.display_name);
+
+    // A connection whose secret is gone is not "fixed" behind its back: rotate first.
+    let err = w
+        .life
+        .fix_drift(
+            &w.signed_in(),
+            &deleted.id,
+            true,
+            |_| {},
+            CancellationToken::new(),
+        )
+        .await
+        .expect_err("app deleted");
+    assert!(
+        matches!(
+            err.code(),
+            LifecycleCode::Tenant | LifecycleCode::SecretNotUsable
+        ),
+        "{err}"
+    );
+
     // Check all: each connection gets its own result.
     let ids = vec![healthy.id.clone(), deleted.id.clone(), drifted.id.clone()];
     let all = w
@@ -899,6 +985,7 @@ async fn bulk_rotation_takes_only_what_is_due_in_the_signed_in_tenant() {
             &w.signed_in(),
             &Filter::default(),
             FinishWhen::GraceOver,
+            4,
             |_| {},
             CancellationToken::new(),
         )
@@ -914,4 +1001,41 @@ async fn bulk_rotation_takes_only_what_is_due_in_the_signed_in_tenant() {
         assert_eq!(w.in_tenant(&c.apps[0].app_id).len(), 1);
     }
     let _ = w.secrets.load("nothing");
+}
+
+#[tokio::test]
+async fn the_new_secret_lives_within_the_tenant_policy() {
+    let w = World::new(Knobs::default()).await;
+    let c = w.connect("tonicdm").await;
+    let err = w
+        .start(
+            &c.id,
+            RotateOptions {
+                grace_days: 7,
+                lifetime_months: Some(40),
+            },
+            CancellationToken::new(),
+            quiet(),
+        )
+        .await
+        .expect_err("too long");
+    assert_eq!(err.code(), LifecycleCode::InvalidInput, "{err}");
+    assert_eq!(w.in_tenant(&c.apps[0].app_id).len(), 1, "nothing created");
+
+    w.sim
+        .update_knobs(|k| k.secret_max_lifetime_days = Some(90));
+    w.start(
+        &c.id,
+        RotateOptions::default(),
+        CancellationToken::new(),
+        quiet(),
+    )
+    .await
+    .expect("rotates within the policy");
+    let new = w.saved(&c.id).apps[0].secret.clone().unwrap();
+    let days = (new.expires_at - Utc::now()).num_days();
+    assert!(
+        (85..90).contains(&days),
+        "capped by the 90-day policy: {days} days"
+    );
 }

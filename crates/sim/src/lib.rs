@@ -430,13 +430,17 @@ impl Sim {
         key_id: &str,
         end: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), String> {
-        control::set_secret_end(&self.state, app_id, key_id, end)
+        control::set_secret_end(&self.state, app_id, key_id, end)?;
+        self.state.persist();
+        Ok(())
     }
 
     /// Deletes an app and its enterprise app behind the client's back
     /// (`DELETE /_sim/apps/{appId}`).
     pub fn delete_app(&self, app_id: &str) -> Result<(), String> {
-        control::delete_app(&self.state, app_id)
+        control::delete_app(&self.state, app_id)?;
+        self.state.persist();
+        Ok(())
     }
 
     /// Re-seeds the tenant and resets knobs, counters and log (and the state file, if any).

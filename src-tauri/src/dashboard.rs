@@ -125,9 +125,7 @@ pub async fn fix_drift(
             CancellationToken::new(),
         )
         .await?;
-    let connection = lifecycle
-        .status(&connection_id, chrono::Utc::now())
-        .await?;
+    let connection = lifecycle.status(&connection_id, chrono::Utc::now()).await?;
     Ok(CheckResult { report, connection })
 }
 
@@ -228,7 +226,7 @@ pub async fn export_rotation(
     let recipe = state
         .lifecycle()?
         .recipe_for(&connection)
-        .ok_or_else(|| crate::commands::recipe_not_loaded())?;
+        .ok_or_else(crate::commands::recipe_not_loaded)?;
     let secrets = if include_secrets {
         Some(crate::commands::secrets_of(&state, &connection).await?)
     } else {

@@ -111,14 +111,12 @@ impl AppState {
         let sim = practice
             .as_ref()
             .ok_or_else(|| practice_error("the practice tenant stopped".to_string()))?;
-        let endpoints = Cloud::Custom {
-            login: sim.login_base(),
-            graph: sim.graph_base(),
-            resource: None,
-        }
-        .endpoints()
-        .map_err(|e| practice_error(e.to_string()))?;
+        let cloud = Cloud::custom(sim.login_base(), sim.graph_base());
+        let endpoints = cloud
+            .endpoints()
+            .map_err(|e| practice_error(e.to_string()))?;
         Ok(PracticeTenant {
+            cloud,
             endpoints,
             tenant_id: sim.tenant_id(),
             client_id: sim.public_client_id().to_string(),
@@ -145,6 +143,7 @@ pub const PRACTICE_STATE_FILE: &str = "practice-tenant.json";
 
 /// Where the running practice tenant is.
 pub struct PracticeTenant {
+    pub cloud: Cloud,
     pub endpoints: Endpoints,
     pub tenant_id: String,
     pub client_id: String,

@@ -13,8 +13,8 @@ use appgrant_core::cloud::Endpoints;
 use appgrant_core::export::ExportFormat;
 use appgrant_core::identity::{Access, Authenticator, Session, SignInConfig};
 use appgrant_core::lifecycle::{
-    self, CheckReport, ConnectionStatus, FinishWhen, LifecycleEvent, RotateOptions,
-    RotationResult, SignedIn,
+    self, CheckReport, ConnectionStatus, FinishWhen, LifecycleEvent, RotateOptions, RotationResult,
+    SignedIn,
 };
 use appgrant_core::reminder::{self, Due, ReminderLog};
 use appgrant_core::vault::Connection;
@@ -76,10 +76,7 @@ pub async fn load_dashboard(
     look_in_keyring: bool,
 ) -> Result<DashboardView> {
     let now = chrono::Utc::now();
-    let connections = state
-        .lifecycle()?
-        .overview(now, look_in_keyring)
-        .await?;
+    let connections = state.lifecycle()?.overview(now, look_in_keyring).await?;
     let practice_fresh_since = *state
         .practice_fresh_since
         .lock()
@@ -104,9 +101,7 @@ pub async fn check_connection(
     let report = lifecycle
         .check(&signed_in, &connection_id, CancellationToken::new())
         .await?;
-    let connection = lifecycle
-        .status(&connection_id, chrono::Utc::now())
-        .await?;
+    let connection = lifecycle.status(&connection_id, chrono::Utc::now()).await?;
     Ok(CheckResult { report, connection })
 }
 
@@ -233,11 +228,10 @@ pub async fn reminders(app: AppHandle, state: State<'_, AppState>) -> Result<Rem
     let log = ReminderLog::new(&state.data_dir);
     let today = now.date_naive();
     let (log_for_check, due_for_check) = (log.clone(), due.clone());
-    let notify = tokio::task::spawn_blocking(move || {
-        log_for_check.should_notify(&due_for_check, today)
-    })
-    .await
-    .map_err(|e| UiError::new(Code::Vault, e.to_string(), None))?;
+    let notify =
+        tokio::task::spawn_blocking(move || log_for_check.should_notify(&due_for_check, today))
+            .await
+            .map_err(|e| UiError::new(Code::Vault, e.to_string(), None))?;
     let notified = notify && notify_os(&app, &due);
     if notified {
         let due = due.clone();
@@ -286,7 +280,10 @@ fn forward(channel: Channel<LifecycleEvent>) -> impl Fn(LifecycleEvent) + Send +
 }
 
 fn rotate_result(state: &AppState, result: RotationResult) -> Result<RotateResult> {
-    let handoff = match (&result.handoff, state.lifecycle()?.recipe_for(&result.connection)) {
+    let handoff = match (
+        &result.handoff,
+        state.lifecycle()?.recipe_for(&result.connection),
+    ) {
         (Some(handoff), Some(recipe)) => Some(DoneView::new(&recipe, handoff)),
         _ => None,
     };

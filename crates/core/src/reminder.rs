@@ -160,7 +160,8 @@ mod tests {
     struct Dir(PathBuf);
     impl Dir {
         fn new() -> Self {
-            let dir = std::env::temp_dir().join(format!("appgrant-reminder-{}", uuid::Uuid::new_v4()));
+            let dir =
+                std::env::temp_dir().join(format!("appgrant-reminder-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&dir).unwrap();
             Self(dir)
         }
@@ -198,7 +199,10 @@ mod tests {
         assert!(log.should_notify(&first, day(5)), "next day again");
         let more = due(&[row("a", Some(5)), row("b", Some(9))]);
         assert!(log.should_notify(&more, day(4)), "a new due secret");
-        assert!(!log.should_notify(&[], day(6)), "nothing due: no notification");
+        assert!(
+            !log.should_notify(&[], day(6)),
+            "nothing due: no notification"
+        );
     }
 
     #[test]

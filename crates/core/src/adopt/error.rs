@@ -62,9 +62,7 @@ impl AdoptError {
 
     pub fn code(&self) -> AdoptCode {
         match self {
-            Self::Graph { source, .. }
-                if source.class() == crate::graph::ErrorClass::Denied =>
-            {
+            Self::Graph { source, .. } if source.class() == crate::graph::ErrorClass::Denied => {
                 AdoptCode::NotAllowed
             }
             Self::Graph { .. } => AdoptCode::Graph,

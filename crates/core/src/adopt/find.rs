@@ -104,7 +104,11 @@ pub fn find(apps: &[TenantApp], recipes: &[Recipe]) -> Findings {
 }
 
 /// How much `app` looks like `spec` of `recipe` (None: not at all).
-pub(super) fn score(app: &TenantApp, recipe: &Recipe, spec: &AppSpec) -> Option<(f64, VendorMatch)> {
+pub(super) fn score(
+    app: &TenantApp,
+    recipe: &Recipe,
+    spec: &AppSpec,
+) -> Option<(f64, VendorMatch)> {
     let wanted: Vec<(&str, PermissionKind)> = spec
         .permissions
         .iter()
@@ -140,7 +144,11 @@ pub(super) fn score(app: &TenantApp, recipe: &Recipe, spec: &AppSpec) -> Option<
     } else {
         held.len() as f64 / wanted.len() as f64
     };
-    if held.is_empty() && !named && !redirect {
+    // Entra adds delegated User.Read to every new app: no evidence of anything.
+    let evidence = held
+        .iter()
+        .any(|(n, k)| !(*k == PermissionKind::Delegated && *n == "User.Read"));
+    if !evidence && !named && !redirect {
         return None;
     }
     let confidence = if coverage >= 1.0 && (named || redirect || extra.len() <= 1) {
@@ -152,9 +160,9 @@ pub(super) fn score(app: &TenantApp, recipe: &Recipe, spec: &AppSpec) -> Option<
     } else {
         return None;
     };
-    let value = coverage * 10.0 + f64::from(u8::from(named)) * 4.0
-        + f64::from(u8::from(redirect)) * 3.0
-        - extra.len() as f64 * 0.5;
+    let value =
+        coverage * 10.0 + f64::from(u8::from(named)) * 4.0 + f64::from(u8::from(redirect)) * 3.0
+            - extra.len() as f64 * 0.5;
     let reason = reason(recipe, &held, &missing, &extra, named, redirect);
     Some((
         value,
@@ -259,7 +267,14 @@ pub(crate) fn words(names: &[&str]) -> String {
 
 /// Families whose reading alone exposes people's private data (mail, files, chats).
 const PRIVATE_DATA: [&str; 8] = [
-    "Mail", "Files", "Sites", "Calendars", "Chat", "ChannelMessage", "Contacts", "Notes",
+    "Mail",
+    "Files",
+    "Sites",
+    "Calendars",
+    "Chat",
+    "ChannelMessage",
+    "Contacts",
+    "Notes",
 ];
 
 /// The app's high-risk Graph application permissions (anything that writes, sends or reads
@@ -334,7 +349,11 @@ mod tests {
             "{}",
             m.reason
         );
-        assert!(m.reason.contains("its name mentions TonicDM"), "{}", m.reason);
+        assert!(
+            m.reason.contains("its name mentions TonicDM"),
+            "{}",
+            m.reason
+        );
         assert_eq!(m.extra, vec!["Calendars.Read"]);
     }
 
@@ -353,10 +372,10 @@ mod tests {
         let found = find(&[tonic], &recipes());
         let m = &found.matches[0];
         assert_eq!(m.recipe_id, "tonicdm");
-        assert_eq!(m.confidence, Confidence::Medium, "{}", m.reason);
-        assert!(m.reason.contains(
-            "an unknown permission (id 0e0e0e0e-1111-2222-3333-444444444444)"
-        ));
+        assert_eq!(m.confidence, Confidence::High, "{}", m.reason);
+        assert!(m
+            .reason
+            .contains("an unknown permission (id 0e0e0e0e-1111-2222-3333-444444444444)"));
     }
 
     #[test]

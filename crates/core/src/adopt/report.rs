@@ -139,7 +139,11 @@ mod tests {
     use crate::adopt::read::Credential;
     use chrono::TimeDelta;
 
-    fn app(name: &str, creds: Vec<(CredentialKind, &str, Option<i64>)>, now: DateTime<Utc>) -> TenantApp {
+    fn app(
+        name: &str,
+        creds: Vec<(CredentialKind, &str, Option<i64>)>,
+        now: DateTime<Utc>,
+    ) -> TenantApp {
         TenantApp {
             object_id: format!("obj-{name}"),
             app_id: format!("app-{name}"),
@@ -190,7 +194,11 @@ mod tests {
         let now = Utc::now();
         let apps = vec![
             app("No creds", vec![], now),
-            app("Cert only", vec![(CredentialKind::Certificate, "cert", Some(200))], now),
+            app(
+                "Cert only",
+                vec![(CredentialKind::Certificate, "cert", Some(200))],
+                now,
+            ),
             app(
                 "Two secrets",
                 vec![

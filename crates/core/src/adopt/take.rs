@@ -325,7 +325,11 @@ async fn settings_drift(
                     text: format!(
                         "Set the redirect URIs of \"{}\" to the recipe's ({})",
                         app.display_name,
-                        if wanted.is_empty() { "none".to_string() } else { wanted.join(", ") }
+                        if wanted.is_empty() {
+                            "none".to_string()
+                        } else {
+                            wanted.join(", ")
+                        }
                     ),
                     why: None,
                 });
@@ -356,7 +360,11 @@ async fn assignment_required_wrongly(
     let Some(sp) = &app.service_principal_id else {
         return Ok(false);
     };
-    if connection.sign_in_limits.iter().any(|l| l.app_key == app.key) {
+    if connection
+        .sign_in_limits
+        .iter()
+        .any(|l| l.app_key == app.key)
+    {
         return Ok(false);
     }
     let body = graph
@@ -392,7 +400,10 @@ pub async fn fix_settings(graph: &GraphClient, connection: &Connection) -> Resul
                 .await
                 .map_err(|e| {
                     AdoptError::graph(
-                        format!("Switching off \"Assignment required\" on \"{}\"", app.display_name),
+                        format!(
+                            "Switching off \"Assignment required\" on \"{}\"",
+                            app.display_name
+                        ),
                         e,
                     )
                 })?;

@@ -419,7 +419,7 @@ fn merge(body: &mut Value, input: Map<String, Value>) {
     }
 }
 
-fn new_app_body(id: &str, app_id: &str, domain: &str) -> Value {
+pub(crate) fn new_app_body(id: &str, app_id: &str, domain: &str) -> Value {
     json!({
         "id": id,
         "deletedDateTime": null,

@@ -103,6 +103,9 @@ pub fn find(apps: &[TenantApp], recipes: &[Recipe]) -> Findings {
     found
 }
 
+/// Permissions too common to point at a vendor on their own.
+const GENERIC: [&str; 3] = ["User.Read", "User.Read.All", "User.ReadBasic.All"];
+
 /// How much `app` looks like `spec` of `recipe` (None: not at all).
 pub(super) fn score(
     app: &TenantApp,
@@ -144,10 +147,9 @@ pub(super) fn score(
     } else {
         held.len() as f64 / wanted.len() as f64
     };
-    // Entra adds delegated User.Read to every new app: no evidence of anything.
-    let evidence = held
-        .iter()
-        .any(|(n, k)| !(*k == PermissionKind::Delegated && *n == "User.Read"));
+    // Entra adds delegated User.Read to every new app, and reading the user list is what
+    // half the apps in a tenant do: neither says which vendor an app is for.
+    let evidence = held.iter().any(|(n, _)| !GENERIC.contains(n));
     if !evidence && !named && !redirect {
         return None;
     }

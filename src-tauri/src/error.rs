@@ -40,6 +40,8 @@ pub enum Code {
     Practice,
     /// A check, rotation or finish failed; `detail` has core's lifecycle code.
     Lifecycle,
+    /// Finding, adopting or reporting on existing apps failed; `detail` has core's code.
+    Adopt,
 }
 
 impl UiError {
@@ -254,5 +256,23 @@ mod tests {
         assert_eq!(json["code"], "sign_in");
         assert_eq!(json["detail"], "consent_denied");
         assert!(json["hint"].as_str().unwrap().contains("Accept"));
+    }
+}
+
+impl From<appgrant_core::adopt::AdoptError> for UiError {
+    fn from(e: appgrant_core::adopt::AdoptError) -> Self {
+        use appgrant_core::adopt::AdoptError as A;
+        match e {
+            A::Lifecycle(l) => l.into(),
+            A::Vault(v) => v.into(),
+            e => Self {
+                code: Code::Adopt,
+                message: e.to_string(),
+                hint: Some(e.hint()),
+                detail: serde_json::to_value(e.code())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string)),
+            },
+        }
     }
 }

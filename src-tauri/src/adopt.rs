@@ -136,9 +136,7 @@ pub async fn adopt_app(
     .await?;
     let lifecycle = state.lifecycle()?;
     let drift = adopt::drift_plan(&lifecycle, &here.graph, &here.signed_in, &connection.id).await?;
-    let connection = lifecycle
-        .status(&connection.id, chrono::Utc::now())
-        .await?;
+    let connection = lifecycle.status(&connection.id, chrono::Utc::now()).await?;
     Ok(AdoptView { connection, drift })
 }
 
@@ -160,8 +158,12 @@ pub async fn plan_drift_fix(
 pub async fn fix_drift(state: State<'_, AppState>, connection_id: String) -> Result<DriftPlan> {
     let here = here(&state).await?;
     let lifecycle = state.lifecycle()?;
-    Ok(
-        adopt::fix_drift(&lifecycle, &here.graph, &here.signed_in, &connection_id, |_| {})
-            .await?,
+    Ok(adopt::fix_drift(
+        &lifecycle,
+        &here.graph,
+        &here.signed_in,
+        &connection_id,
+        |_| {},
     )
+    .await?)
 }

@@ -155,7 +155,10 @@ pub async fn plan_drift_fix(
 /// Runs the reviewed drift plan; answers with what is left (nothing, when all went well).
 #[tauri::command]
 #[tracing::instrument(skip(state), err(level = "warn", Debug))]
-pub async fn fix_drift(state: State<'_, AppState>, connection_id: String) -> Result<DriftPlan> {
+pub async fn fix_adopted_drift(
+    state: State<'_, AppState>,
+    connection_id: String,
+) -> Result<DriftPlan> {
     let here = here(&state).await?;
     let lifecycle = state.lifecycle()?;
     Ok(adopt::fix_drift(

@@ -48,6 +48,7 @@ macro_rules! app_commands {
             commands::remove_mailbox_limit,
             dashboard::load_dashboard,
             dashboard::check_connection,
+            dashboard::fix_drift,
             dashboard::sign_in_for_connection,
             dashboard::rotate_connection,
             dashboard::finish_rotation,
@@ -57,7 +58,7 @@ macro_rules! app_commands {
             adopt::expiry_report,
             adopt::adopt_app,
             adopt::plan_drift_fix,
-            adopt::fix_drift,
+            adopt::fix_adopted_drift,
         ]
     };
 }

@@ -7,14 +7,13 @@
 // Screenshots: artifacts/e2e/dashboard-*.png.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { freePort, launchApp, repoRoot } from "./harness.mjs";
+import { keyringHas, tokenStatus as practiceToken } from "./practice.mjs";
 
-const TENANT_ID = "5f3c2b1a-7d6e-4f80-9a1b-2c3d4e5f6a7b";
 const ADMIN = "avery.admin@contosopractice.onmicrosoft.com";
 const DAY = 86_400_000;
 
@@ -30,9 +29,7 @@ let browser;
 /** What the wizard handed over, by vendor: client id and secret. */
 const made = {};
 
-before(async () => {
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(browserScript, JSON.stringify({ upn: ADMIN, decision: "accept" }));
+async function launch() {
   app = await launchApp({
     env: {
       APPGRANT_BROWSER: path.join(repoRoot, "tests/e2e/fake-browser.mjs"),
@@ -43,6 +40,12 @@ before(async () => {
     },
   });
   browser = app.browser;
+}
+
+before(async () => {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(browserScript, JSON.stringify({ upn: ADMIN, decision: "accept" }));
+  await launch();
 });
 
 after(async () => {
@@ -88,31 +91,7 @@ async function card(vendor) {
 
 const sim = (pathname, init) => fetch(`${practice}${pathname}`, init);
 
-async function tokenStatus(clientId, secret) {
-  const response = await sim(`/${TENANT_ID}/oauth2/v2.0/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      client_id: clientId,
-      client_secret: secret,
-      scope: "https://graph.microsoft.com/.default",
-      grant_type: "client_credentials",
-    }),
-  });
-  return response.status;
-}
-
-function keyringHas(secret) {
-  try {
-    const out = execFileSync("secret-tool", ["search", "--all", "--unlock", "service", "AppGrant"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    return out.includes(secret);
-  } catch {
-    return false;
-  }
-}
+const tokenStatus = (clientId, secret) => practiceToken(practice, clientId, secret);
 
 /** Reveals the secret shown under `label` (Done or a rotation's hand-off) and returns it. */
 async function reveal(label, scope = browser) {
@@ -263,5 +242,24 @@ describe("connections dashboard in the real window", () => {
     assert.equal(await tokenStatus(made.TonicDM.clientId, fresh), 200, "the new secret gets a token");
     assert.ok(keyringHas(fresh), "the keyring holds the new secret");
     assert.ok(!keyringHas(made.TonicDM.secret), "the keyring no longer holds the old secret");
+  });
+
+  test("after a restart the practice connections are still there, and Check asks for a sign-in first", async () => {
+    await app.close();
+    await launch();
+    await heading("Where do you want to connect the vendor?");
+    await click("Your connections");
+    await heading("Your connections");
+    await clickLabelled("Check DocBits in contosopractice.onmicrosoft.com now");
+    await waitForText("sign in to contosopractice.onmicrosoft.com (the practice tenant) as an administrator");
+    await app.screenshot("dashboard-sign-in-needed");
+    await click("Sign in with your browser");
+    await browser.waitUntil(async () => /Checked just now/.test(await (await card("DocBits")).getText()), {
+      timeout: 60_000,
+      timeoutMsg: "DocBits was not checked after signing in",
+    });
+    const docbits = await (await card("DocBits")).getText();
+    assert.doesNotMatch(docbits, /deleted/i, `the saved practice tenant still has DocBits' app:\n${docbits}`);
+    assert.equal(await tokenStatus(made.DocBits.clientId, made.DocBits.secret), 200, "DocBits' secret still works");
   });
 });

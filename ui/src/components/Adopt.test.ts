@@ -45,7 +45,7 @@ describe("finding and adopting hand-made vendor apps", () => {
     expect(fake.backend.rotateConnection).toHaveBeenCalledOnce();
     expect(fake.backend.finishRotation).toHaveBeenCalledOnce();
     await user.click(fix);
-    expect(fake.backend.fixDrift).toHaveBeenCalledWith("adopted-tonic");
+    expect(fake.backend.fixAdoptedDrift).toHaveBeenCalledWith("adopted-tonic");
     expect(await within(card).findByText(/The app matches the recipe: exactly the permissions it asks for/)).toBeInTheDocument();
     expect(within(card).queryByRole("button", { name: "Fix these differences" })).not.toBeInTheDocument();
   });

@@ -230,13 +230,17 @@ const WAITING: Record<string, string> = {
   replication: "Waiting for Microsoft to catch up (new secrets take a minute to work everywhere).",
 };
 
+/** What a sign-in continues with. */
+export type Retry = "check" | "rotate" | "finish" | "fix";
+
 /** What is happening to one connection right now (shown on its card, announced once). */
 export type Activity =
   | { state: "checking"; message: string }
   | { state: "rotating"; stage: number; message: string }
   | { state: "finishing"; message: string }
-  | { state: "sign_in_needed"; retry: "check" | "rotate" | "finish"; message: string }
-  | { state: "signing_in"; retry: "check" | "rotate" | "finish"; message: string }
+  | { state: "fixing"; message: string }
+  | { state: "sign_in_needed"; retry: Retry; message: string }
+  | { state: "signing_in"; retry: Retry; message: string }
   | { state: "failed"; problem: Problem }
   | { state: "checked"; message: string };
 
@@ -292,6 +296,8 @@ export class Dashboard {
     }
     try {
       this.view = await this.backend.loadDashboard(true);
+      timing("mark", "dashboard-keyring-checked");
+      timing("measure", "dashboard-keyring", "dashboard-open", "dashboard-keyring-checked");
     } catch (error) {
       this.said = `Could not ask the credential store about the secrets: ${toProblem(error).message}`;
     }
@@ -418,7 +424,7 @@ export class Dashboard {
   };
 
   /** Runs one action on one connection; a missing sign-in becomes a prompt on its card. */
-  async #run<T>(id: string, retry: "check" | "rotate" | "finish", start: Activity, call: () => Promise<T>): Promise<T | null> {
+  async #run<T>(id: string, retry: Retry, start: Activity, call: () => Promise<T>): Promise<T | null> {
     this.activity[id] = start;
     this.said = `${this.#name(id)}: ${"message" in start ? start.message : ""}`;
     try {
@@ -435,11 +441,18 @@ export class Dashboard {
     }
   }
 
-  async check(id: string): Promise<boolean> {
-    const result = await this.#run(id, "check", { state: "checking", message: "Reading the tenant…" }, () =>
-      this.backend.checkConnection(id),
+  /** Whether "Apply these changes" also removes permissions the recipe does not ask for. */
+  removeExtra = $state<Record<string, boolean>>({});
+
+  /** Applies the check's plan (missing grants; extra ones too when chosen), then checks again. */
+  async fix(id: string): Promise<boolean> {
+    const result = await this.#run(id, "fix", { state: "fixing", message: "Bringing the permissions back to the recipe…" }, () =>
+      this.backend.fixDrift(id, this.removeExtra[id] ?? false),
     );
-    if (!result) return false;
+    return result !== null && this.#checked(id, result);
+  }
+
+  #checked(id: string, result: CheckResult): boolean {
     this.reports[id] = result.report;
     this.#replace(result.connection);
     const n = result.report.summary.findings.length;
@@ -447,6 +460,13 @@ export class Dashboard {
     this.activity[id] = { state: "checked", message: `Checked just now: ${summary}.` };
     this.said = `${this.#name(id)} checked: ${summary}.`;
     return true;
+  }
+
+  async check(id: string): Promise<boolean> {
+    const result = await this.#run(id, "check", { state: "checking", message: "Reading the tenant…" }, () =>
+      this.backend.checkConnection(id),
+    );
+    return result !== null && this.#checked(id, result);
   }
 
   async rotate(id: string): Promise<boolean> {
@@ -484,7 +504,12 @@ export class Dashboard {
       this.activity[id] = { state: "failed", problem: toProblem(error) };
       return;
     }
-    const again = { check: () => this.check(id), rotate: () => this.rotate(id), finish: () => this.finish(id) }[now.retry];
+    const again = {
+      check: () => this.check(id),
+      rotate: () => this.rotate(id),
+      finish: () => this.finish(id),
+      fix: () => this.fix(id),
+    }[now.retry];
     await again();
   }
 

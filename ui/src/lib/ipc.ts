@@ -90,6 +90,11 @@ export interface Backend {
   loadDashboard(lookInKeyring: boolean): Promise<DashboardView>;
   /** Reads the connection's tenant and saves what it found; `not_signed_in` asks for a sign-in. */
   checkConnection(connectionId: string): Promise<CheckResult>;
+  /**
+   * Brings the grants back to the recipe's (the check's reviewed plan, through apply);
+   * `removeExtra` also removes application permissions the recipe does not ask for.
+   */
+  fixDrift(connectionId: string, removeExtra: boolean): Promise<CheckResult>;
   /** Browser sign-in to the connection's own tenant (its cloud; the practice tenant for practice). */
   signInForConnection(connectionId: string): Promise<SessionInfo>;
   /** New secret → stored → proved; the old one stays valid for `graceDays` or until confirmed. */
@@ -114,7 +119,7 @@ export interface Backend {
   adoptApp(recipeId: string, appIds: string[]): Promise<AdoptView>;
   planDriftFix(connectionId: string): Promise<DriftPlan>;
   /** Runs the reviewed drift plan; answers with what is left. */
-  fixDrift(connectionId: string): Promise<DriftPlan>;
+  fixAdoptedDrift(connectionId: string): Promise<DriftPlan>;
 }
 
 /** An error from a command, carrying the shell's code so the UI can branch on it. */
@@ -188,6 +193,7 @@ export const tauriBackend: Backend = {
   removeMailboxLimit: () => call<void>("remove_mailbox_limit"),
   loadDashboard: (lookInKeyring) => call<DashboardView>("load_dashboard", { lookInKeyring }),
   checkConnection: (connectionId) => call<CheckResult>("check_connection", { connectionId }),
+  fixDrift: (connectionId, removeExtra) => call<CheckResult>("fix_drift", { connectionId, removeExtra }),
   signInForConnection: (connectionId) => call<SessionInfo>("sign_in_for_connection", { connectionId }),
   rotateConnection: (connectionId, graceDays, onEvent) =>
     call<RotateResult>("rotate_connection", { connectionId, graceDays, onEvent: channel(onEvent) }),
@@ -201,7 +207,7 @@ export const tauriBackend: Backend = {
     call<ExpiryView>("expiry_report", { withinDays, onProgress: channel(onProgress) }),
   adoptApp: (recipeId, appIds) => call<AdoptView>("adopt_app", { recipeId, appIds }),
   planDriftFix: (connectionId) => call<DriftPlan>("plan_drift_fix", { connectionId }),
-  fixDrift: (connectionId) => call<DriftPlan>("fix_drift", { connectionId }),
+  fixAdoptedDrift: (connectionId) => call<DriftPlan>("fix_adopted_drift", { connectionId }),
 };
 
 function channel<T>(onEvent: (event: T) => void): Channel<T> {

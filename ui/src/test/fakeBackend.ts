@@ -751,6 +751,11 @@ export class FakeBackend {
         connection,
       };
     }),
+    fixDrift: vi.fn(async (connectionId: string, _removeExtra: boolean): Promise<CheckResult> => {
+      await this.#enter("fixDrift");
+      delete this.findings[connectionId];
+      return this.backend.checkConnection(connectionId);
+    }),
     signInForConnection: vi.fn(async (_connectionId: string) => {
       await this.#enter("signInForConnection");
       return this.session;
@@ -829,8 +834,8 @@ export class FakeBackend {
       await this.#enter("planDriftFix");
       return this.drift;
     }),
-    fixDrift: vi.fn(async (connectionId: string) => {
-      await this.#enter("fixDrift");
+    fixAdoptedDrift: vi.fn(async (connectionId: string) => {
+      await this.#enter("fixAdoptedDrift");
       this.drift = { connectionId, steps: [] };
       return this.drift;
     }),

@@ -192,9 +192,11 @@ pub async fn sign_in_for_connection(
     let (endpoints, client_id) = where_to_sign_in(&state, &connection).await?;
     let mut config = SignInConfig::new(endpoints);
     config.tenant = connection.tenant_id.clone();
-    if let Some(id) = client_id {
-        config.client_id = id;
-    }
+    config.client_id = client_id.ok_or_else(|| {
+        appgrant_core::flow::FlowError::NeedsClientId(
+            appgrant_core::cloud::Cloud::of(&connection).label(),
+        )
+    })?;
     let auth = Arc::new(
         Authenticator::new(config, state.secrets.clone())
             .map_err(appgrant_core::flow::FlowError::from)?,
@@ -228,7 +230,7 @@ pub async fn export_rotation(
     let recipe = state
         .lifecycle()?
         .recipe_for(&connection)
-        .ok_or_else(|| crate::commands::recipe_not_loaded())?;
+        .ok_or_else(crate::commands::recipe_not_loaded)?;
     let secrets = if include_secrets {
         Some(crate::commands::secrets_of(&state, &connection).await?)
     } else {
@@ -336,7 +338,16 @@ async fn where_to_sign_in(
             Some("Connect the vendor again from the wizard."),
         )
     })?;
-    Ok((endpoints, std::env::var("APPGRANT_CLIENT_ID").ok()))
+    // The organisation's own sign-in app, else the cloud's (China has no Microsoft one).
+    let client_id = std::env::var("APPGRANT_CLIENT_ID")
+        .ok()
+        .filter(|id| !id.trim().is_empty())
+        .or_else(|| {
+            appgrant_core::cloud::Cloud::of(connection)
+                .sign_in_client()
+                .map(str::to_string)
+        });
+    Ok((endpoints, client_id))
 }
 
 /// A sign-in to the connection's tenant: the wizard's when it is there, else the dashboard's;

@@ -145,6 +145,7 @@ pub const PRACTICE_STATE_FILE: &str = "practice-tenant.json";
 
 /// Where the running practice tenant is.
 pub struct PracticeTenant {
+    /// The practice tenant as custom endpoints (its address lives as long as the app).
     pub cloud: Cloud,
     pub endpoints: Endpoints,
     pub tenant_id: String,

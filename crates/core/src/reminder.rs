@@ -42,7 +42,7 @@ pub fn due(rows: &[ConnectionStatus]) -> Vec<Due> {
             })
         })
         .collect();
-    due.sort_by_key(|a| a.expires_at);
+    due.sort_by_key(|d| d.expires_at);
     due
 }
 

@@ -103,7 +103,8 @@ pub async fn expiry_report(
         let _ = on_progress.send(p);
     })
     .await?;
-    let rows = adopt::expiry_rows(&apps, chrono::Utc::now(), within_days);
+    let mut rows = adopt::expiry_rows(&apps, chrono::Utc::now(), within_days);
+    adopt::read_owners(&here.graph, &mut rows).await;
     let csv = adopt::to_csv(&rows);
     Ok(ExpiryView { rows, csv })
 }

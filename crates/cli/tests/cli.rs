@@ -715,9 +715,11 @@ fn report_expiring_writes_valid_csv_with_one_row_per_credential() {
         "expired first: {csv}"
     );
     assert!(lines[1].contains(",client secret,Totalview,"));
-    assert!(lines
+    let tonic = lines
         .iter()
-        .any(|l| l.starts_with("TonicDM O365 Org Token,")));
+        .find(|l| l.starts_with("TonicDM O365 Org Token,"))
+        .expect("TonicDM's secret expires next week");
+    assert!(tonic.ends_with(",Avery Admin"), "owners column: {tonic}");
     assert!(
         !csv.contains("Contoso HR Sync"),
         "its certificate is 300 days away"

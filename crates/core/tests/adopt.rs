@@ -108,7 +108,8 @@ async fn the_expiry_report_has_one_row_per_credential_of_every_app() {
     let sim = practice().await;
     let (auth, _) = signed_in_as(&sim, &sim.admin_upn()).await;
     let apps = adopt::read_apps(&graph(&sim, &auth), |_| {}).await.unwrap();
-    let rows = adopt::expiry_rows(&apps, Utc::now(), None);
+    let mut rows = adopt::expiry_rows(&apps, Utc::now(), None);
+    adopt::read_owners(&graph(&sim, &auth), &mut rows).await;
     let of = |name: &str| {
         rows.iter()
             .filter(|r| r.app_name == name)
@@ -123,11 +124,17 @@ async fn the_expiry_report_has_one_row_per_credential_of_every_app() {
     assert!(tv[0].expired(), "{:?}", tv[0].days_left);
     let tonic = of("TonicDM O365 Org Token");
     assert!(matches!(tonic[0].days_left, Some(6 | 7)));
+    assert_eq!(
+        tonic[0].owners,
+        ["Avery Admin"],
+        "owners are read when readable"
+    );
     let soon = adopt::expiry_rows(&apps, Utc::now(), Some(60));
     assert!(soon.iter().all(|r| r.days_left.unwrap() <= 60));
     assert!(!soon.iter().any(|r| r.app_name == "Contoso HR Sync"));
-    let csv = adopt::to_csv(&soon);
-    assert_eq!(csv.lines().count(), soon.len() + 1);
+    let csv = adopt::to_csv(&rows);
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+    assert!(csv.contains(",Avery Admin\r\n"), "{csv}");
 }
 
 #[tokio::test]

@@ -243,7 +243,8 @@ pub async fn expiring(out: &Out, args: ExpiringArgs) -> Result<(), CliError> {
     let talk = Out::new(out.json || to_stdout);
     let signed = sign_in(&talk, &args.at).await?;
     let apps = read(&talk, &signed.graph).await?;
-    let rows = adopt::expiry_rows(&apps, Utc::now(), args.within);
+    let mut rows = adopt::expiry_rows(&apps, Utc::now(), args.within);
+    adopt::read_owners(&signed.graph, &mut rows).await;
     let text = match args.format {
         ReportFormat::Csv => adopt::to_csv(&rows),
         ReportFormat::Json => serde_json::to_string_pretty(&rows)

@@ -22,7 +22,7 @@ pub use find::{find, Confidence, Findings, RiskyApp, VendorMatch};
 pub use read::{
     read_apps, Credential, CredentialKind, Permission, PermissionNames, ReadProgress, TenantApp,
 };
-pub use report::{expiry_rows, to_csv, ExpiryRow};
+pub use report::{expiry_rows, read_owners, to_csv, ExpiryRow};
 pub use take::{
     adopt, drift_plan, fix_drift, fix_settings, AdoptRequest, Area, DriftPlan, DriftStep,
     APP_MANAGER_ROLES,

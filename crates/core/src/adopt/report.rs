@@ -2,10 +2,19 @@
 //! registration (not only AppGrant's), soonest first, as rows for the desktop table, CSV for
 //! a spreadsheet, or JSON.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use std::collections::HashMap;
 
-use super::read::{CredentialKind, TenantApp};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::read::{text, CredentialKind, TenantApp};
+use crate::graph::{Expect, GraphClient};
+
+/// Requests per JSON batch (Microsoft's limit) and batches in flight at once.
+const BATCH: usize = 20;
+const BATCHES_AT_ONCE: usize = 16;
 
 /// One credential of one app.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,6 +76,79 @@ pub fn expiry_rows(
             .then_with(|| a.app_name.cmp(&b.app_name))
     });
     rows
+}
+
+/// Fills in each row's owners (display name, else sign-in name), reading
+/// `/applications/{id}/owners` for each app once, 20 to a JSON batch. Owners are shown "if
+/// readable": an app whose owners cannot be read (or a batch that fails) keeps an empty list.
+pub async fn read_owners(graph: &GraphClient, rows: &mut [ExpiryRow]) {
+    let mut apps: Vec<String> = rows.iter().map(|r| r.object_id.clone()).collect();
+    apps.sort();
+    apps.dedup();
+    // Owned chunks and client: the future stays `Send` for the desktop shell.
+    let chunks: Vec<Vec<String>> = apps.chunks(BATCH).map(<[String]>::to_vec).collect();
+    let owners: HashMap<String, Vec<String>> = futures::stream::iter(chunks)
+        .map(|chunk| {
+            let graph = graph.clone();
+            async move { owners_batch(&graph, &chunk).await }
+        })
+        .buffer_unordered(BATCHES_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    for row in rows {
+        if let Some(o) = owners.get(&row.object_id) {
+            row.owners = o.clone();
+        }
+    }
+}
+
+async fn owners_batch(graph: &GraphClient, apps: &[String]) -> Vec<(String, Vec<String>)> {
+    let requests: Vec<Value> = apps
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            json!({
+                "id": i.to_string(),
+                "method": "GET",
+                "url": format!("/applications/{id}/owners?$select=id,displayName,userPrincipalName"),
+            })
+        })
+        .collect();
+    let Ok(Some(reply)) = graph
+        .post("$batch", &json!({ "requests": requests }), Expect::Settled)
+        .await
+    else {
+        return Vec::new();
+    };
+    reply
+        .get("responses")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.get("status").and_then(Value::as_u64) == Some(200))
+        .filter_map(|r| {
+            let app = apps.get(text(r, "id").parse::<usize>().ok()?)?;
+            let names = r
+                .pointer("/body/value")
+                .and_then(Value::as_array)?
+                .iter()
+                .map(|o| {
+                    let name = text(o, "displayName");
+                    if name.is_empty() {
+                        text(o, "userPrincipalName")
+                    } else {
+                        name
+                    }
+                })
+                .filter(|n| !n.is_empty())
+                .collect();
+            Some((app.clone(), names))
+        })
+        .collect()
 }
 
 /// Whole days from `now` to `end`, rounded down (an expiry later today is 0 days left; one

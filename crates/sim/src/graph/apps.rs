@@ -87,6 +87,9 @@ pub fn dispatch(ctx: &Ctx, s: &[&str]) -> (String, GResult) {
             tmpl_key(k, "/applications/{id}", "/applications(appId=)"),
             delete_app(ctx, k),
         ),
+        (["applications", k, "owners"], &M::GET) => {
+            ("/applications/{id}/owners", list_owners(ctx, k))
+        }
         (["applications", k, "addPassword"], &M::POST) => {
             ("/applications/{id}/addPassword", add_password(ctx, k))
         }
@@ -567,6 +570,30 @@ fn list_apps(ctx: &Ctx) -> GResult {
         .filter(|v| q.keeps(v))
         .collect();
     ctx.page_reply(od, items, &od.context_suffix("applications"), "application")
+}
+
+/// `GET /applications/{id}/owners`: the owners as directory objects (users here), readable by
+/// whoever may read the app.
+fn list_owners(ctx: &Ctx, k: &str) -> GResult {
+    ctx.require(&APP_READ_SCOPES, &APP_READ_ROLES)?;
+    let od = ctx.odata()?;
+    let t = ctx.state.tenant();
+    let app = &t.apps[find_app_idx(ctx, &t, k)?];
+    let owners: Vec<Value> = app
+        .owners
+        .iter()
+        .filter_map(|id| t.user(id))
+        .map(|u| {
+            json!({
+                "@odata.type": "#microsoft.graph.user",
+                "id": u.id,
+                "displayName": u.display_name,
+                "userPrincipalName": u.upn,
+                "mail": u.mail,
+            })
+        })
+        .collect();
+    ctx.page_reply(&od, owners, "directoryObjects", "directoryObject")
 }
 
 fn create_app(ctx: &Ctx) -> GResult {

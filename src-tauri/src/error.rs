@@ -212,6 +212,24 @@ impl From<appgrant_core::export::ExportError> for UiError {
     }
 }
 
+impl From<appgrant_core::adopt::AdoptError> for UiError {
+    fn from(e: appgrant_core::adopt::AdoptError) -> Self {
+        use appgrant_core::adopt::AdoptError as A;
+        match e {
+            A::Lifecycle(l) => l.into(),
+            A::Vault(v) => v.into(),
+            e => Self {
+                code: Code::Adopt,
+                message: e.to_string(),
+                hint: Some(e.hint()),
+                detail: serde_json::to_value(e.code())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string)),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,23 +292,5 @@ mod tests {
         assert_eq!(json["code"], "lifecycle");
         assert_eq!(json["detail"], "nothing_to_finish");
         assert!(json["hint"].as_str().unwrap().contains("Start a rotation"));
-    }
-}
-
-impl From<appgrant_core::adopt::AdoptError> for UiError {
-    fn from(e: appgrant_core::adopt::AdoptError) -> Self {
-        use appgrant_core::adopt::AdoptError as A;
-        match e {
-            A::Lifecycle(l) => l.into(),
-            A::Vault(v) => v.into(),
-            e => Self {
-                code: Code::Adopt,
-                message: e.to_string(),
-                hint: Some(e.hint()),
-                detail: serde_json::to_value(e.code())
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string)),
-            },
-        }
     }
 }

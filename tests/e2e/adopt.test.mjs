@@ -106,9 +106,16 @@ describe("adopting a hand-made vendor app in the real window", () => {
     await click("Choose TonicDM");
     await click("Continue");
     await heading("Sign in to");
+    // The sign-in button, unless the practice tenant's sign-in is already there.
     const signIn = await browser.$("button=Sign in with your browser");
+    const adoptEntry = await browser.$("button=Apps in this tenant");
+    await browser.waitUntil(async () => (await signIn.isClickable()) || (await adoptEntry.isExisting()), {
+      timeout: 60_000,
+    });
     if (await signIn.isExisting()) await signIn.click();
-    await click("Apps in this tenant", 60_000);
+    await adoptEntry.waitForClickable({ timeout: 60_000 });
+    await app.screenshot("adopt-signed-in");
+    await adoptEntry.click();
     await heading("Apps already in this tenant");
     await click("Find apps already in this tenant");
     await waitForText("look like a vendor app AppGrant knows");

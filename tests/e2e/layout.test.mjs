@@ -99,7 +99,9 @@ describe("layout", () => {
     await browser.setWindowSize(1024, 700);
     await (await browser.$("button=Your connections")).click();
     await (await browser.$("h3=The year ahead")).waitForDisplayed({ timeout: 20_000 });
-    await browser.waitUntil(async () => (await browser.$$("article")).length === 30, { timeout: 20_000 });
+    // The first 25 cards paint at once; the rest come with "Show all".
+    await browser.waitUntil(async () => (await browser.$$("article")).length === 25, { timeout: 20_000 });
+    await (await browser.$("button=Show all 30 connections")).waitForDisplayed();
     assert.ok((await overflow(browser)) <= 0, "dashboard fits 1024 px");
     await app.screenshot("layout-dark-dashboard");
     const pairs = await browser.execute(() => {

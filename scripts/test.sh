@@ -45,6 +45,10 @@ step "bulk rotation benchmark, 10 connections (figures in artifacts/bench/rotate
 cargo run -q -p appgrant-core --example rotate_bench -- --connections 10 --out artifacts/bench/rotate-10.txt > /dev/null
 cat artifacts/bench/rotate-10.txt
 
+step "adoption benchmark, 1,000 app registrations (figures in artifacts/bench/adopt-1000.txt; 10,000: cargo run -p appgrant-core --example adopt_bench)"
+cargo run -q -p appgrant-core --example adopt_bench -- --apps 1000 --out artifacts/bench/adopt-1000.txt > /dev/null
+cat artifacts/bench/adopt-1000.txt
+
 step "people search over 100,000 users (figures in artifacts/bench/people-search.txt)"
 cargo test -q --workspace --features appgrant/custom-protocol -- --ignored --exact people_search_scale_100k --nocapture 2>&1 | grep -v "^running\|^test result\|^$" || true
 cat artifacts/bench/people-search.txt 2>/dev/null || true

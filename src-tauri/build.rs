@@ -38,6 +38,11 @@ const COMMANDS: &[&str] = &[
     "finish_rotation",
     "export_rotation",
     "reminders",
+    "find_vendor_apps",
+    "expiry_report",
+    "adopt_app",
+    "plan_drift_fix",
+    "fix_adopted_drift",
 ];
 
 fn main() {

@@ -40,6 +40,8 @@ pub enum Code {
     Practice,
     /// A check, rotation or finish failed; `detail` has core's lifecycle code.
     Lifecycle,
+    /// Finding, adopting or reporting on existing apps failed; `detail` has core's code.
+    Adopt,
 }
 
 impl UiError {
@@ -207,6 +209,24 @@ impl From<appgrant_core::vault::VaultError> for UiError {
 impl From<appgrant_core::export::ExportError> for UiError {
     fn from(e: appgrant_core::export::ExportError) -> Self {
         Self::new(Code::Export, e.to_string(), Some(e.hint()))
+    }
+}
+
+impl From<appgrant_core::adopt::AdoptError> for UiError {
+    fn from(e: appgrant_core::adopt::AdoptError) -> Self {
+        use appgrant_core::adopt::AdoptError as A;
+        match e {
+            A::Lifecycle(l) => l.into(),
+            A::Vault(v) => v.into(),
+            e => Self {
+                code: Code::Adopt,
+                message: e.to_string(),
+                hint: Some(e.hint()),
+                detail: serde_json::to_value(e.code())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string)),
+            },
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! `state` holds the wizard's flow, the dashboard's sign-ins and the practice tenant between
 //! commands. Everything worth testing lives in `appgrant-core`.
 
+mod adopt;
 mod commands;
 mod dashboard;
 mod dto;
@@ -53,6 +54,11 @@ macro_rules! app_commands {
             dashboard::finish_rotation,
             dashboard::export_rotation,
             dashboard::reminders,
+            adopt::find_vendor_apps,
+            adopt::expiry_report,
+            adopt::adopt_app,
+            adopt::plan_drift_fix,
+            adopt::fix_adopted_drift,
         ]
     };
 }

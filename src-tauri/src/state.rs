@@ -96,6 +96,8 @@ impl AppState {
             let sim = Sim::start(SimConfig {
                 port,
                 state_file: Some(state_file),
+                // Vendor apps made by hand before AppGrant, to rehearse adopting them.
+                hand_made_apps: true,
                 ..SimConfig::default()
             })
             .await

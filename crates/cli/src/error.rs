@@ -244,3 +244,16 @@ impl From<RemoveError> for CliError {
         }
     }
 }
+
+impl From<appgrant_core::adopt::AdoptError> for CliError {
+    fn from(e: appgrant_core::adopt::AdoptError) -> Self {
+        use appgrant_core::adopt::AdoptCode;
+        let code = match e.code() {
+            AdoptCode::NotFound | AdoptCode::NoMatch => Code::NotFound,
+            AdoptCode::NotAllowed | AdoptCode::Graph => Code::Tenant,
+            AdoptCode::Storage => Code::Storage,
+            AdoptCode::Lifecycle => Code::Apply,
+        };
+        Self::new(code, e.to_string(), Some(&e.hint())).with_detail(e.code())
+    }
+}

@@ -33,6 +33,13 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum ReportCommand {
+    /// Every app registration's secrets and certificates with their expiry (the whole
+    /// tenant, not only AppGrant's connections), soonest first.
+    Expiring(commands::adopt::ExpiringArgs),
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the built-in vendor recipes: apps, what the vendor will be able to do, risk.
@@ -54,6 +61,13 @@ enum Command {
         /// Only this vendor (name or recipe id).
         #[arg(long)]
         vendor: Option<String>,
+    },
+    /// Find vendor apps made by hand in a tenant, or adopt one (--app … --recipe …).
+    Adopt(commands::adopt::AdoptArgs),
+    /// Tenant-wide reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
     },
     /// Read a connection's tenant: apps, secrets, permissions and limits as saved?
     Check(commands::lifecycle::CheckArgs),
@@ -156,6 +170,10 @@ async fn main() -> ExitCode {
             };
             commands::connections::list(&out, &filter).await
         }
+        Command::Adopt(args) => commands::adopt::run(&out, args).await,
+        Command::Report {
+            command: ReportCommand::Expiring(args),
+        } => commands::adopt::expiring(&out, args).await,
         Command::Check(args) => commands::lifecycle::check(&out, args).await,
         Command::Rotate(args) => commands::lifecycle::rotate(&out, args).await,
         Command::Export {

@@ -22,7 +22,12 @@ pub struct Tenant {
 
 /// Starts the practice tenant in this process and points a new flow at it.
 pub async fn practice(ctx: &Context) -> Result<Tenant, CliError> {
-    let sim = Sim::start(SimConfig::default()).await.map_err(|e| {
+    // With the vendor apps an admin made by hand before AppGrant (for `adopt` and reports).
+    let sim = Sim::start(SimConfig {
+        hand_made_apps: true,
+        ..SimConfig::default()
+    })
+    .await.map_err(|e| {
         CliError::new(
             Code::Practice,
             format!("The practice tenant could not start: {e}"),

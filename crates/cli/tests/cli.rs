@@ -634,3 +634,123 @@ fn check_and_rotate_say_what_is_missing_and_refuse_practice_connections() {
         stderr(&o)
     );
 }
+
+#[test]
+fn adopt_lists_hand_made_vendor_apps_and_adopts_one_with_its_drift() {
+    let data = TempDir::new();
+    let found = run(&data.0, false, &["--json", "adopt", "--practice"]);
+    assert!(found.status.success(), "{}", stderr(&found));
+    let found = json_out(&found);
+    let tonic = found["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["app"]["displayName"] == "TonicDM O365 Org Token")
+        .expect("the hand-made TonicDM is found");
+    assert_eq!(tonic["confidence"], "high");
+    assert!(tonic["reason"]
+        .as_str()
+        .unwrap()
+        .contains("also holds Calendars.Read, which the recipe does not ask for"));
+    let app_id = tonic["app"]["appId"].as_str().unwrap().to_string();
+
+    // Each --practice run starts a fresh practice tenant with the same seeded ids.
+    let adopted = run(
+        &data.0,
+        false,
+        &[
+            "adopt",
+            "--practice",
+            "--app",
+            &app_id,
+            "--recipe",
+            "tonicdm",
+        ],
+    );
+    assert!(adopted.status.success(), "{}", stderr(&adopted));
+    let text = stdout(&adopted);
+    assert!(text.contains("Nothing was created in the tenant"), "{text}");
+    assert!(text.contains("not held by AppGrant"), "{text}");
+    assert!(
+        text.contains("Remove the application permission Calendars.Read"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Switch off \"Assignment required\""),
+        "{text}"
+    );
+    let list = json_out(&run(&data.0, false, &["--json", "connections"]));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn report_expiring_writes_valid_csv_with_one_row_per_credential() {
+    let data = TempDir::new();
+    let out = run(
+        &data.0,
+        false,
+        &[
+            "report",
+            "expiring",
+            "--practice",
+            "--within",
+            "60d",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(12),
+        "something expires within 30 days"
+    );
+    let csv = stdout(&out);
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "App name,Application (client) ID,Credential kind,Credential name,Expires (UTC),Days left,Owners"
+    );
+    assert!(
+        lines[1].starts_with("Totalview Calendar Sync,"),
+        "expired first: {csv}"
+    );
+    assert!(lines[1].contains(",client secret,Totalview,"));
+    let tonic = lines
+        .iter()
+        .find(|l| l.starts_with("TonicDM O365 Org Token,"))
+        .expect("TonicDM's secret expires next week");
+    assert!(tonic.ends_with(",Avery Admin"), "owners column: {tonic}");
+    assert!(
+        !csv.contains("Contoso HR Sync"),
+        "its certificate is 300 days away"
+    );
+    assert!(
+        !csv.contains("PRACTICE"),
+        "messages go to stderr, not into the CSV"
+    );
+    let all = run(
+        &data.0,
+        false,
+        &[
+            "--json",
+            "report",
+            "expiring",
+            "--practice",
+            "--format",
+            "json",
+        ],
+    );
+    let rows: Value = serde_json::from_slice(&all.stdout).unwrap();
+    let cert = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["appName"] == "Contoso HR Sync")
+        .expect("the certificate-only app has its row");
+    assert_eq!(cert["kind"], "certificate");
+    assert!(!rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["appName"] == "Old Intranet"));
+}

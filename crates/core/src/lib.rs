@@ -5,6 +5,7 @@
 //! verified, and saved as a connection. The desktop shell and the CLI are thin adapters over
 //! this crate; it knows nothing of windows or terminals.
 
+pub mod adopt;
 pub mod apply;
 pub mod catalog;
 pub mod cloud;

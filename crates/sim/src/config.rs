@@ -27,6 +27,12 @@ pub struct SimConfig {
     /// Keep the tenant's objects (apps, service principals, grants, secrets, Exchange scopes)
     /// in this file: loaded at start, saved after every successful write. None: in memory only.
     pub state_file: Option<std::path::PathBuf>,
+    /// Seed the app registrations an admin made by hand from vendors' guides, mistakes
+    /// included (see `seed_apps`): TonicDM, Totalview's two apps, a certificate-only app, an
+    /// app without credentials, and one with a permission Microsoft Graph does not publish.
+    pub hand_made_apps: bool,
+    /// Generate this many extra app registrations with random secrets and certificates.
+    pub extra_apps: usize,
 }
 
 impl SimConfig {

@@ -40,6 +40,7 @@ pub mod model;
 pub mod odata;
 pub mod persist;
 pub mod seed;
+pub mod seed_apps;
 pub mod state;
 pub mod tls;
 

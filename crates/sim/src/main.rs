@@ -18,6 +18,12 @@ struct Args {
     /// Extra generated users (e.g. 100000 for scale tests).
     #[arg(long)]
     users: Option<usize>,
+    /// Seed app registrations made by hand from vendors' guides (mistakes included).
+    #[arg(long)]
+    hand_made_apps: bool,
+    /// Generate this many extra app registrations with random credentials.
+    #[arg(long)]
+    apps: Option<usize>,
     /// Replication delay in milliseconds for every kind (app→SP, SP→grant, app/secret→token,
     /// assignment→token).
     #[arg(long)]
@@ -81,6 +87,12 @@ fn build_config(a: &Args) -> Result<SimConfig, String> {
     }
     if let Some(u) = a.users {
         c.extra_users = u;
+    }
+    if a.hand_made_apps {
+        c.hand_made_apps = true;
+    }
+    if let Some(n) = a.apps {
+        c.extra_apps = n;
     }
     let k = &mut c.knobs;
     if let Some(ms) = a.replication_ms {

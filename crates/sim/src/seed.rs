@@ -461,6 +461,16 @@ pub fn build_tenant(extra_users: usize) -> Tenant {
     t
 }
 
+/// The seeded tenant as `config` asks: generated users, hand-made and generated apps.
+pub fn build_configured(config: &crate::SimConfig) -> Tenant {
+    let mut t = build_tenant(config.extra_users);
+    if config.hand_made_apps {
+        crate::seed_apps::add_hand_made(&mut t);
+    }
+    crate::seed_apps::add_generated(&mut t, config.extra_apps);
+    t
+}
+
 /// The seeded users (not the generated ones) with their roles.
 pub fn seeded_user_list(t: &Tenant) -> Vec<SeededUser> {
     t.users

@@ -115,7 +115,7 @@ impl SimState {
     /// Builds the seeded tenant. `base_url` is where the server is reachable
     /// (`http://127.0.0.1:{port}`), used in links, discovery and tokens.
     pub fn new(config: SimConfig, base_url: &str) -> SimState {
-        let tenant = seed::build_tenant(config.extra_users);
+        let tenant = seed::build_configured(&config);
         let seed_value = config.knobs.faults.seed;
         SimState {
             inner: Arc::new(Inner {
@@ -232,7 +232,7 @@ impl SimState {
 
     /// Re-seeds the tenant and clears counters, log, knobs (back to the start-up config).
     pub fn reset(&self) {
-        let fresh = seed::build_tenant(self.inner.config.extra_users);
+        let fresh = seed::build_configured(&self.inner.config);
         *self.tenant() = fresh;
         self.set_knobs(self.inner.config.knobs.clone());
         *lock(&self.inner.counters) = Counters::default();

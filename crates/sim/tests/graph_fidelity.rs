@@ -414,8 +414,8 @@ async fn documented_graph_paths_the_tenant_lacks_are_501_not_400_or_404() {
         (Method::GET, "/v1.0/devices".to_string(), "/devices"),
         (
             Method::GET,
-            format!("/v1.0/applications/{oid}/owners"),
-            "/applications/{id}/owners",
+            format!("/v1.0/applications/{oid}/extensionProperties"),
+            "/applications/{id}/extensionProperties",
         ),
         (
             Method::POST,

@@ -21,6 +21,7 @@ export const NEXT_ACTION: Record<ErrorCode | "unknown", string> = {
   export: "Try again, or choose another format.",
   practice: "Restart AppGrant and open the practice tenant again.",
   lifecycle: "Try again: a rotation continues where it stopped, without losing a secret.",
+  adopt: "Sign in with an account that may read and change app registrations, then try again.",
   unknown: "Try again. If it happens again, restart AppGrant.",
 };
 

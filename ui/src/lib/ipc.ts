@@ -4,6 +4,11 @@
 
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
+  AdoptView,
+  DriftPlan,
+  ExpiryView,
+  ReadProgress,
+  VendorFindings,
   ApplyEvent,
   ApplyResult,
   CheckResult,
@@ -104,6 +109,17 @@ export interface Backend {
   exportRotation(connectionId: string, format: ExportFormat, includeSecrets: boolean): Promise<string>;
   /** On start: what is due within 30 days; sends one OS notification a day for the same set. */
   reminders(): Promise<Reminder>;
+
+  // ---- Apps made by hand before AppGrant ----
+  /** Reads every app registration of the signed-in tenant and matches them with the recipes. */
+  findVendorApps(onProgress: (p: ReadProgress) => void): Promise<VendorFindings>;
+  /** Every app's secrets and certificates expiring within `withinDays` (null: all), with the CSV. */
+  expiryReport(withinDays: number | null, onProgress: (p: ReadProgress) => void): Promise<ExpiryView>;
+  /** Saves a connection for existing app(s) (nothing is created) and plans its drift. */
+  adoptApp(recipeId: string, appIds: string[]): Promise<AdoptView>;
+  planDriftFix(connectionId: string): Promise<DriftPlan>;
+  /** Runs the reviewed drift plan; answers with what is left. */
+  fixAdoptedDrift(connectionId: string): Promise<DriftPlan>;
 }
 
 /** An error from a command, carrying the shell's code so the UI can branch on it. */
@@ -186,6 +202,12 @@ export const tauriBackend: Backend = {
   exportRotation: (connectionId, format, includeSecrets) =>
     call<string>("export_rotation", { connectionId, format, includeSecrets }),
   reminders: () => call<Reminder>("reminders"),
+  findVendorApps: (onProgress) => call<VendorFindings>("find_vendor_apps", { onProgress: channel(onProgress) }),
+  expiryReport: (withinDays, onProgress) =>
+    call<ExpiryView>("expiry_report", { withinDays, onProgress: channel(onProgress) }),
+  adoptApp: (recipeId, appIds) => call<AdoptView>("adopt_app", { recipeId, appIds }),
+  planDriftFix: (connectionId) => call<DriftPlan>("plan_drift_fix", { connectionId }),
+  fixAdoptedDrift: (connectionId) => call<DriftPlan>("fix_adopted_drift", { connectionId }),
 };
 
 function channel<T>(onEvent: (event: T) => void): Channel<T> {

@@ -52,7 +52,8 @@ export type ErrorCode =
   | "vault"
   | "export"
   | "practice"
-  | "lifecycle";
+  | "lifecycle"
+  | "adopt";
 
 export interface UiErrorPayload {
   code: ErrorCode;
@@ -437,4 +438,92 @@ export interface RotateResult {
 export interface Reminder {
   due: { connectionId: string; vendor: string; tenant: string; expiresAt: string; daysLeft: number }[];
   notified: boolean;
+}
+
+// ---- Apps made by hand before AppGrant (core's `adopt` module) ----
+
+/** How far reading the tenant's app registrations has come. */
+export interface ReadProgress {
+  pages: number;
+  apps: number;
+}
+
+export interface TenantCredential {
+  kind: "secret" | "certificate";
+  keyId: string;
+  name: string;
+  startsAt: string | null;
+  expiresAt: string | null;
+}
+
+/** One app registration of the tenant (core's `adopt::TenantApp`). */
+export interface TenantApp {
+  objectId: string;
+  appId: string;
+  displayName: string;
+  createdAt: string | null;
+  signInAudience: string;
+  redirectUris: string[];
+  /** `name` is null for a permission the catalog does not know. */
+  permissions: { name: string | null; id: string; kind: "application" | "delegated" }[];
+  otherApis: number;
+  credentials: TenantCredential[];
+}
+
+export interface VendorMatch {
+  app: TenantApp;
+  recipeId: string;
+  vendor: string;
+  appKey: string;
+  confidence: "low" | "medium" | "high";
+  reason: string;
+  missing: string[];
+  extra: string[];
+}
+
+export interface RiskyApp {
+  app: TenantApp;
+  permissions: string[];
+  reason: string;
+}
+
+export interface VendorFindings {
+  matches: VendorMatch[];
+  risky: RiskyApp[];
+  appsRead: number;
+}
+
+/** One credential in the tenant-wide expiry report. */
+export interface ExpiryRow {
+  appName: string;
+  appId: string;
+  objectId: string;
+  kind: "secret" | "certificate";
+  name: string;
+  keyId: string;
+  expiresAt: string | null;
+  daysLeft: number | null;
+  owners: string[];
+}
+
+export interface ExpiryView {
+  rows: ExpiryRow[];
+  csv: string;
+}
+
+export interface DriftStep {
+  area: "authentication" | "api_permissions" | "enterprise_app_properties";
+  appKey: string;
+  text: string;
+  why: string | null;
+}
+
+export interface DriftPlan {
+  connectionId: string;
+  steps: DriftStep[];
+}
+
+export interface AdoptView {
+  connection: DashboardConnection;
+  drift: DriftPlan;
 }

@@ -25,6 +25,12 @@ import type {
   SessionInfo,
   TenantInfo,
   VerifyCheck,
+  AdoptView,
+  DriftPlan,
+  ExpiryRow,
+  ReadProgress,
+  TenantApp,
+  VendorFindings,
 } from "../lib/types";
 
 export const TENANT_ID = "3f2b9c1e-7d4a-4e55-9a0b-1c2d3e4f5a6b";
@@ -442,6 +448,63 @@ export function rotated(c: DashboardConnection, graceDays: number, stage: "overl
 
 type Method = keyof Backend;
 
+/** A hand-made app registration as the tenant lists it. */
+function tenantApp(name: string, appId: string, credentials: TenantApp["credentials"]): TenantApp {
+  return { objectId: `obj-${appId}`, appId, displayName: name, createdAt: null, signInAudience: "AzureADMyOrg", redirectUris: [], permissions: [], otherApis: 0, credentials };
+}
+
+export const HAND_TONIC_ID = "2c26c0f0-0673-47d0-b45d-4be4b2d82a49";
+export const HAND_TOTALVIEW_ID = "9d953b68-c19b-4c76-b5ac-32e563a8ce87";
+
+/** What "Find apps already in this tenant" finds in the fake tenant. */
+export const handMadeFindings: VendorFindings = {
+  appsRead: 6,
+  matches: [
+    {
+      app: tenantApp("TonicDM O365 Org Token", HAND_TONIC_ID, [{ kind: "secret", keyId: "k1", name: "TonicDM Office365 Secret", startsAt: null, expiresAt: "2026-12-11T14:32:00Z" }]),
+      recipeId: "tonicdm",
+      vendor: "TonicDM",
+      appKey: "main",
+      confidence: "high",
+      reason: "Holds MailboxSettings.ReadWrite, Mail.ReadWrite and User.Read.All as application permissions, like TonicDM; its name mentions TonicDM; also holds Calendars.Read, which the recipe does not ask for",
+      missing: [],
+      extra: ["Calendars.Read"],
+    },
+    {
+      app: tenantApp("Totalview Calendar Sync", HAND_TOTALVIEW_ID, []),
+      recipeId: "totalview",
+      vendor: "Totalview",
+      appKey: "calendar",
+      confidence: "medium",
+      reason: "Holds Calendars.ReadWrite as application permissions, like Totalview",
+      missing: ["User.Read.All"],
+      extra: [],
+    },
+  ],
+  risky: [
+    {
+      app: tenantApp("Legacy Mail Archiver", "8432e6c4-eb0a-42e6-9615-0a26ead4b5eb", []),
+      permissions: ["Mail.Read"],
+      reason: "Matches no recipe but holds Mail.Read as application permissions: it can act on its own, without anyone signing in",
+    },
+  ],
+};
+
+/** The fake tenant's credentials, as the expiry report lists them. */
+export const expiryRows: ExpiryRow[] = [
+  { appName: "Totalview Calendar Sync", appId: HAND_TOTALVIEW_ID, objectId: "o2", kind: "secret", name: "Totalview", keyId: "k2", expiresAt: "2026-11-22T14:32:00Z", daysLeft: -12, owners: [] },
+  { appName: "TonicDM O365 Org Token", appId: HAND_TONIC_ID, objectId: "o1", kind: "secret", name: "TonicDM Office365 Secret", keyId: "k1", expiresAt: "2026-12-11T14:32:00Z", daysLeft: 6, owners: ["Avery Admin"] },
+  { appName: "Contoso HR Sync", appId: "614a230a-a93b-46d0-875d-9956bfe57c39", objectId: "o3", kind: "certificate", name: "CN=hr-sync.contoso.example", keyId: "k3", expiresAt: "2027-09-30T14:32:00Z", daysLeft: 300, owners: [] },
+];
+
+const tonicDrift: DriftPlan = {
+  connectionId: "adopted-tonic",
+  steps: [
+    { area: "api_permissions", appKey: "main", text: "Remove the application permission Calendars.Read and its admin consent", why: null },
+    { area: "enterprise_app_properties", appKey: "main", text: "Switch off \"Assignment required\" on the enterprise app \"TonicDM O365 Org Token\"", why: "Assignment required only controls who may sign in; the app's own token can still reach every mailbox." },
+  ],
+};
+
 export interface ApplyScript {
   events: ApplyEvent[];
   result: ApplyResult;
@@ -470,6 +533,9 @@ export class FakeBackend {
   findings: Record<string, { findings: string[]; fixSteps: CheckResult["report"]["fixSteps"]; extraGrants: CheckResult["report"]["extraGrants"] }> = {};
   dueReminder = true;
   practiceFreshSince: string | null = null;
+  handMade: VendorFindings = handMadeFindings;
+  expiry: ExpiryRow[] = expiryRows;
+  drift: DriftPlan = tonicDrift;
   #failures = new Map<Method, unknown[]>();
   #holds = new Map<Method, { promise: Promise<void>; release: () => void }>();
 
@@ -744,6 +810,34 @@ export class FakeBackend {
         due: due.map((c) => ({ connectionId: c.id, vendor: c.vendor, tenant: c.tenant.domain ?? c.tenant.id, expiresAt: c.nextExpiry ?? "", daysLeft: c.daysLeft ?? 0 })),
         notified: due.length > 0,
       };
+    }),
+    findVendorApps: vi.fn(async (onProgress: (p: ReadProgress) => void): Promise<VendorFindings> => {
+      onProgress({ pages: 1, apps: this.handMade.appsRead });
+      await this.#enter("findVendorApps");
+      return this.handMade;
+    }),
+    expiryReport: vi.fn(async (withinDays: number | null, onProgress: (p: ReadProgress) => void) => {
+      onProgress({ pages: 1, apps: 6 });
+      await this.#enter("expiryReport");
+      const rows = this.expiry.filter((r) => withinDays === null || (r.daysLeft !== null && r.daysLeft <= withinDays));
+      return { rows, csv: ["App name", ...rows.map((r) => r.appName)].join("\r\n") + "\r\n" };
+    }),
+    adoptApp: vi.fn(async (recipeId: string, appIds: string[]): Promise<AdoptView> => {
+      await this.#enter("adoptApp");
+      const m = this.handMade.matches.find((x) => appIds.includes(x.app.appId) && x.recipeId === recipeId);
+      if (!m) throw ipcError("adopt", "No app registration with that Application (client) ID was found in this tenant");
+      const connection: DashboardConnection = { ...this.dashboard[0], id: this.drift.connectionId, vendor: m.vendor };
+      this.dashboard = [...this.dashboard, connection];
+      return { connection, drift: this.drift };
+    }),
+    planDriftFix: vi.fn(async (_connectionId: string) => {
+      await this.#enter("planDriftFix");
+      return this.drift;
+    }),
+    fixAdoptedDrift: vi.fn(async (connectionId: string) => {
+      await this.#enter("fixAdoptedDrift");
+      this.drift = { connectionId, steps: [] };
+      return this.drift;
     }),
   } satisfies Backend;
 

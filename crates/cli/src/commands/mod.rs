@@ -1,5 +1,6 @@
 //! One module per group of commands; each adapts arguments, calls core and prints.
 
+pub mod adopt;
 pub mod connect;
 pub mod connections;
 pub mod lifecycle;

@@ -87,6 +87,9 @@ pub fn dispatch(ctx: &Ctx, s: &[&str]) -> (String, GResult) {
             tmpl_key(k, "/applications/{id}", "/applications(appId=)"),
             delete_app(ctx, k),
         ),
+        (["applications", k, "owners"], &M::GET) => {
+            ("/applications/{id}/owners", list_owners(ctx, k))
+        }
         (["applications", k, "addPassword"], &M::POST) => {
             ("/applications/{id}/addPassword", add_password(ctx, k))
         }
@@ -419,7 +422,7 @@ fn merge(body: &mut Value, input: Map<String, Value>) {
     }
 }
 
-fn new_app_body(id: &str, app_id: &str, domain: &str) -> Value {
+pub(crate) fn new_app_body(id: &str, app_id: &str, domain: &str) -> Value {
     json!({
         "id": id,
         "deletedDateTime": null,
@@ -547,6 +550,19 @@ fn list_apps(ctx: &Ctx) -> GResult {
     let q = ListQuery::parse(ctx, &APP_FILTER, "Application")?;
     let od = &q.od;
     let t = ctx.state.tenant();
+    if q.filter.is_none() && q.search.is_none() && od.orderby.is_none() {
+        // Only the page is rendered: a tenant with thousands of apps answers each page fast.
+        let body = odata::page_with(
+            od,
+            t.apps.len(),
+            ctx.context(&od.context_suffix("applications")),
+            &ctx.url_base(),
+            "application",
+            100,
+            |start, end| t.apps[start..end].iter().map(Application::render).collect(),
+        )?;
+        return Ok(Reply::ok(body));
+    }
     let items: Vec<Value> = t
         .apps
         .iter()
@@ -554,6 +570,30 @@ fn list_apps(ctx: &Ctx) -> GResult {
         .filter(|v| q.keeps(v))
         .collect();
     ctx.page_reply(od, items, &od.context_suffix("applications"), "application")
+}
+
+/// `GET /applications/{id}/owners`: the owners as directory objects (users here), readable by
+/// whoever may read the app.
+fn list_owners(ctx: &Ctx, k: &str) -> GResult {
+    ctx.require(&APP_READ_SCOPES, &APP_READ_ROLES)?;
+    let od = ctx.odata()?;
+    let t = ctx.state.tenant();
+    let app = &t.apps[find_app_idx(ctx, &t, k)?];
+    let owners: Vec<Value> = app
+        .owners
+        .iter()
+        .filter_map(|id| t.user(id))
+        .map(|u| {
+            json!({
+                "@odata.type": "#microsoft.graph.user",
+                "id": u.id,
+                "displayName": u.display_name,
+                "userPrincipalName": u.upn,
+                "mail": u.mail,
+            })
+        })
+        .collect();
+    ctx.page_reply(&od, owners, "directoryObjects", "directoryObject")
 }
 
 fn create_app(ctx: &Ctx) -> GResult {

@@ -137,6 +137,26 @@ impl Vault {
         Ok(())
     }
 
+    /// Changes one saved connection in place (read, `change`, write, under the index lock),
+    /// so concurrent updates of different connections, or of different fields, never undo
+    /// each other. Returns the connection as saved. Blocking.
+    pub fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Connection),
+    ) -> Result<Connection, VaultError> {
+        let _guard = self.guard();
+        let mut all = self.read_index()?;
+        let connection = all
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| VaultError::NotFound { id: id.to_string() })?;
+        change(connection);
+        let saved = connection.clone();
+        self.write_index(&all)?;
+        Ok(saved)
+    }
+
     /// Forgets a connection: deletes every keyring entry of its secrets, then its metadata.
     /// Returns what was removed; removing an unknown id succeeds with `None`.
     ///

@@ -139,7 +139,7 @@ fn check(
 }
 
 /// Client-credentials token → roles claim → one harmless probe.
-async fn app_only_checks(
+pub(crate) async fn app_only_checks(
     ctx: &VerifyContext<'_>,
     app: &AppOutcome,
     wanted: &[String],

@@ -24,6 +24,9 @@ pub struct SimConfig {
     /// Where TLS mode writes the CA certificate (PEM). Default: a file named after the port
     /// in the system's temp directory.
     pub cert_out: Option<std::path::PathBuf>,
+    /// Keep the tenant's objects (apps, service principals, grants, secrets, Exchange scopes)
+    /// in this file: loaded at start, saved after every successful write. None: in memory only.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl SimConfig {

@@ -36,6 +36,7 @@ pub mod identity;
 pub mod jwt;
 pub mod model;
 pub mod odata;
+pub mod persist;
 pub mod seed;
 pub mod state;
 pub mod tls;
@@ -64,6 +65,8 @@ pub enum SimError {
     },
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    State(#[from] persist::PersistError),
     #[error("could not write the CA certificate to {path}: {source}")]
     CertOut {
         path: std::path::PathBuf,
@@ -94,6 +97,20 @@ async fn request_base(State(state): State<SimState>, req: Request, next: Next) -
         });
     let base = state.base_for_host(host.as_deref());
     state::with_request_base(base, next.run(req)).await
+}
+
+/// With a state file: saves the tenant after every successful write (not after token
+/// requests, which change nothing that is kept).
+async fn save_after_write(State(state): State<SimState>, req: Request, next: Next) -> Response {
+    let write = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+    let path = req.uri().path();
+    let token_call =
+        path.ends_with("/oauth2/v2.0/token") || path.ends_with("/oauth2/v2.0/devicecode");
+    let resp = next.run(req).await;
+    if write && !token_call && resp.status().as_u16() < 400 && state.config().state_file.is_some() {
+        state.persist();
+    }
+    resp
 }
 
 async fn track(State(state): State<SimState>, req: Request, next: Next) -> Response {
@@ -164,6 +181,10 @@ pub fn router(state: SimState) -> Router {
         .route("/beta/{*rest}", any(graph::handle_beta))
         .merge(control::routes())
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            save_after_write,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), request_base))
         .with_state(state)
 }
@@ -235,8 +256,12 @@ impl Sim {
         let scheme = if config.tls { "https" } else { "http" };
         let base = format!("{scheme}://127.0.0.1:{}", addr.port());
         let cert_out = config.cert_out.clone();
+        let state_file = config.state_file.clone();
         let state = SimState::new(config, &base);
         state.set_base_url(&base);
+        if let Some(path) = &state_file {
+            persist::load(&state, path)?;
+        }
         let app = router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (task, ca_pem, cert_path) = match tls_material {
@@ -374,7 +399,9 @@ impl Sim {
 
     /// Approves a device code for `upn` (consenting as needed).
     pub fn approve_device_code(&self, user_code: &str, upn: &str) -> Result<(), String> {
-        identity::approve_device_code(&self.state, user_code, upn, true)
+        identity::approve_device_code(&self.state, user_code, upn, true)?;
+        self.state.persist();
+        Ok(())
     }
 
     /// Declines a device code.
@@ -410,9 +437,15 @@ impl Sim {
         control::delete_app(&self.state, app_id)
     }
 
-    /// Re-seeds the tenant and resets knobs, counters and log.
+    /// Re-seeds the tenant and resets knobs, counters and log (and the state file, if any).
     pub fn reset(&self) {
-        self.state.reset()
+        self.state.reset();
+        self.state.persist();
+    }
+
+    /// The state file the tenant is kept in (`SimConfig::state_file`), if any.
+    pub fn state_file(&self) -> Option<&std::path::Path> {
+        self.state.config().state_file.as_deref()
     }
 
     /// Stops the server and waits for it.

@@ -53,6 +53,10 @@ struct Args {
     /// With --tls: where to write the CA certificate (PEM). Default: the temp directory.
     #[arg(long, requires = "tls")]
     cert_out: Option<std::path::PathBuf>,
+    /// Keep the tenant's apps, service principals, grants and secrets in this file across
+    /// restarts (loaded at start, saved after every change).
+    #[arg(long)]
+    state_file: Option<std::path::PathBuf>,
 }
 
 fn build_config(a: &Args) -> Result<SimConfig, String> {
@@ -71,6 +75,9 @@ fn build_config(a: &Args) -> Result<SimConfig, String> {
     }
     if a.cert_out.is_some() {
         c.cert_out = a.cert_out.clone();
+    }
+    if a.state_file.is_some() {
+        c.state_file = a.state_file.clone();
     }
     if let Some(u) = a.users {
         c.extra_users = u;
@@ -140,6 +147,9 @@ async fn main() -> std::process::ExitCode {
     );
     if let Some(path) = sim.cert_path() {
         println!("  ca-file        : {}", path.display());
+    }
+    if let Some(path) = sim.state_file() {
+        println!("  state-file     : {}", path.display());
     }
     println!("  tenant id      : {}", sim.tenant_id());
     println!("  tenant domain  : {}", sim.tenant_domain());

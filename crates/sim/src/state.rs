@@ -220,6 +220,16 @@ impl SimState {
         }
     }
 
+    /// With `SimConfig::state_file`: saves the tenant's objects there (a failure is logged; the
+    /// request that changed them has already succeeded).
+    pub fn persist(&self) {
+        if let Some(path) = &self.inner.config.state_file {
+            if let Err(e) = crate::persist::save(self, path) {
+                tracing::warn!("{e}");
+            }
+        }
+    }
+
     /// Re-seeds the tenant and clears counters, log, knobs (back to the start-up config).
     pub fn reset(&self) {
         let fresh = seed::build_tenant(self.inner.config.extra_users);

@@ -84,25 +84,35 @@ pub async fn authorize(
     accept: bool,
     org: bool,
 ) -> Authorized {
+    authorize_with(sim, client_id, upn, scope, accept, org, &[]).await
+}
+
+/// `authorize` with extra query parameters on `/authorize` (e.g. `nonce`).
+pub async fn authorize_with(
+    sim: &Sim,
+    client_id: &str,
+    upn: &str,
+    scope: &str,
+    accept: bool,
+    org: bool,
+    extra: &[(&str, &str)],
+) -> Authorized {
     let c = client_for(sim);
     let (verifier, challenge) = pkce();
     let redirect_uri = "http://localhost:53127/".to_string();
     let url = format!("{}/organizations/oauth2/v2.0/authorize", sim.login_base());
-    let page = c
-        .get(&url)
-        .query(&[
-            ("client_id", client_id),
-            ("response_type", "code"),
-            ("redirect_uri", &redirect_uri),
-            ("scope", scope),
-            ("state", "st-123"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("prompt", "select_account"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let mut query = vec![
+        ("client_id", client_id),
+        ("response_type", "code"),
+        ("redirect_uri", &redirect_uri),
+        ("scope", scope),
+        ("state", "st-123"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("prompt", "select_account"),
+    ];
+    query.extend_from_slice(extra);
+    let page = c.get(&url).query(&query).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     let flow = flow_id(&html);
@@ -256,6 +266,29 @@ pub fn keys(v: &Value) -> Vec<String> {
 
 pub fn assert_same_keys(actual: &Value, example: &Value) {
     assert_eq!(keys(actual), keys(example), "actual: {actual:#}");
+}
+
+/// A service principal has every key of the (abbreviated) example, and nothing that Microsoft
+/// does not document: the keys of the live Graph service principal (`data/
+/// service-principal.json`) plus `publisherName`.
+pub fn assert_documented_sp_keys(actual: &Value, example: &Value) {
+    let path = format!("{}/data/service-principal.json", env!("CARGO_MANIFEST_DIR"));
+    let live: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut documented = keys(&live);
+    documented.push("publisherName".into());
+    let got = keys(actual);
+    for k in keys(example) {
+        assert!(got.contains(&k), "{k} missing: {actual:#}");
+    }
+    for k in &got {
+        assert!(documented.contains(k), "undocumented {k}: {actual:#}");
+    }
+    for k in &documented {
+        assert!(
+            got.contains(k) || k == "@odata.context",
+            "documented {k} missing"
+        );
+    }
 }
 
 /// Creates an app (with Mail.ReadWrite + Mail.Send requested) and returns (object id, appId).

@@ -29,6 +29,11 @@ step "tests that use the real OS keyring (inside a throw-away keyring)"
 dbus-run-session -- bash scripts/with-keyring.sh \
   cargo test --workspace --features appgrant/custom-protocol -- --ignored --skip people_search_scale
 
+step "kill test, short run (3 SIGKILLs per recipe; table in artifacts/bench/kill-test-short.txt)"
+# (ran just above with the other keyring tests; scripts/kill-test.sh is the 20-kill run and
+# scripts/fuzz.sh the 10^6-case fuzzing; the fuzz corpus replays run with cargo test)
+cat artifacts/bench/kill-test-short.txt
+
 step "apply benchmark (figures in bench/results.json)"
 cargo run -q -p appgrant-core --example bench > /dev/null
 cat bench/results.json

@@ -116,6 +116,7 @@ impl From<Format> for appgrant_core::export::ExportFormat {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    appgrant_core::panic_hook::install("appgrant-cli");
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("APPGRANT_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
@@ -183,21 +184,41 @@ mod fuzz_replay {
 
     fn argv(data: &[u8]) -> Vec<String> {
         std::iter::once("appgrant-cli".to_string())
-            .chain(data.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()))
+            .chain(
+                data.split(|b| *b == 0)
+                    .map(|a| String::from_utf8_lossy(a).into_owned()),
+            )
             .collect()
     }
 
     #[test]
     fn corpus_and_generated_command_lines_never_panic() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/cli_args");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/cli_args");
         let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-            .map(|d| d.filter_map(|e| std::fs::read(e.ok()?.path()).ok()).collect())
+            .map(|d| {
+                d.filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+                    .collect()
+            })
             .unwrap_or_default();
         assert!(seeds.len() >= 5, "the corpus is in {}", dir.display());
         let words: [&[u8]; 16] = [
-            b"connect", b"tonicdm", b"--input", b"=", b"portal_url=https://x", b"--tenant",
-            b"--practice", b"--json", b"export", b"--format", b"env", b"-o", b"--lifetime-months",
-            b"99999999999999999999", b"--login-url", b"\xff\x00",
+            b"connect",
+            b"tonicdm",
+            b"--input",
+            b"=",
+            b"portal_url=https://x",
+            b"--tenant",
+            b"--practice",
+            b"--json",
+            b"export",
+            b"--format",
+            b"env",
+            b"-o",
+            b"--lifetime-months",
+            b"99999999999999999999",
+            b"--login-url",
+            b"\xff\x00",
         ];
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = move || {

@@ -51,7 +51,8 @@ fn child_that_panics() {
     match how.as_str() {
         "format" => panic!("token was {}", secret.expose()),
         "unwrap" => {
-            let r: Result<(), String> = Err(format!("server said {}", secret.expose()));
+            let answer = format!("server said {}", secret.expose());
+            let r: Result<(), String> = std::hint::black_box(Err(answer));
             r.unwrap();
         }
         _ => panic!("{secret:?}"),

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what AppGrant needs on Debian 12, idempotently: system packages (only when
-# dpkg says they are missing), tauri-driver (only when not on PATH), npm deps (npm ci).
+# dpkg says they are missing; python3-venv is for the MSAL tests' virtual environment),
+# tauri-driver (only when not on PATH), npm deps (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev
       xvfb xauth webkit2gtk-driver gnome-keyring dbus-x11 dbus keyutils libsecret-tools imagemagick
-      nodejs npm)
+      nodejs npm python3-venv)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, then formatting, lints, Rust tests, UI type
-# check and unit tests, and the end-to-end tests in a real window under Xvfb.
+# The whole test suite: installs what is missing, then formatting, lints, Rust tests, MSAL
+# (Microsoft's own client) against the simulator, UI type check and unit tests, and the
+# end-to-end tests in a real window under Xvfb.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
@@ -24,6 +25,9 @@ cargo build --workspace --all-targets --features appgrant/custom-protocol
 step "cargo test"
 cargo test --workspace --features appgrant/custom-protocol
 
+step "Microsoft's MSAL for Python against a standalone practice tenant (appgrant-sim --tls)"
+APPGRANT_SIM_BIN="$CARGO_TARGET_DIR/debug/appgrant-sim" bash tests/msal/run.sh
+
 step "tests that use the real OS keyring (inside a throw-away keyring)"
 # (same packages and features as above, so nothing is rebuilt)
 dbus-run-session -- bash scripts/with-keyring.sh \
@@ -41,6 +45,10 @@ cat bench/results.json
 step "simulator paging benchmark (figures in artifacts/bench/sim-paging.txt)"
 cargo run -q -p appgrant-sim --example paging_bench
 cat artifacts/bench/sim-paging.txt
+
+step "bulk rotation benchmark, 10 connections (figures in artifacts/bench/rotate-10.txt; 100: cargo run -p appgrant-core --example rotate_bench)"
+cargo run -q -p appgrant-core --example rotate_bench -- --connections 10 --out artifacts/bench/rotate-10.txt > /dev/null
+cat artifacts/bench/rotate-10.txt
 
 step "people search over 100,000 users (figures in artifacts/bench/people-search.txt)"
 cargo test -q --workspace --features appgrant/custom-protocol -- --ignored --exact people_search_scale_100k --nocapture 2>&1 | grep -v "^running\|^test result\|^$" || true

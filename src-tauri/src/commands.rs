@@ -16,7 +16,8 @@ use tauri::{AppHandle, Manager, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::dto::{
-    ApplyResult, ConnectionCard, DoneView, LaunchOptions, PlanView, RecipeCard, TenantInfo,
+    ApplyResult, CloudView, ConnectionCard, DoneView, LaunchOptions, PlanView, RecipeCard,
+    TenantInfo,
 };
 use crate::error::{Code, UiError};
 use crate::state::AppState;
@@ -95,15 +96,8 @@ pub async fn start_practice(state: State<'_, AppState>) -> Result<TenantInfo> {
     let sim = practice
         .as_ref()
         .ok_or_else(|| UiError::new(Code::Practice, "the practice tenant stopped", None))?;
-    let endpoints = Cloud::Custom {
-        login: sim.login_base(),
-        graph: sim.graph_base(),
-        resource: None,
-    }
-    .endpoints()
-    .map_err(|e| UiError::new(Code::Practice, e.to_string(), None))?;
     state.flow.lock().await.use_tenant(TenantChoice {
-        endpoints,
+        cloud: Cloud::custom(sim.login_base(), sim.graph_base()),
         tenant: sim.tenant_id(),
         practice: true,
         client_id: Some(sim.public_client_id().to_string()),
@@ -115,27 +109,41 @@ pub async fn start_practice(state: State<'_, AppState>) -> Result<TenantInfo> {
             "Sign in as {} (a Global Administrator). No password is needed in the practice tenant.",
             sim.admin_upn()
         )),
+        cloud: None,
     })
 }
 
-/// Points the wizard at a real tenant ("organizations" for any work account).
+/// Points the wizard at a real tenant ("organizations" for any work account) in a Microsoft
+/// cloud (`global` when none is given), signing in with `client_id` or the cloud's default
+/// app (China has none: the admin names their own registration).
 #[tauri::command]
 #[tracing::instrument(skip(state), err(level = "warn", Debug))]
-pub async fn use_tenant(state: State<'_, AppState>, tenant: String) -> Result<TenantInfo> {
+pub async fn use_tenant(
+    state: State<'_, AppState>,
+    tenant: String,
+    cloud: Option<String>,
+    client_id: Option<String>,
+) -> Result<TenantInfo> {
     let tenant = tenant.trim().to_string();
     let tenant = if tenant.is_empty() {
         "organizations".to_string()
     } else {
         tenant
     };
-    let endpoints = Cloud::Global
-        .endpoints()
-        .map_err(|e| UiError::new(Code::Plan, e.to_string(), None))?;
-    state.flow.lock().await.use_tenant(TenantChoice {
-        endpoints,
+    let cloud = match cloud.as_deref() {
+        Some(id) => Cloud::from_id(id)?,
+        None => Cloud::Global,
+    };
+    let client_id = client_id
+        .or_else(|| std::env::var("APPGRANT_CLIENT_ID").ok())
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty());
+    let mut flow = state.flow.lock().await;
+    flow.use_tenant(TenantChoice {
+        cloud: cloud.clone(),
         tenant: tenant.clone(),
         practice: false,
-        client_id: std::env::var("APPGRANT_CLIENT_ID").ok(),
+        client_id,
     })?;
     Ok(TenantInfo {
         practice: false,
@@ -145,6 +153,7 @@ pub async fn use_tenant(state: State<'_, AppState>, tenant: String) -> Result<Te
             tenant
         },
         sign_in_hint: None,
+        cloud: Some(CloudView::new(&cloud, flow.endpoints()?)),
     })
 }
 

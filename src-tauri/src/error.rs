@@ -51,6 +51,12 @@ impl UiError {
     }
 }
 
+impl From<appgrant_core::cloud::CloudError> for UiError {
+    fn from(e: appgrant_core::cloud::CloudError) -> Self {
+        FlowError::Cloud(e).into()
+    }
+}
+
 impl From<appgrant_core::recipe::RecipeErrors> for UiError {
     fn from(errors: appgrant_core::recipe::RecipeErrors) -> Self {
         Self::new(
@@ -91,6 +97,18 @@ impl From<FlowError> for UiError {
                 Some("Go back to the Review step."),
             ),
             FlowError::SignIn(s) => sign_in(s),
+            FlowError::Cloud(c) => UiError {
+                detail: Some("cloud".to_string()),
+                ..Self::new(Code::SignIn, c.to_string(), Some(c.hint()))
+            },
+            FlowError::NeedsClientId(_) => UiError {
+                detail: Some("needs_client_id".to_string()),
+                ..Self::new(
+                    Code::SignIn,
+                    e.to_string(),
+                    Some("Register a public client app (redirect URI http://localhost) in your tenant and enter its Application (client) ID."),
+                )
+            },
             FlowError::Plan(PlanError::Inputs(inputs)) => Self::new(
                 Code::Plan,
                 inputs
@@ -185,6 +203,27 @@ mod tests {
             .unwrap()
             .starts_with("bad.toml, line 1: "));
         assert!(json["hint"].is_string());
+    }
+
+    #[test]
+    fn a_cloud_without_microsofts_sign_in_app_asks_for_the_organisations_own() {
+        let json =
+            serde_json::to_value(UiError::from(FlowError::NeedsClientId("China (21Vianet)")))
+                .unwrap();
+        assert_eq!(json["code"], "sign_in");
+        assert_eq!(json["detail"], "needs_client_id");
+        assert!(json["message"]
+            .as_str()
+            .unwrap()
+            .contains("China (21Vianet)"));
+        assert!(json["hint"]
+            .as_str()
+            .unwrap()
+            .contains("Application (client) ID"));
+        let unknown = appgrant_core::cloud::Cloud::from_id("mars").unwrap_err();
+        let json = serde_json::to_value(UiError::from(unknown)).unwrap();
+        assert_eq!(json["detail"], "cloud");
+        assert!(json["hint"].as_str().unwrap().contains("us_gov"));
     }
 
     #[test]

@@ -237,8 +237,14 @@ async fn survives_the_cli(keyring: bool) {
     // keeps the first (the vendor may already be using it; apply never deletes those).
     assert_eq!(secrets(), Some(if keyring { 1 } else { 2 }));
 
-    // `remove` with no endpoint options signs in where the connection was made.
     let id = rows[0]["id"].as_str().unwrap().to_string();
+    // `check` signs in where the connection was made (its recorded endpoints and CA file).
+    let (out, err, ok) =
+        signing_in(&tenant, &data.0, keyring, vec!["check".into(), id.clone()]).await;
+    assert!(ok, "check failed:\n{out}\n{err}");
+    assert!(out.contains("Signed in as avery.admin@"), "{out}");
+
+    // `remove` with no endpoint options signs in where the connection was made.
     let (out, err, ok) = signing_in(
         &tenant,
         &data.0,

@@ -112,6 +112,7 @@ impl World {
             &outcome,
             self.session.tenant_domain.clone(),
             true,
+            None,
             Some(Utc::now()),
         );
         self.vault.save(&connection).unwrap();
@@ -899,6 +900,7 @@ async fn bulk_rotation_takes_only_what_is_due_in_the_signed_in_tenant() {
             &w.signed_in(),
             &Filter::default(),
             FinishWhen::GraceOver,
+            4,
             |_| {},
             CancellationToken::new(),
         )

@@ -3,6 +3,11 @@
 //! client_credentials), `/devicecode` with its code-entry page, and the admin consent
 //! endpoint. Errors use Microsoft's JSON shape and AADSTS codes.
 //!
+//! As Microsoft documents it: `/.default` yields every permission consented for the client
+//! (tenant-wide plus the user's own), a refresh token is redeemed for any consented scope,
+//! `client_info` is returned when MSAL asks (`client_info=1`), and `scope` in responses keeps
+//! the client's form with the granted OIDC scopes.
+//!
 //! Issuers: access tokens carry Graph's v1 issuer `https://sts.windows.net/{tid}/` (as real
 //! Graph tokens do); id tokens and the discovery document use `{sim base}/{tid}/v2.0`.
 
@@ -1522,6 +1527,36 @@ fn after_sign_in(
     }
 }
 
+/// The scopes among `scopes` that `user` has not consented to for `client` (their own grant or
+/// the tenant-wide one).
+fn unconsented_scopes<'a>(
+    t: &Tenant,
+    client: &Client,
+    user: &User,
+    scopes: &'a [String],
+) -> Vec<&'a String> {
+    let consented = client
+        .sp_id
+        .as_deref()
+        .map(|sp| t.consented_scopes(sp, &user.id))
+        .unwrap_or_default();
+    scopes.iter().filter(|s| !consented.contains(s)).collect()
+}
+
+/// The first of `missing` that only an admin may consent to, when `user` is not one
+/// (Microsoft then shows "Need admin approval", AADSTS90094, and issues nothing).
+fn needs_admin_approval<'a>(user: &User, missing: &[&'a String]) -> Option<&'a String> {
+    if is_consent_admin(user) {
+        return None;
+    }
+    let cat = data::catalog();
+    missing.iter().copied().find(|s| {
+        cat.scopes_by_value
+            .get(s.as_str())
+            .is_some_and(|p| p.admin_consent_required)
+    })
+}
+
 fn delegated_consent_step(
     state: &SimState,
     t: &mut Tenant,
@@ -1531,22 +1566,11 @@ fn delegated_consent_step(
     scopes: &[String],
     force: bool,
 ) -> Response {
-    let consented = client
-        .sp_id
-        .as_deref()
-        .map(|sp| t.consented_scopes(sp, &user.id))
-        .unwrap_or_default();
-    let missing: Vec<&String> = scopes.iter().filter(|s| !consented.contains(s)).collect();
+    let missing = unconsented_scopes(t, client, user, scopes);
     if missing.is_empty() && !force {
         return finish(state, t, flow_id, true);
     }
-    let cat = data::catalog();
-    let admin_only = missing.iter().any(|s| {
-        cat.scopes_by_value
-            .get(s.as_str())
-            .is_some_and(|p| p.admin_consent_required)
-    });
-    if admin_only && !is_consent_admin(user) {
+    if needs_admin_approval(user, &missing).is_some() {
         return need_admin_page(flow_id, &client.name);
     }
     let items: Vec<String> = scopes.iter().map(|s| scope_label(s)).collect();
@@ -1943,7 +1967,9 @@ pub async fn device_login_submit(
 }
 
 /// Approves (or declines) a pending device code for `upn` without the HTML pages, granting
-/// consent as needed. Used by `/_sim/devicecode/approve` and tests.
+/// consent as needed; like the pages, a user who is not an admin cannot consent to an
+/// admin-only permission (the code is then declined and the error says why). Used by
+/// `/_sim/devicecode/approve` and tests.
 pub fn approve_device_code(
     state: &SimState,
     user_code: &str,
@@ -1973,6 +1999,18 @@ pub fn approve_device_code(
         return Ok(());
     }
     let client = lookup_client(state, &t, &d.client_id).map_err(|e| e.description)?;
+    let missing = unconsented_scopes(&t, &client, &user, &d.scopes);
+    if let Some(scope) = needs_admin_approval(&user, &missing) {
+        // As on the pages: the user can only go back without consenting.
+        if let Some(d) = t.auth.devices.get_mut(&dc) {
+            d.status = DeviceStatus::Declined;
+        }
+        return Err(format!(
+            "AADSTS90094: {upn} cannot consent to {scope} for {}: only an admin can grant it. \
+             The device code is declined; sign in as an admin (or grant admin consent first).",
+            client.name
+        ));
+    }
     record_consent(&mut t, &client, &user, &d.scopes, true);
     if let Some(d) = t.auth.devices.get_mut(&dc) {
         d.status = DeviceStatus::Approved {

@@ -14,6 +14,8 @@
 //! - Graph: `{base}/v1.0/...` and `{base}/beta/...`
 //! - control: `{base}/_sim/...`
 //!
+//! With `SimConfig::state_file` the tenant's objects survive restarts (see `persist`).
+//!
 //! `{base}` is `http://127.0.0.1:{port}`, or `https://` in TLS mode (`SimConfig::tls`). Every
 //! link the simulator hands out is built from the scheme + `Host` the client used, so a
 //! client that reached it as `https://localhost:{port}` is sent to `https://localhost:{port}`.
@@ -428,13 +430,17 @@ impl Sim {
         key_id: &str,
         end: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), String> {
-        control::set_secret_end(&self.state, app_id, key_id, end)
+        control::set_secret_end(&self.state, app_id, key_id, end)?;
+        self.state.persist();
+        Ok(())
     }
 
     /// Deletes an app and its enterprise app behind the client's back
     /// (`DELETE /_sim/apps/{appId}`).
     pub fn delete_app(&self, app_id: &str) -> Result<(), String> {
-        control::delete_app(&self.state, app_id)
+        control::delete_app(&self.state, app_id)?;
+        self.state.persist();
+        Ok(())
     }
 
     /// Re-seeds the tenant and resets knobs, counters and log (and the state file, if any).

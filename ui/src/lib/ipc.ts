@@ -7,6 +7,7 @@ import type {
   ApplyEvent,
   ApplyResult,
   Choices,
+  CloudId,
   ConnectionCard,
   DeviceCode,
   DoneView,
@@ -32,8 +33,11 @@ export interface Backend {
   importRecipe(fileName: string, text: string): Promise<RecipeCard>;
   /** Starts the built-in practice tenant (idempotent). */
   startPractice(): Promise<TenantInfo>;
-  /** A real tenant: "organizations" (any work account) or a domain / tenant id. */
-  useTenant(tenant: string): Promise<TenantInfo>;
+  /**
+   * A real tenant: "organizations" (any work account) or a domain / tenant id, in a Microsoft
+   * cloud; `clientId` names the organisation's own sign-in app (required in China).
+   */
+  useTenant(tenant: string, cloud: CloudId, clientId: string | null): Promise<TenantInfo>;
   signInBrowser(): Promise<SessionInfo>;
   cancelSignIn(): Promise<void>;
   startDeviceCode(): Promise<DeviceCode>;
@@ -114,7 +118,7 @@ export const tauriBackend: Backend = {
   listRecipes: () => call<RecipeCard[]>("list_recipes"),
   importRecipe: (fileName, text) => call<RecipeCard>("import_recipe", { fileName, text }),
   startPractice: () => call<TenantInfo>("start_practice"),
-  useTenant: (tenant) => call<TenantInfo>("use_tenant", { tenant }),
+  useTenant: (tenant, cloud, clientId) => call<TenantInfo>("use_tenant", { tenant, cloud, clientId }),
   signInBrowser: () => call<SessionInfo>("sign_in_browser"),
   cancelSignIn: () => call<void>("cancel_sign_in"),
   startDeviceCode: () => call<DeviceCode>("start_device_code"),

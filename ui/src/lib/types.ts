@@ -68,7 +68,49 @@ export interface TenantInfo {
   label: string;
   /** Practice only: which seeded account to sign in as, and what it can do. */
   signInHint: string | null;
+  /** The Microsoft cloud of a real tenant (null for the practice tenant). */
+  cloud: CloudView | null;
 }
+
+/** The Microsoft clouds, by core's stable id (`Cloud::id`). */
+export type CloudId = "global" | "us_gov" | "us_gov_dod" | "china";
+
+/** A cloud as the shell reports it for the chosen tenant. */
+export interface CloudView {
+  id: CloudId;
+  /** "US Government (GCC High)". */
+  label: string;
+  /** Where the admin signs in, e.g. "login.microsoftonline.us". */
+  signInHost: string;
+}
+
+/** The clouds the Start screen offers, in order, with a one-line explanation each. */
+export const CLOUDS: readonly { id: CloudId; label: string; explanation: string; needsClientId: boolean }[] = [
+  {
+    id: "global",
+    label: "Global",
+    explanation: "Most organisations. Microsoft 365 GCC uses Global too.",
+    needsClientId: false,
+  },
+  {
+    id: "us_gov",
+    label: "US Government (GCC High)",
+    explanation: "Tenants in Microsoft 365 GCC High; you sign in at login.microsoftonline.us.",
+    needsClientId: false,
+  },
+  {
+    id: "us_gov_dod",
+    label: "US Government (DoD)",
+    explanation: "Tenants in Microsoft 365 DoD (IL5); you sign in at login.microsoftonline.us.",
+    needsClientId: false,
+  },
+  {
+    id: "china",
+    label: "China (21Vianet)",
+    explanation: "Microsoft 365 operated by 21Vianet. Microsoft has no sign-in app there, so you name your own.",
+    needsClientId: true,
+  },
+];
 
 export interface Capabilities {
   canCreateApps: boolean;

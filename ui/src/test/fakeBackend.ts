@@ -3,10 +3,12 @@
 
 import { vi } from "vitest";
 import { IpcError, type Backend } from "../lib/ipc";
+import { CLOUDS } from "../lib/types";
 import type {
   ApplyEvent,
   ApplyResult,
   Choices,
+  CloudId,
   ConnectionCard,
   DoneView,
   ErrorCode,
@@ -82,6 +84,15 @@ export const practiceTenant: TenantInfo = {
   practice: true,
   label: "Contoso Practice",
   signInHint: "Sign in as admin@contoso.example (password: practice). This account is a Global Administrator.",
+  cloud: null,
+};
+
+/** Where each cloud signs in (what core's `Cloud::endpoints` says). */
+const SIGN_IN_HOSTS: Record<CloudId, string> = {
+  global: "login.microsoftonline.com",
+  us_gov: "login.microsoftonline.us",
+  us_gov_dod: "login.microsoftonline.us",
+  china: "login.partner.microsoftonline.cn",
 };
 
 export const adminSession: SessionInfo = {
@@ -396,9 +407,25 @@ export class FakeBackend {
       await this.#enter("startPractice");
       return this.tenant;
     }),
-    useTenant: vi.fn(async (tenant: string) => {
+    useTenant: vi.fn(async (tenant: string, cloud: CloudId, clientId: string | null): Promise<TenantInfo> => {
       await this.#enter("useTenant");
-      return { practice: false, label: tenant === "organizations" ? "any organisation" : tenant, signInHint: null };
+      const known = CLOUDS.find((c) => c.id === cloud);
+      if (!known) throw ipcError("sign_in", `"${cloud}" is not a cloud AppGrant knows.`);
+      if (known.needsClientId && !clientId) {
+        throw ipcError(
+          "sign_in",
+          `Microsoft provides no sign-in app in ${known.label}; name your organisation's own app registration (its Application (client) ID).`,
+          "Register a public client app (redirect URI http://localhost) in your tenant and enter its Application (client) ID.",
+          "use_tenant",
+          "needs_client_id",
+        );
+      }
+      return {
+        practice: false,
+        label: tenant === "organizations" ? "any organisation" : tenant,
+        signInHint: null,
+        cloud: { id: cloud, label: known.label, signInHost: SIGN_IN_HOSTS[cloud] },
+      };
     }),
     signInBrowser: vi.fn(async () => {
       await this.#enter("signInBrowser");

@@ -175,6 +175,20 @@ struct Run<'a> {
     ctx: &'a RotateContext,
     connection_id: String,
     sink: Sink,
+    /// The connection as last read or saved by this run (reading the whole index again
+    /// for every stage would serialise bulk rotations on the vault's lock).
+    cached: std::sync::Mutex<Option<Connection>>,
+}
+
+impl<'a> Run<'a> {
+    fn new(ctx: &'a RotateContext, connection_id: &str, sink: Sink) -> Self {
+        Self {
+            ctx,
+            connection_id: connection_id.to_string(),
+            sink,
+            cached: std::sync::Mutex::new(None),
+        }
+    }
 }
 
 /// Starts (or continues) rotating every secret of the connection, up to the overlap: each
@@ -186,11 +200,7 @@ pub async fn start(
     options: RotateOptions,
     sink: Sink,
 ) -> Result<Connection, LifecycleError> {
-    let run = Run {
-        ctx,
-        connection_id: connection_id.to_string(),
-        sink,
-    };
+    let run = Run::new(ctx, connection_id, sink);
     let connection = run.load().await?;
     if connection.apps.iter().all(|a| a.secret.is_none()) {
         return Err(LifecycleError::NoSecret {
@@ -214,11 +224,7 @@ pub async fn finish(
     when: FinishWhen,
     sink: Sink,
 ) -> Result<(Connection, usize), LifecycleError> {
-    let run = Run {
-        ctx,
-        connection_id: connection_id.to_string(),
-        sink,
-    };
+    let run = Run::new(ctx, connection_id, sink);
     let connection = run.load().await?;
     let now = Utc::now();
     let mut finished = 0;
@@ -320,8 +326,17 @@ impl Run<'_> {
     }
 
     async fn load(&self) -> Result<Connection, LifecycleError> {
+        if let Some(c) = self.cache().clone() {
+            return Ok(c);
+        }
         let (vault, id) = (Arc::clone(&self.ctx.vault), self.connection_id.clone());
-        blocking(move || vault.require(&id)).await
+        let c = blocking(move || vault.require(&id)).await?;
+        *self.cache() = Some(c.clone());
+        Ok(c)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Option<Connection>> {
+        self.cached.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     async fn app(&self, key: &str) -> Result<(Connection, ConnectedApp), LifecycleError> {
@@ -344,15 +359,16 @@ impl Run<'_> {
             self.connection_id.clone(),
             key.to_string(),
         );
-        blocking(move || {
+        let saved = blocking(move || {
             vault.update(&id, |c| {
                 if let Some(app) = c.apps.iter_mut().find(|a| a.key == key) {
                     change(app);
                 }
             })
         })
-        .await
-        .map(|_| ())
+        .await?;
+        *self.cache() = Some(saved);
+        Ok(())
     }
 
     async fn save_rotation(&self, key: &str, rotation: &Rotation) -> Result<(), LifecycleError> {
@@ -372,8 +388,8 @@ impl Run<'_> {
             let Some(current) = app.secret.clone() else {
                 return Ok(());
             };
-            let rotation = match app.rotation.clone().filter(Rotation::active) {
-                Some(r) => r,
+            let (rotation, fresh) = match app.rotation.clone().filter(Rotation::active) {
+                Some(r) => (r, false),
                 None => {
                     let days = match lifetime_days {
                         Some(d) => *d,
@@ -383,11 +399,14 @@ impl Run<'_> {
                             d
                         }
                     };
-                    self.begin(&app, current, recipe, options, days).await?
+                    (
+                        self.begin(&app, current, recipe, options, days).await?,
+                        true,
+                    )
                 }
             };
             match rotation.stage {
-                RotationStage::Creating => self.create(&connection, &app, rotation).await?,
+                RotationStage::Creating => self.create(&connection, &app, rotation, fresh).await?,
                 RotationStage::Stored => self.prove(&connection, &app, rotation, recipe).await?,
                 RotationStage::Overlap | RotationStage::RemovingOld | RotationStage::Done => {
                     return Ok(())
@@ -451,7 +470,8 @@ impl Run<'_> {
             started_at: now,
             lifetime_days,
             grace_days: options.grace_days,
-            pending_since: None,
+            // Recorded before addPassword, so a kill from here on leaves a trace.
+            pending_since: Some(now),
             new_secret: None,
             old_secret: Some(current),
             proved_at: None,
@@ -522,14 +542,16 @@ impl Run<'_> {
     }
 
     /// Creating: remove what an interrupted attempt left, add the new secret, store it.
+    /// `fresh`: the rotation was recorded (pending) by this run a moment ago.
     async fn create(
         &self,
         connection: &Connection,
         app: &ConnectedApp,
         mut rotation: Rotation,
+        fresh: bool,
     ) -> Result<(), LifecycleError> {
         let key = app.key.as_str();
-        if rotation.pending_since.is_some() {
+        if !fresh && rotation.pending_since.is_some() {
             let old = rotation.old_secret.as_ref().map(|s| s.key_id.as_str());
             for orphan in self.credentials(app).await? {
                 let key_id = text(&orphan, "keyId");
@@ -545,8 +567,10 @@ impl Run<'_> {
                 }
             }
         }
-        rotation.pending_since = Some(Utc::now());
-        self.save_rotation(key, &rotation).await?;
+        if !fresh {
+            rotation.pending_since = Some(Utc::now());
+            self.save_rotation(key, &rotation).await?;
+        }
         self.step(
             key,
             RotationStep::CreatingSecret,
@@ -769,7 +793,11 @@ impl Run<'_> {
                 )?;
             }
             rotation.stage = RotationStage::RemovingOld;
-            self.save_rotation(key, &rotation).await?;
+            // The admin's word must survive a kill; a grace period that is over stays over,
+            // so that decision is simply taken again.
+            if when == FinishWhen::Confirmed {
+                self.save_rotation(key, &rotation).await?;
+            }
         }
         if rotation.stage != RotationStage::RemovingOld {
             return Ok(());

@@ -214,7 +214,7 @@ pub fn status_of(
         };
         states.push(item(StatusKind::Ok, Severity::Ok, None, text, next_expiry));
     }
-    states.sort_by(|a, b| b.severity.cmp(&a.severity));
+    states.sort_by_key(|s| std::cmp::Reverse(s.severity));
     let severity = states.first().map_or(Severity::Ok, |s| s.severity);
     ConnectionStatus {
         id: connection.id.clone(),

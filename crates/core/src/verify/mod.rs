@@ -282,45 +282,58 @@ pub async fn client_credentials_token(
             ("scope", scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
-        let (retryable, message) = match http.post(url.clone()).form(&form).send().await {
-            Ok(mut r) if r.status().is_success() => {
-                let body = crate::graph::read_capped(&mut r)
-                    .await
-                    .map_err(|e| format!("Microsoft's token answer could not be read ({e})"))?;
-                return token_from(&body).map(|token| (token, waited));
-            }
-            Ok(mut r) => {
-                let status = r.status().as_u16();
-                let text = crate::graph::read_capped(&mut r).await.unwrap_or_default();
-                let body: Value = serde_json::from_str(&text).unwrap_or_default();
-                let description = body
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("the token endpoint answered HTTP {status}"));
-                match aadsts_code(&description) {
-                    Some(700016) => (true, "Microsoft is still creating the app".to_string()),
-                    Some(7000215) => (
-                        true,
-                        "Microsoft is still activating the new secret".to_string(),
-                    ),
-                    Some(7000222) => (false, "The secret has expired.".to_string()),
-                    _ => (
-                        false,
-                        description
-                            .lines()
-                            .next()
-                            .unwrap_or("token request refused")
-                            .to_string(),
-                    ),
+        // (retry, replication: "not active yet" answers are polled evenly, like objects
+        // Microsoft is still replicating; network trouble backs off)
+        let (retryable, replicating, message) =
+            match http.post(url.clone()).form(&form).send().await {
+                Ok(mut r) if r.status().is_success() => {
+                    let body = crate::graph::read_capped(&mut r)
+                        .await
+                        .map_err(|e| format!("Microsoft's token answer could not be read ({e})"))?;
+                    return token_from(&body).map(|token| (token, waited));
                 }
-            }
-            Err(e) => (true, format!("could not reach Microsoft ({e})")),
+                Ok(mut r) => {
+                    let status = r.status().as_u16();
+                    let text = crate::graph::read_capped(&mut r).await.unwrap_or_default();
+                    let body: Value = serde_json::from_str(&text).unwrap_or_default();
+                    let description = body
+                        .get("error_description")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("the token endpoint answered HTTP {status}"));
+                    match aadsts_code(&description) {
+                        Some(700016) => (
+                            true,
+                            true,
+                            "Microsoft is still creating the app".to_string(),
+                        ),
+                        Some(7000215) => (
+                            true,
+                            true,
+                            "Microsoft is still activating the new secret".to_string(),
+                        ),
+                        Some(7000222) => (false, false, "The secret has expired.".to_string()),
+                        _ => (
+                            false,
+                            false,
+                            description
+                                .lines()
+                                .next()
+                                .unwrap_or("token request refused")
+                                .to_string(),
+                        ),
+                    }
+                }
+                Err(e) => (true, false, format!("could not reach Microsoft ({e})")),
+            };
+        let delay = if replicating {
+            policy.replication_delay(attempt)
+        } else {
+            policy
+                .base
+                .saturating_mul(1 << attempt.min(5))
+                .min(policy.cap)
         };
-        let delay = policy
-            .base
-            .saturating_mul(1 << attempt.min(5))
-            .min(policy.cap);
         if !retryable || waited + delay > policy.budget {
             return Err(message);
         }

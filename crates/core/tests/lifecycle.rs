@@ -805,6 +805,92 @@ async fn check_now_finds_what_changed_behind_appgrants_back() {
         .iter()
         .any(|c| c.role == CredentialRole::NotHeld));
 
+    // The reviewed fix grants what is missing and removes a permission granted by hand,
+    // leaving every secret as it was.
+    let graph_sp = w
+        .graph
+        .get("servicePrincipals(appId='00000003-0000-0000-c000-000000000000')?$select=id,appRoles")
+        .await
+        .unwrap();
+    let extra_role = graph_sp["appRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["value"] == "Group.Read.All")
+        .unwrap()["id"]
+        .clone();
+    w.graph
+        .post(
+            &format!("servicePrincipals/{sp}/appRoleAssignments"),
+            &serde_json::json!({"principalId": sp, "resourceId": graph_sp["id"], "appRoleId": extra_role}),
+            appgrant_core::graph::Expect::Settled,
+        )
+        .await
+        .unwrap();
+    let report = w
+        .life
+        .check(&w.signed_in(), &drifted.id, CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(
+        report.summary.has(FindingKind::ExtraPermission),
+        "{:#?}",
+        report.summary.findings
+    );
+    assert_eq!(report.extra_grants.len(), 1);
+    assert_eq!(report.extra_grants[0].permission, "Group.Read.All");
+    let mut secrets_before = w.in_tenant(&app.app_id);
+    let fixed = w
+        .life
+        .fix_drift(
+            &w.signed_in(),
+            &drifted.id,
+            true,
+            |_| {},
+            CancellationToken::new(),
+        )
+        .await
+        .expect("fix");
+    assert!(
+        !fixed.summary.has(FindingKind::MissingPermission),
+        "{:#?}",
+        fixed.summary.findings
+    );
+    assert!(
+        !fixed.summary.has(FindingKind::ExtraPermission),
+        "{:#?}",
+        fixed.summary.findings
+    );
+    assert!(fixed.fix_steps.is_empty(), "{:#?}", fixed.fix_steps);
+    let mut secrets_after = w.in_tenant(&app.app_id);
+    secrets_before.sort();
+    secrets_after.sort();
+    assert_eq!(
+        secrets_before, secrets_after,
+        "fixing grants touches no secret"
+    );
+    assert_eq!(w.saved(&drifted.id).apps[0].display_name, app.display_name);
+
+    // A connection whose secret is gone is not "fixed" behind its back: rotate first.
+    let err = w
+        .life
+        .fix_drift(
+            &w.signed_in(),
+            &deleted.id,
+            true,
+            |_| {},
+            CancellationToken::new(),
+        )
+        .await
+        .expect_err("app deleted");
+    assert!(
+        matches!(
+            err.code(),
+            LifecycleCode::Tenant | LifecycleCode::SecretNotUsable
+        ),
+        "{err}"
+    );
+
     // Check all: each connection gets its own result.
     let ids = vec![healthy.id.clone(), deleted.id.clone(), drifted.id.clone()];
     let all = w

@@ -111,9 +111,11 @@ impl From<LifecycleError> for CliError {
             L::SignIn => Code::SignIn,
             L::Keyring | L::Storage => Code::Storage,
             L::Cancelled => Code::Cancelled,
-            L::NoSecret | L::NothingToFinish | L::GraceNotOver | L::UnknownRecipe => {
-                Code::InvalidInput
-            }
+            L::NoSecret
+            | L::SecretNotUsable
+            | L::NothingToFinish
+            | L::GraceNotOver
+            | L::UnknownRecipe => Code::InvalidInput,
             L::Tenant | L::AppDeleted | L::SecretPolicy | L::NotProved => Code::Tenant,
         };
         let hint = e.hint();

@@ -371,6 +371,12 @@ async fn replan(
     connection: &Connection,
     recipe: &Recipe,
 ) -> Result<Plan, LifecycleError> {
+    let journal = journal_of(connection);
+    plan_with(graph, endpoints, session, connection, recipe, &journal).await
+}
+
+/// A run journal saying what the connection's apps already are, so re-planning finds them.
+fn journal_of(connection: &Connection) -> Journal {
     let mut journal = Journal::in_memory(&connection.tenant_id, &connection.recipe_id);
     for app in &connection.apps {
         let j = journal.app_mut(&app.key);
@@ -390,11 +396,28 @@ async fn replan(
                 .extend(limit.permissions.iter().cloned());
         }
     }
+    journal
+}
+
+async fn plan_with(
+    graph: &GraphClient,
+    endpoints: &Endpoints,
+    session: &Session,
+    connection: &Connection,
+    recipe: &Recipe,
+    journal: &Journal,
+) -> Result<Plan, LifecycleError> {
     let choices = Choices {
         inputs: connection.inputs.clone(),
+        // Keep the names the admin chose when connecting.
+        app_names: connection
+            .apps
+            .iter()
+            .map(|a| (a.key.clone(), a.display_name.clone()))
+            .collect(),
         ..Choices::default()
     };
-    plan(graph, endpoints, session, recipe, &choices, &journal)
+    plan(graph, endpoints, session, recipe, &choices, journal)
         .await
         .map_err(|e| match e {
             crate::plan::PlanError::Graph(g) => LifecycleError::graph("Reading the tenant", g),
@@ -572,6 +595,130 @@ async fn limits(
             ),
             Err(e) if e.class() == ErrorClass::NotFound => {}
             Err(e) => return Err(LifecycleError::graph("Reading the sign-in limit", e)),
+        }
+    }
+    Ok(())
+}
+
+/// Runs the steps that bring the grants back to the recipe's (see `Lifecycle::fix_drift`).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn fix(
+    graph: &GraphClient,
+    endpoints: &Endpoints,
+    session: &Session,
+    connection: &Connection,
+    recipe: &Recipe,
+    vault: &std::sync::Arc<crate::vault::Vault>,
+    remove_extra: bool,
+    on_event: impl Fn(crate::apply::ApplyEvent) + Send + Sync + 'static,
+    cancel: tokio_util::sync::CancellationToken,
+) -> Result<(), LifecycleError> {
+    // Apply keeps a secret that is on the app and in the keyring; it would replace any
+    // other, behind the connection's back. So a missing secret is rotated first.
+    for app in connection.apps.iter().filter(|a| a.secret.is_some()) {
+        let held = match app.secret_ref(&connection.tenant_id) {
+            Some(at) => {
+                let vault = std::sync::Arc::clone(vault);
+                super::rotate::blocking(move || vault.load_secret(&at))
+                    .await?
+                    .is_some()
+            }
+            None => false,
+        };
+        let creds = graph
+            .get(&format!(
+                "applications/{}?$select=id,passwordCredentials",
+                app.object_id
+            ))
+            .await
+            .map_err(|e| {
+                LifecycleError::graph(format!("Reading the app \"{}\"", app.display_name), e)
+            })?;
+        let on_app = creds
+            .get("passwordCredentials")
+            .and_then(Value::as_array)
+            .is_some_and(|c| {
+                c.iter().any(|c| {
+                    app.secret
+                        .as_ref()
+                        .is_some_and(|s| text(c, "keyId") == s.key_id)
+                })
+            });
+        if !(held && on_app) {
+            return Err(LifecycleError::SecretNotUsable {
+                app: app.display_name.clone(),
+            });
+        }
+    }
+    let journal = journal_of(connection);
+    let the_plan = plan_with(graph, endpoints, session, connection, recipe, &journal).await?;
+    let ctx = crate::apply::ApplyContext {
+        graph: graph.clone(),
+        secrets: vault.store(),
+        cancel,
+    };
+    crate::apply::apply(&the_plan, &std::sync::Mutex::new(journal), &ctx, on_event)
+        .await
+        .map_err(|e| {
+            LifecycleError::graph(
+                "Granting what is missing",
+                crate::graph::GraphError::Decode(e.to_string()),
+            )
+        })?;
+    if !remove_extra {
+        return Ok(());
+    }
+    for app in &connection.apps {
+        let (Some(spec), Some(sp)) = (
+            recipe.apps.iter().find(|a| a.key == app.key),
+            &app.service_principal_id,
+        ) else {
+            continue;
+        };
+        let limited: Vec<&String> = connection
+            .mailbox_limits
+            .iter()
+            .filter(|l| l.app_key == app.key)
+            .flat_map(|l| &l.permissions)
+            .collect();
+        let wanted: Vec<String> = the_plan
+            .app(&app.key)
+            .map(|p| {
+                p.app_roles
+                    .iter()
+                    .filter(|(n, _)| {
+                        !limited.contains(&n)
+                            && spec.application_permissions().any(|r| &r.name == n)
+                    })
+                    .map(|(_, id)| id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let assignments = graph
+            .get_all(&format!("servicePrincipals/{sp}/appRoleAssignments"))
+            .await
+            .map_err(|e| {
+                LifecycleError::graph(
+                    format!("Reading the permissions of \"{}\"", app.display_name),
+                    e,
+                )
+            })?;
+        for a in assignments.iter().filter(|a| {
+            text(a, "resourceId") == the_plan.graph_service_principal_id
+                && !wanted.contains(&text(a, "appRoleId"))
+        }) {
+            graph
+                .delete(&format!(
+                    "servicePrincipals/{sp}/appRoleAssignments/{}",
+                    text(a, "id")
+                ))
+                .await
+                .map_err(|e| {
+                    LifecycleError::graph(
+                        format!("Removing an extra permission of \"{}\"", app.display_name),
+                        e,
+                    )
+                })?;
         }
     }
     Ok(())

@@ -32,6 +32,8 @@ pub enum LifecycleCode {
     UnknownRecipe,
     /// The connection records no client secret to rotate.
     NoSecret,
+    /// The current secret is missing (from the tenant or this computer): rotate first.
+    SecretNotUsable,
     /// The data folder could not be written.
     Storage,
     /// Stopped on request; run again to continue where it stopped.
@@ -72,6 +74,8 @@ pub enum LifecycleError {
     UnknownRecipe(String),
     #[error("{vendor} has no client secret to rotate.")]
     NoSecret { vendor: String },
+    #[error("The secret of \"{app}\" is missing from the tenant or from this computer's credential store, so its permissions cannot be fixed safely.")]
+    SecretNotUsable { app: String },
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error(transparent)]
@@ -104,6 +108,7 @@ impl LifecycleError {
             Self::GraceNotOver { .. } => LifecycleCode::GraceNotOver,
             Self::UnknownRecipe(_) => LifecycleCode::UnknownRecipe,
             Self::NoSecret { .. } => LifecycleCode::NoSecret,
+            Self::SecretNotUsable { .. } => LifecycleCode::SecretNotUsable,
             Self::Vault(
                 VaultError::KeyringUnavailable { .. } | VaultError::KeyringFailed { .. },
             ) => LifecycleCode::Keyring,
@@ -130,6 +135,7 @@ impl LifecycleError {
             Self::GraceNotOver { .. } => "Confirm that the vendor now uses the new secret, or wait until the grace period ends.".into(),
             Self::UnknownRecipe(_) => "Update AppGrant, or connect the vendor again with its recipe file.".into(),
             Self::NoSecret { .. } => "Nothing to do: this vendor signs in without a client secret.".into(),
+            Self::SecretNotUsable { .. } => "Rotate the secret first, then fix the permissions.".into(),
             Self::Vault(e) => e.hint().to_string(),
             Self::Cancelled => "Run it again; it continues where it stopped.".into(),
         }

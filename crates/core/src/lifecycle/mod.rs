@@ -305,10 +305,18 @@ impl Lifecycle {
         id: &str,
         cancel: CancellationToken,
     ) -> Result<CheckReport, LifecycleError> {
-        let connection = self.connection(id).await?;
+        let mut connection = self.connection(id).await?;
         let session = self.session_for(signed_in, &connection).await?;
         let graph = self.graph(signed_in)?.with_cancel(cancel);
         let recipe = self.recipe_for(&connection);
+        if self
+            .recheck_mailbox_limits(signed_in, &mut connection)
+            .await?
+        {
+            let (vault, limits) = (Arc::clone(&self.vault), connection.mailbox_limits.clone());
+            let id = id.to_string();
+            blocking(move || vault.update(&id, |c| c.mailbox_limits = limits)).await?;
+        }
         let report = check::run(
             &graph,
             &signed_in.endpoints,
@@ -321,6 +329,101 @@ impl Lifecycle {
         let (vault, id) = (Arc::clone(&self.vault), id.to_string());
         blocking(move || vault.update(&id, |c| c.last_check = Some(summary))).await?;
         Ok(report)
+    }
+
+    /// Proves a pending mailbox limit again with the app's own token (Microsoft takes up to
+    /// 2 hours to apply one). Needs the mailbox-limiting sign-in scopes; without them the
+    /// limit stays "pending" and the check says so. True when a state changed.
+    async fn recheck_mailbox_limits(
+        &self,
+        signed_in: &SignedIn,
+        connection: &mut Connection,
+    ) -> Result<bool, LifecycleError> {
+        let pending: Vec<usize> = (0..connection.mailbox_limits.len())
+            .filter(|&i| {
+                matches!(
+                    connection.mailbox_limits[i].status,
+                    crate::scope::ScopeStatus::Pending { .. }
+                )
+            })
+            .collect();
+        if pending.is_empty()
+            || signed_in
+                .auth
+                .access_token(Access::LimitMailboxes)
+                .await
+                .is_err()
+        {
+            return Ok(false);
+        }
+        let admin = GraphClient::new(
+            crate::identity::http_client()?,
+            &signed_in.endpoints.graph,
+            Arc::new(DelegatedToken {
+                auth: Arc::clone(&signed_in.auth),
+                access: Access::LimitMailboxes,
+            }),
+        )
+        .with_policy(self.policy);
+        let ctx = crate::scope::verify::ScopeVerifyContext {
+            endpoints: &signed_in.endpoints,
+            tenant_id: &connection.tenant_id,
+            admin: &admin,
+            http: crate::identity::http_client()?,
+            policy: self.policy,
+            propagation: crate::scope::verify::MICROSOFT_PROPAGATION,
+        };
+        let mut changed = false;
+        for i in pending {
+            let state = connection.mailbox_limits[i].clone();
+            let Some(at) = connection.secret_ref(&state.app_key) else {
+                continue;
+            };
+            let vault = Arc::clone(&self.vault);
+            let Some(secret) = blocking(move || vault.load_secret(&at)).await? else {
+                continue;
+            };
+            match crate::scope::verify::verify_scope(&ctx, &state, &secret).await {
+                Ok(report) => {
+                    changed |= report.state != state;
+                    connection.mailbox_limits[i] = report.state;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not re-check the mailbox limit"),
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Brings the grants back to the recipe's: runs the missing steps the check planned
+    /// (through apply, so nothing is created twice) and, with `remove_extra`, removes
+    /// application permissions the recipe does not ask for. Then checks again.
+    pub async fn fix_drift(
+        &self,
+        signed_in: &SignedIn,
+        id: &str,
+        remove_extra: bool,
+        on_event: impl Fn(crate::apply::ApplyEvent) + Send + Sync + 'static,
+        cancel: CancellationToken,
+    ) -> Result<CheckReport, LifecycleError> {
+        let connection = self.connection(id).await?;
+        let session = self.session_for(signed_in, &connection).await?;
+        let graph = self.graph(signed_in)?.with_cancel(cancel.clone());
+        let recipe = self
+            .recipe_for(&connection)
+            .ok_or_else(|| LifecycleError::UnknownRecipe(connection.recipe_id.clone()))?;
+        check::fix(
+            &graph,
+            &signed_in.endpoints,
+            &session,
+            &connection,
+            &recipe,
+            &self.vault,
+            remove_extra,
+            on_event,
+            cancel,
+        )
+        .await?;
+        self.check(signed_in, id, CancellationToken::new()).await
     }
 
     /// "Check all": checks each connection (at most [`BULK_CONCURRENCY`] at once); one

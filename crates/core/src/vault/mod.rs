@@ -198,6 +198,11 @@ impl Vault {
         Ok(Some(removed))
     }
 
+    /// The credential store the vault keeps secrets in.
+    pub fn store(&self) -> Arc<dyn TokenStore> {
+        Arc::clone(&self.store)
+    }
+
     /// Keeps a client secret in the keyring. Blocking.
     pub fn store_secret(&self, at: &SecretRef, secret: &Secret<String>) -> Result<(), VaultError> {
         self.store.save(&at.account()?, secret)?;

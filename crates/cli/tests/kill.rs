@@ -118,6 +118,11 @@ impl Tenant {
     }
 }
 
+/// Arguments of a command that finds the tenant from the saved connection.
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
 fn cli(data: &Path, keyring: bool) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env("APPGRANT_DATA_DIR", data)
@@ -224,8 +229,16 @@ struct Row {
 }
 
 /// Counts what the tenant, the keyring and `connections.json` hold for `recipe` after the
-/// runs. `apps_before` is the number of applications the tenant had before the recipe ran.
-fn audit(t: &Tenant, data: &Path, recipe: &str, expected_apps: usize, apps_before: usize) -> Row {
+/// runs. `apps_range` is where the recipe's applications are in the tenant's list;
+/// each app should hold `secrets_per_app` secrets (fewer counts as lost, more as orphaned).
+fn audit(
+    t: &Tenant,
+    data: &Path,
+    recipe: &str,
+    expected_apps: usize,
+    apps_range: std::ops::Range<usize>,
+    secrets_per_app: usize,
+) -> Row {
     let mut row = Row {
         recipe: recipe.to_string(),
         kills: 0,
@@ -237,7 +250,7 @@ fn audit(t: &Tenant, data: &Path, recipe: &str, expected_apps: usize, apps_befor
         problems: Vec::new(),
     };
     let tenant = t.sim.state().tenant();
-    let apps = &tenant.apps[apps_before..];
+    let apps = &tenant.apps[apps_range];
     let names: BTreeSet<String> = apps.iter().map(|a| a.display_name()).collect();
     if names.len() != expected_apps {
         row.problems.push(format!(
@@ -302,7 +315,15 @@ fn audit(t: &Tenant, data: &Path, recipe: &str, expected_apps: usize, apps_befor
         })
         .collect();
     drop(tenant);
-    row.orphaned = secrets.values().map(|s| s.len().saturating_sub(1)).sum();
+    // One secret per app; two while a rotation's overlap is open.
+    row.orphaned = secrets
+        .values()
+        .map(|s| s.len().saturating_sub(secrets_per_app))
+        .sum();
+    row.lost += secrets
+        .values()
+        .map(|s| secrets_per_app.saturating_sub(s.len()))
+        .sum::<usize>();
 
     // connections.json parses and lists the connection once.
     let index = std::fs::read_to_string(data.join("connections.json")).unwrap_or_default();
@@ -366,8 +387,67 @@ fn audit(t: &Tenant, data: &Path, recipe: &str, expected_apps: usize, apps_befor
     row
 }
 
+/// `rotate finish` run again after it finished says so and fails: the work is done.
+const ALREADY_FINISHED: &str = "has no rotation waiting to be finished";
+
+/// Whether a run that ended on its own did its work (or found it done).
+fn succeeded(ok: bool, stderr: &str) -> bool {
+    ok || stderr.contains(ALREADY_FINISHED)
+}
+
+/// Runs `args` to completion without a kill; returns how long it took.
+fn complete(t: &Tenant, data: &Path, keyring: bool, args: &[String], what: &str) -> Duration {
+    let mut cmd = cli(data, keyring);
+    cmd.args(args);
+    match run_once(t, cmd, None) {
+        Ending::Finished { ok, took, stderr } if succeeded(ok, &stderr) => took,
+        Ending::Finished { stderr, .. } => {
+            panic!("{what}: the run to completion failed:\n{stderr}")
+        }
+        Ending::Killed => unreachable!(),
+    }
+}
+
+/// Starts `args` over and over, each time `kill -9`ing it at a random moment of a run of
+/// length `full_run` (one moment in each `kills`-th of it, in random order), until `kills`
+/// kills landed; then runs it to completion. Returns (kills, runs that finished first).
+fn kill_repeatedly(
+    t: &Tenant,
+    data: &Path,
+    args: &[String],
+    full_run: Duration,
+    kills: usize,
+    rng: &mut Rng,
+    what: &str,
+) -> (usize, usize) {
+    let (mut killed, mut finished_early, mut attempts) = (0, 0, 0);
+    let mut span = full_run;
+    let mut fractions = rng.stratified(kills);
+    while killed < kills && attempts < kills * 4 {
+        attempts += 1;
+        let f = fractions.pop().unwrap_or_else(|| rng.unit());
+        let mut cmd = cli(data, true);
+        cmd.args(args);
+        match run_once(t, cmd, Some(span.mul_f64(f))) {
+            Ending::Killed => killed += 1,
+            Ending::Finished { ok, took, stderr } => {
+                assert!(
+                    succeeded(ok, &stderr),
+                    "{what}: a run after a kill failed:\n{stderr}"
+                );
+                finished_early += 1;
+                // Resumed runs are shorter: aim the next kills inside them.
+                span = took;
+            }
+        }
+    }
+    complete(t, data, true, args, what);
+    (killed, finished_early)
+}
+
 /// One recipe: time an uninterrupted run on a twin tenant, then kill runs on the real one at
-/// random moments across the whole run, then run to completion and audit.
+/// random moments across the whole run, then run to completion and audit. Returns the row
+/// and where the recipe's apps are in the tenant's list of applications.
 fn kill_recipe(
     t: &Tenant,
     data: &Path,
@@ -375,61 +455,76 @@ fn kill_recipe(
     inputs: &[&str],
     kills: usize,
     rng: &mut Rng,
-) -> Row {
+) -> (Row, std::ops::Range<usize>) {
     let expected_apps = expected_app_count(recipe);
     // The twin measures how long a whole run takes (sign-in included) without touching the
     // tenant under test or the keyring.
     let twin = Tenant::start();
     let twin_data = TempDir::new("twin");
-    let full_run = match run_once(
+    let full_run = complete(
         &twin,
-        {
-            let mut c = cli(&twin_data.0, false);
-            c.args(twin.connect_args(recipe, inputs));
-            c
-        },
-        None,
-    ) {
-        Ending::Finished { ok: true, took, .. } => took,
-        Ending::Finished { stderr, .. } => {
-            panic!("{recipe}: the uninterrupted run failed:\n{stderr}")
-        }
-        Ending::Killed => unreachable!(),
-    };
-
+        &twin_data.0,
+        false,
+        &twin.connect_args(recipe, inputs),
+        recipe,
+    );
     let apps_before = t.sim.state().tenant().apps.len();
-    let mut killed = 0;
-    let mut finished_early = 0;
-    let mut span = full_run;
-    let mut fractions = rng.stratified(kills);
-    let mut attempts = 0;
-    while killed < kills && attempts < kills * 4 {
-        attempts += 1;
-        let f = fractions.pop().unwrap_or_else(|| rng.unit());
-        let mut cmd = cli(data, true);
-        cmd.args(t.connect_args(recipe, inputs));
-        match run_once(t, cmd, Some(span.mul_f64(f))) {
-            Ending::Killed => killed += 1,
-            Ending::Finished { ok, took, stderr } => {
-                assert!(ok, "{recipe}: a run after a kill failed:\n{stderr}");
-                finished_early += 1;
-                // Resumed runs are shorter: aim the next kills inside them.
-                span = took;
-            }
-        }
-    }
-    let mut cmd = cli(data, true);
-    cmd.args(t.connect_args(recipe, inputs));
-    match run_once(t, cmd, None) {
-        Ending::Finished { ok: true, .. } => {}
-        Ending::Finished { stderr, .. } => panic!("{recipe}: the final run failed:\n{stderr}"),
-        Ending::Killed => unreachable!(),
-    }
-    let mut row = audit(t, data, recipe, expected_apps, apps_before);
+    let args = t.connect_args(recipe, inputs);
+    let (killed, finished_early) = kill_repeatedly(t, data, &args, full_run, kills, rng, recipe);
+    let apps_after = t.sim.state().tenant().apps.len();
+    let mut row = audit(t, data, recipe, expected_apps, apps_before..apps_after, 1);
     row.kills = killed;
     row.finished_early = finished_early;
     row.full_run = full_run;
-    row
+    (row, apps_before..apps_after)
+}
+
+/// Rotation of `recipe`'s connection: `rotate` killed at random moments then completed (the
+/// overlap is open: two secrets, the keyring holding the new one), then `rotate finish`
+/// killed and completed (one secret). The first rotate + finish run uninterrupted, timed.
+fn kill_rotation(
+    t: &Tenant,
+    data: &Path,
+    recipe: &str,
+    apps_range: std::ops::Range<usize>,
+    kills: usize,
+    rng: &mut Rng,
+) -> Vec<Row> {
+    let id = connection_id(data, recipe);
+    let rotate = strings(&["rotate", &id, "--yes", "--device-code"]);
+    let finish = strings(&["rotate", "finish", &id, "--yes", "--device-code"]);
+    let rotate_run = complete(t, data, true, &rotate, "rotate");
+    let finish_run = complete(t, data, true, &finish, "rotate finish");
+    let expected_apps = expected_app_count(recipe);
+    let mut rows = Vec::new();
+    for (label, args, full_run, secrets) in [
+        ("rotate", &rotate, rotate_run, 2),
+        ("rotate finish", &finish, finish_run, 1),
+    ] {
+        let what = format!("{recipe} {label}");
+        let (killed, finished_early) = kill_repeatedly(t, data, args, full_run, kills, rng, &what);
+        let mut row = audit(t, data, recipe, expected_apps, apps_range.clone(), secrets);
+        row.recipe = what;
+        row.kills = killed;
+        row.finished_early = finished_early;
+        row.full_run = full_run;
+        rows.push(row);
+    }
+    rows
+}
+
+fn connection_id(data: &Path, recipe: &str) -> String {
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("connections.json")).unwrap())
+            .unwrap();
+    index["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["recipe_id"] == recipe)
+        .and_then(|c| c["id"].as_str())
+        .unwrap()
+        .to_string()
 }
 
 fn expected_app_count(recipe: &str) -> usize {
@@ -457,15 +552,16 @@ fn table(rows: &[Row], kills: usize, seed: u64) -> String {
     let mut s = format!(
         "Kill test: appgrant-cli connect killed with SIGKILL at random moments ({kills} kills per \
          recipe wanted, seed {seed}), then run to completion, against appgrant-sim --tls \
-         (latency 40 ms, replication 0.8-1.5 s).\n\n"
+         (latency 40 ms, replication 0.8-1.5 s). Rotation rows: `rotate` killed then completed \
+         (overlap open: 2 secrets expected), then `rotate finish` killed then completed (1).\n\n"
     );
     s.push_str(&format!(
-        "{:<12} {:>6} {:>14} {:>10} {:>11} {:>9} {:>6}\n",
+        "{:<22} {:>6} {:>14} {:>10} {:>11} {:>9} {:>6}\n",
         "recipe", "kills", "finished early", "full run", "duplicates", "orphaned", "lost"
     ));
     for r in rows {
         s.push_str(&format!(
-            "{:<12} {:>6} {:>14} {:>9.1}s {:>11} {:>9} {:>6}{}\n",
+            "{:<22} {:>6} {:>14} {:>9.1}s {:>11} {:>9} {:>6}{}\n",
             r.recipe,
             r.kills,
             r.finished_early,
@@ -511,10 +607,23 @@ fn killed_connects_leave_one_recipes_worth_one_secret_in_the_keyring_and_one_con
 
     let tenant = Tenant::start();
     let data = TempDir::new("data");
-    let rows: Vec<Row> = RECIPES
-        .iter()
-        .map(|(recipe, inputs)| kill_recipe(&tenant, &data.0, recipe, inputs, kills, &mut rng))
-        .collect();
+    let mut rows = Vec::new();
+    let mut tonicdm_apps = 0..0;
+    for (recipe, inputs) in RECIPES {
+        let (row, apps) = kill_recipe(&tenant, &data.0, recipe, inputs, kills, &mut rng);
+        if *recipe == "tonicdm" {
+            tonicdm_apps = apps;
+        }
+        rows.push(row);
+    }
+    rows.extend(kill_rotation(
+        &tenant,
+        &data.0,
+        "tonicdm",
+        tonicdm_apps,
+        kills,
+        &mut rng,
+    ));
 
     let text = table(&rows, kills, seed);
     println!("{text}");

@@ -62,6 +62,9 @@ npm --prefix ui test
 
 step "end-to-end tests (real window, Xvfb, tauri-driver)"
 rm -rf "$APPGRANT_ARTIFACTS"
+# AppGrant's own crates log at trace level, so the closing secret scan (zz-secret-scan)
+# proves appgrant.log holds no secret even at its most verbose.
+APPGRANT_LOG="${APPGRANT_LOG:-info,appgrant_lib=trace,appgrant_core=trace,appgrant_sim=trace}" \
 xvfb-run -a -s "-screen 0 1280x860x24" \
   dbus-run-session -- bash scripts/with-keyring.sh \
   npm --prefix tests/e2e test

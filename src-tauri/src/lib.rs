@@ -71,8 +71,23 @@ fn start_logging(log_dir: Option<std::path::PathBuf>) {
     }
 }
 
+/// Keeps the window on AppGrant's own pages: every navigation elsewhere (a remote site, a
+/// `file://` page, `data:`) is refused (the rule is `appgrant_core::lockdown::is_app_page`).
+fn lockdown<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("lockdown")
+        .on_navigation(|_, url| {
+            let allowed = appgrant_core::lockdown::is_app_page(url, cfg!(debug_assertions));
+            if !allowed {
+                tracing::warn!(scheme = url.scheme(), host = ?url.host_str(), "refused to leave AppGrant's pages");
+            }
+            allowed
+        })
+        .build()
+}
+
 pub fn run() {
     let result = tauri::Builder::default()
+        .plugin(lockdown())
         .plugin(tauri_plugin_clipboard_manager::init())
         .setup(|app| {
             start_logging(app.path().app_log_dir().ok());

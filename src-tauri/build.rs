@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "limit_sign_in",
     "change_mailboxes",
     "remove_mailbox_limit",
+    "open_external",
 ];
 
 fn main() {

@@ -43,6 +43,7 @@ macro_rules! app_commands {
             commands::limit_sign_in,
             commands::change_mailboxes,
             commands::remove_mailbox_limit,
+            commands::open_external,
         ]
     };
 }

@@ -2,11 +2,13 @@
 // try (call a command outside the capability set, load a remote script, navigate the window to
 // a remote site or a file:// page, open a pop-up, read the clipboard without a user action).
 // Each is refused, nothing reaches the local "attacker" server, and the window still shows
-// AppGrant afterwards.
+// AppGrant afterwards. External links go to the system browser only through the
+// open_external command, which accepts the chosen cloud's Microsoft sign-in pages and nothing
+// else.
 
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdtempSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -15,6 +17,7 @@ import { launchApp } from "./harness.mjs";
 let app;
 let server;
 let base;
+let opened;
 const hits = [];
 
 before(async () => {
@@ -27,7 +30,15 @@ before(async () => {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${server.address().port}`;
-  app = await launchApp({ env: { APPGRANT_DATA_DIR: mkdtempSync(path.join(tmpdir(), "appgrant-lockdown-")) } });
+  const work = mkdtempSync(path.join(tmpdir(), "appgrant-lockdown-"));
+  // The "system browser": records what AppGrant asked it to open.
+  opened = path.join(work, "opened.txt");
+  const browserScript = path.join(work, "browser.sh");
+  writeFileSync(browserScript, `#!/bin/sh\necho "$1" >> '${opened}'\n`);
+  chmodSync(browserScript, 0o755);
+  app = await launchApp({
+    env: { APPGRANT_DATA_DIR: path.join(work, "data"), APPGRANT_BROWSER: browserScript },
+  });
   await (await app.browser.$("h2=Where do you want to connect the vendor?")).waitForDisplayed({ timeout: 20_000 });
 });
 
@@ -114,4 +125,25 @@ test("the clipboard cannot be read without a user action", async () => {
   });
   assert.equal(outcome.ok, false, `the page read the clipboard: ${JSON.stringify(outcome)}`);
   await stillAppGrant("clipboard read");
+});
+
+test("external links open in the system browser only for Microsoft's sign-in pages", async () => {
+  const open = (url) =>
+    app.browser.execute(async (u) => {
+      try {
+        await window.__TAURI_INTERNALS__.invoke("open_external", { url: u });
+        return "opened";
+      } catch (error) {
+        return `refused: ${error?.message ?? JSON.stringify(error)}`;
+      }
+    }, url);
+  const good = "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?client_id=x";
+  assert.equal(await open(good), "opened");
+  for (const bad of [`${base}/phish`, "file:///etc/passwd", "https://login.microsoftonline.com.evil.example/"]) {
+    const outcome = await open(bad);
+    assert.match(outcome, /^refused: .*only Microsoft's sign-in pages/, `${bad}: ${outcome}`);
+  }
+  await app.browser.waitUntil(() => existsSync(opened), { timeout: 5000 });
+  assert.deepEqual(readFileSync(opened, "utf8").trim().split("\n"), [good], "only the sign-in page reached the browser");
+  await stillAppGrant("external links");
 });

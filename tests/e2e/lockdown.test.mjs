@@ -59,8 +59,18 @@ async function stillAppGrant(what) {
   assert.deepEqual(hits, [], `${what}: the remote server was reached`);
 }
 
+/** Runs `fn` in the page; a refusal may come back as the page's caught error or, with
+ * WebKitWebDriver, as the script's own rejection: both are `{ ok: false, error }`. */
+async function inPage(fn, ...args) {
+  try {
+    return await app.browser.execute(fn, ...args);
+  } catch (error) {
+    return { ok: false, error: String(error?.message ?? error) };
+  }
+}
+
 test("a command outside the capability set is refused", async () => {
-  const outcome = await app.browser.execute(async () => {
+  const outcome = await inPage(async () => {
     try {
       const text = await window.__TAURI_INTERNALS__.invoke("plugin:clipboard-manager|read_text");
       return { ok: true, text };
@@ -115,7 +125,7 @@ test("a pop-up to a remote site is not opened", async () => {
 });
 
 test("the clipboard cannot be read without a user action", async () => {
-  const outcome = await app.browser.execute(async () => {
+  const outcome = await inPage(async () => {
     if (!navigator.clipboard?.readText) return { ok: false, error: "no clipboard API" };
     try {
       return { ok: true, text: await navigator.clipboard.readText() };
@@ -124,6 +134,7 @@ test("the clipboard cannot be read without a user action", async () => {
     }
   });
   assert.equal(outcome.ok, false, `the page read the clipboard: ${JSON.stringify(outcome)}`);
+  assert.match(outcome.error, /NotAllowed|not allowed|no clipboard API/i, outcome.error);
   await stillAppGrant("clipboard read");
 });
 

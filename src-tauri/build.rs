@@ -30,6 +30,13 @@ const COMMANDS: &[&str] = &[
     "limit_sign_in",
     "change_mailboxes",
     "remove_mailbox_limit",
+    "load_dashboard",
+    "check_connection",
+    "sign_in_for_connection",
+    "rotate_connection",
+    "finish_rotation",
+    "export_rotation",
+    "reminders",
     "open_external",
 ];
 

@@ -38,6 +38,8 @@ pub enum Code {
     Export,
     /// The practice tenant could not start.
     Practice,
+    /// A check, rotation or finish failed; `detail` has core's lifecycle code.
+    Lifecycle,
 }
 
 impl UiError {
@@ -173,6 +175,25 @@ impl From<FlowError> for UiError {
                 e.to_string(),
                 Some("Choose people or groups under \"Who may sign in\" on the Review step."),
             ),
+        }
+    }
+}
+
+impl From<appgrant_core::lifecycle::LifecycleError> for UiError {
+    fn from(e: appgrant_core::lifecycle::LifecycleError) -> Self {
+        use appgrant_core::lifecycle::LifecycleError as L;
+        let code = match &e {
+            L::NotSignedIn | L::WrongTenant { .. } => Code::NotSignedIn,
+            L::SignIn(s) => return sign_in(s),
+            _ => Code::Lifecycle,
+        };
+        Self {
+            code,
+            message: e.to_string(),
+            hint: Some(e.hint()),
+            detail: serde_json::to_value(e.code())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string)),
         }
     }
 }

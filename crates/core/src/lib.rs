@@ -18,6 +18,7 @@ pub mod lockdown;
 pub mod panic_hook;
 pub mod plan;
 pub mod recipe;
+pub mod reminder;
 pub mod scope;
 pub mod secret;
 pub mod vault;

@@ -36,3 +36,12 @@ export const EXPIRY_WARN_DAYS = 30;
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** How each export is offered (Done and a rotation's hand-off). */
+export const FORMAT_LABEL: Record<"markdown" | "text" | "env" | "json" | "ics", string> = {
+  markdown: "Hand-off sheet (Markdown)",
+  text: "Hand-off sheet (plain text)",
+  env: "Environment file (.env)",
+  json: "JSON file",
+  ics: "Expiry reminder for your calendar (.ics)",
+};

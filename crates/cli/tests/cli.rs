@@ -575,6 +575,7 @@ fn check_and_rotate_say_what_is_missing_and_refuse_practice_connections() {
         &["check"],
         &["rotate", "finish"],
         &["rotate", "--tenant", "x"],
+        &["rotate", "some-id", "--lifetime-months", "40"],
     ] {
         let o = run(&data.0, false, args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

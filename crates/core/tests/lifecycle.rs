@@ -1003,3 +1003,40 @@ async fn bulk_rotation_takes_only_what_is_due_in_the_signed_in_tenant() {
     }
     let _ = w.secrets.load("nothing");
 }
+
+#[tokio::test]
+async fn the_new_secret_lives_within_the_tenant_policy() {
+    let w = World::new(Knobs::default()).await;
+    let c = w.connect("tonicdm").await;
+    let err = w
+        .start(
+            &c.id,
+            RotateOptions {
+                grace_days: 7,
+                lifetime_months: Some(40),
+            },
+            CancellationToken::new(),
+            quiet(),
+        )
+        .await
+        .expect_err("too long");
+    assert_eq!(err.code(), LifecycleCode::InvalidInput, "{err}");
+    assert_eq!(w.in_tenant(&c.apps[0].app_id).len(), 1, "nothing created");
+
+    w.sim
+        .update_knobs(|k| k.secret_max_lifetime_days = Some(90));
+    w.start(
+        &c.id,
+        RotateOptions::default(),
+        CancellationToken::new(),
+        quiet(),
+    )
+    .await
+    .expect("rotates within the policy");
+    let new = w.saved(&c.id).apps[0].secret.clone().unwrap();
+    let days = (new.expires_at - Utc::now()).num_days();
+    assert!(
+        (85..90).contains(&days),
+        "capped by the 90-day policy: {days} days"
+    );
+}

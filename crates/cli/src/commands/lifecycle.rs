@@ -54,8 +54,9 @@ pub struct RotateArgs {
     /// Days the old secret stays valid after the new one is proved.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_GRACE_DAYS)]
     grace_days: u32,
-    /// The new secret's lifetime in months (default: the recipe's; the tenant may cap it).
-    #[arg(long, value_name = "N")]
+    /// The new secret's lifetime in months, 1 to 24 (default: the recipe's; the tenant's
+    /// policy may cap it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(appgrant_core::recipe::MAX_SECRET_LIFETIME_MONTHS)))]
     lifetime_months: Option<u32>,
     /// Do not ask for confirmation (needed without a terminal).
     #[arg(long)]
@@ -113,6 +114,7 @@ impl From<LifecycleError> for CliError {
             L::Cancelled => Code::Cancelled,
             L::NoSecret
             | L::SecretNotUsable
+            | L::InvalidInput
             | L::NothingToFinish
             | L::GraceNotOver
             | L::UnknownRecipe => Code::InvalidInput,

@@ -34,6 +34,8 @@ pub enum LifecycleCode {
     NoSecret,
     /// The current secret is missing (from the tenant or this computer): rotate first.
     SecretNotUsable,
+    /// A choice out of range (the secret lifetime).
+    InvalidInput,
     /// The data folder could not be written.
     Storage,
     /// Stopped on request; run again to continue where it stopped.
@@ -74,6 +76,8 @@ pub enum LifecycleError {
     UnknownRecipe(String),
     #[error("{vendor} has no client secret to rotate.")]
     NoSecret { vendor: String },
+    #[error("A new secret may live 1 to {max} months, not {months}.")]
+    InvalidLifetime { months: u32, max: u32 },
     #[error("The secret of \"{app}\" is missing from the tenant or from this computer's credential store, so its permissions cannot be fixed safely.")]
     SecretNotUsable { app: String },
     #[error(transparent)]
@@ -109,6 +113,7 @@ impl LifecycleError {
             Self::UnknownRecipe(_) => LifecycleCode::UnknownRecipe,
             Self::NoSecret { .. } => LifecycleCode::NoSecret,
             Self::SecretNotUsable { .. } => LifecycleCode::SecretNotUsable,
+            Self::InvalidLifetime { .. } => LifecycleCode::InvalidInput,
             Self::Vault(
                 VaultError::KeyringUnavailable { .. } | VaultError::KeyringFailed { .. },
             ) => LifecycleCode::Keyring,
@@ -136,6 +141,7 @@ impl LifecycleError {
             Self::UnknownRecipe(_) => "Update AppGrant, or connect the vendor again with its recipe file.".into(),
             Self::NoSecret { .. } => "Nothing to do: this vendor signs in without a client secret.".into(),
             Self::SecretNotUsable { .. } => "Rotate the secret first, then fix the permissions.".into(),
+            Self::InvalidLifetime { .. } => "Choose a lifetime within the range; the tenant's policy may shorten it further.".into(),
             Self::Vault(e) => e.hint().to_string(),
             Self::Cancelled => "Run it again; it continues where it stopped.".into(),
         }

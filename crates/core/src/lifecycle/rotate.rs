@@ -201,6 +201,12 @@ pub async fn start(
     sink: Sink,
 ) -> Result<Connection, LifecycleError> {
     let run = Run::new(ctx, connection_id, sink);
+    if let Some(months) = options.lifetime_months {
+        let max = crate::recipe::MAX_SECRET_LIFETIME_MONTHS;
+        if !(1..=max).contains(&months) {
+            return Err(LifecycleError::InvalidLifetime { months, max });
+        }
+    }
     let connection = run.load().await?;
     if connection.apps.iter().all(|a| a.secret.is_none()) {
         return Err(LifecycleError::NoSecret {
@@ -442,8 +448,9 @@ impl Run<'_> {
         let months = options.lifetime_months.or(recipe_months).unwrap_or(12);
         crate::plan::lifetime_for_months(months, &policy)
             .map(|l| l.days)
-            .map_err(|e| LifecycleError::SecretPolicy {
-                detail: e.to_string(),
+            .map_err(|_| LifecycleError::InvalidLifetime {
+                months,
+                max: crate::recipe::MAX_SECRET_LIFETIME_MONTHS,
             })
     }
 

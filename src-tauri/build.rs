@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "remove_mailbox_limit",
     "load_dashboard",
     "check_connection",
+    "fix_drift",
     "sign_in_for_connection",
     "rotate_connection",
     "finish_rotation",

@@ -105,6 +105,32 @@ pub async fn check_connection(
     Ok(CheckResult { report, connection })
 }
 
+/// Brings the grants back to the recipe's (the plan the check showed; extra application
+/// permissions are removed only with `remove_extra`), then checks again.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
+pub async fn fix_drift(
+    state: State<'_, AppState>,
+    connection_id: String,
+    remove_extra: bool,
+) -> Result<CheckResult> {
+    let lifecycle = state.lifecycle()?;
+    let signed_in = signed_in_for(&state, &connection_id).await?;
+    let report = lifecycle
+        .fix_drift(
+            &signed_in,
+            &connection_id,
+            remove_extra,
+            |_| {},
+            CancellationToken::new(),
+        )
+        .await?;
+    let connection = lifecycle
+        .status(&connection_id, chrono::Utc::now())
+        .await?;
+    Ok(CheckResult { report, connection })
+}
+
 /// Starts (or continues) a rotation up to the overlap: new secret added, stored, proved.
 #[tauri::command]
 #[tracing::instrument(skip(state, on_event), err(level = "warn", Debug))]

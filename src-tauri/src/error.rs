@@ -255,4 +255,22 @@ mod tests {
         assert_eq!(json["detail"], "consent_denied");
         assert!(json["hint"].as_str().unwrap().contains("Accept"));
     }
+
+    #[test]
+    fn a_missing_sign_in_to_the_connections_tenant_asks_the_ui_for_one() {
+        use appgrant_core::lifecycle::LifecycleError;
+        let e = UiError::from(LifecycleError::WrongTenant {
+            signed_in: "fabrikam.onmicrosoft.com".into(),
+            expected: "contoso.onmicrosoft.com".into(),
+        });
+        assert_eq!(e.code, Code::NotSignedIn);
+        assert!(e.message.contains("contoso.onmicrosoft.com"));
+        let e = UiError::from(LifecycleError::NothingToFinish {
+            vendor: "TonicDM".into(),
+        });
+        let json = serde_json::to_value(e).unwrap();
+        assert_eq!(json["code"], "lifecycle");
+        assert_eq!(json["detail"], "nothing_to_finish");
+        assert!(json["hint"].as_str().unwrap().contains("Start a rotation"));
+    }
 }

@@ -47,6 +47,7 @@ macro_rules! app_commands {
             commands::remove_mailbox_limit,
             dashboard::load_dashboard,
             dashboard::check_connection,
+            dashboard::fix_drift,
             dashboard::sign_in_for_connection,
             dashboard::rotate_connection,
             dashboard::finish_rotation,

@@ -7,14 +7,13 @@
 // Screenshots: artifacts/e2e/dashboard-*.png.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { freePort, launchApp, repoRoot } from "./harness.mjs";
+import { keyringHas, tokenStatus as practiceToken } from "./practice.mjs";
 
-const TENANT_ID = "5f3c2b1a-7d6e-4f80-9a1b-2c3d4e5f6a7b";
 const ADMIN = "avery.admin@contosopractice.onmicrosoft.com";
 const DAY = 86_400_000;
 
@@ -92,31 +91,7 @@ async function card(vendor) {
 
 const sim = (pathname, init) => fetch(`${practice}${pathname}`, init);
 
-async function tokenStatus(clientId, secret) {
-  const response = await sim(`/${TENANT_ID}/oauth2/v2.0/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      client_id: clientId,
-      client_secret: secret,
-      scope: "https://graph.microsoft.com/.default",
-      grant_type: "client_credentials",
-    }),
-  });
-  return response.status;
-}
-
-function keyringHas(secret) {
-  try {
-    const out = execFileSync("secret-tool", ["search", "--all", "--unlock", "service", "AppGrant"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    return out.includes(secret);
-  } catch {
-    return false;
-  }
-}
+const tokenStatus = (clientId, secret) => practiceToken(practice, clientId, secret);
 
 /** Reveals the secret shown under `label` (Done or a rotation's hand-off) and returns it. */
 async function reveal(label, scope = browser) {

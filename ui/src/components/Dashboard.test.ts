@@ -186,6 +186,12 @@ describe("Connections dashboard", () => {
     expect(within(card).getByText("Allow TonicDM to read the profile of every user")).toBeInTheDocument();
     expect(within(card).getByText("Remove the application permission Mail.Send (the recipe does not ask for it)")).toBeInTheDocument();
     expect(within(card).getByText(/Last checked/)).toBeInTheDocument();
+    // The reviewed plan is applied on request; removing extra permissions is a separate choice.
+    await user.click(within(card).getByLabelText("Also remove the permissions the recipe does not ask for"));
+    await user.click(within(card).getByRole("button", { name: "Apply these changes" }));
+    await within(card).findByText("Checked just now: everything as expected.");
+    expect(fake.backend.fixDrift).toHaveBeenCalledWith("tonic-contoso", true);
+    expect(within(card).queryByText("What the check found")).toBeNull();
   });
 
   test("Check all checks every connection shown, one by one, and says how it went", async () => {

@@ -88,6 +88,11 @@ export interface Backend {
   loadDashboard(lookInKeyring: boolean): Promise<DashboardView>;
   /** Reads the connection's tenant and saves what it found; `not_signed_in` asks for a sign-in. */
   checkConnection(connectionId: string): Promise<CheckResult>;
+  /**
+   * Brings the grants back to the recipe's (the check's reviewed plan, through apply);
+   * `removeExtra` also removes application permissions the recipe does not ask for.
+   */
+  fixDrift(connectionId: string, removeExtra: boolean): Promise<CheckResult>;
   /** Browser sign-in to the connection's own tenant (its cloud; the practice tenant for practice). */
   signInForConnection(connectionId: string): Promise<SessionInfo>;
   /** New secret → stored → proved; the old one stays valid for `graceDays` or until confirmed. */
@@ -176,6 +181,7 @@ export const tauriBackend: Backend = {
   removeMailboxLimit: () => call<void>("remove_mailbox_limit"),
   loadDashboard: (lookInKeyring) => call<DashboardView>("load_dashboard", { lookInKeyring }),
   checkConnection: (connectionId) => call<CheckResult>("check_connection", { connectionId }),
+  fixDrift: (connectionId, removeExtra) => call<CheckResult>("fix_drift", { connectionId, removeExtra }),
   signInForConnection: (connectionId) => call<SessionInfo>("sign_in_for_connection", { connectionId }),
   rotateConnection: (connectionId, graceDays, onEvent) =>
     call<RotateResult>("rotate_connection", { connectionId, graceDays, onEvent: channel(onEvent) }),

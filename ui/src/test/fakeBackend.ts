@@ -688,6 +688,11 @@ export class FakeBackend {
         connection,
       };
     }),
+    fixDrift: vi.fn(async (connectionId: string, _removeExtra: boolean): Promise<CheckResult> => {
+      await this.#enter("fixDrift");
+      delete this.findings[connectionId];
+      return this.backend.checkConnection(connectionId);
+    }),
     signInForConnection: vi.fn(async (_connectionId: string) => {
       await this.#enter("signInForConnection");
       return this.session;

@@ -125,9 +125,7 @@ pub async fn fix_drift(
             CancellationToken::new(),
         )
         .await?;
-    let connection = lifecycle
-        .status(&connection_id, chrono::Utc::now())
-        .await?;
+    let connection = lifecycle.status(&connection_id, chrono::Utc::now()).await?;
     Ok(CheckResult { report, connection })
 }
 

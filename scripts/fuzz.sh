@@ -49,8 +49,8 @@ for t in "${targets[@]}"; do
     status=1
     tail -30 "$scratch/$t.log"
   fi
-  cases=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$scratch/$t.log" | grep -o '[0-9]*$' | tail -1)
-  [[ -n $cases ]] || cases=$(grep -o '^cli_args: [0-9]*' "$scratch/$t.log" | grep -o '[0-9]*$' | tail -1)
+  cases=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$scratch/$t.log" | grep -o '[0-9]*$' | tail -1 || true)
+  [[ -n $cases ]] || cases=$(grep -o '^cli_args: [0-9]*' "$scratch/$t.log" | grep -o '[0-9]*$' | tail -1 || true)
   line="$(printf '%-18s %12s %8s %10s' "$t" "${cases:-?}" "$crashes" "$(( $(date +%s) - started ))")"
   echo "$line"
   table+=$'\n'"$line"

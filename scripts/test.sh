@@ -33,6 +33,11 @@ step "tests that use the real OS keyring (inside a throw-away keyring)"
 dbus-run-session -- bash scripts/with-keyring.sh \
   cargo test --workspace --features appgrant/custom-protocol -- --ignored --skip people_search_scale
 
+step "kill test, short run (3 SIGKILLs per recipe; table in artifacts/bench/kill-test-short.txt)"
+# (ran just above with the other keyring tests; scripts/kill-test.sh is the 20-kill run and
+# scripts/fuzz.sh the 10^6-case fuzzing; the fuzz corpus replays run with cargo test)
+cat artifacts/bench/kill-test-short.txt
+
 step "apply benchmark (figures in bench/results.json)"
 cargo run -q -p appgrant-core --example bench > /dev/null
 cat bench/results.json
@@ -61,6 +66,9 @@ npm --prefix ui test
 
 step "end-to-end tests (real window, Xvfb, tauri-driver)"
 rm -rf "$APPGRANT_ARTIFACTS"
+# AppGrant's own crates log at trace level, so the closing secret scan (zz-secret-scan)
+# proves appgrant.log holds no secret even at its most verbose.
+APPGRANT_LOG="${APPGRANT_LOG:-info,appgrant_lib=trace,appgrant_core=trace,appgrant_sim=trace}" \
 xvfb-run -a -s "-screen 0 1280x860x24" \
   dbus-run-session -- bash scripts/with-keyring.sh \
   npm --prefix tests/e2e test

@@ -43,6 +43,7 @@ const COMMANDS: &[&str] = &[
     "adopt_app",
     "plan_drift_fix",
     "fix_adopted_drift",
+    "open_external",
 ];
 
 fn main() {

@@ -481,3 +481,42 @@ pub async fn sign_in_for_mailbox_limit(state: State<'_, AppState>) -> Result<Ses
     let browser = AppState::browser();
     Ok(Flow::sign_in_for_mailbox_limit(auth, browser.as_ref(), &cancel).await?)
 }
+
+/// Opens a link (the device-code page, a consent URL) in the system browser, only when core's
+/// allow-list accepts it: a Microsoft sign-in page of the chosen cloud, or the practice
+/// tenant. The page cannot open anything else through AppGrant.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
+pub async fn open_external(state: State<'_, AppState>, url: String) -> Result<()> {
+    let refused = || {
+        UiError::new(
+            Code::SignIn,
+            "AppGrant opens only Microsoft's sign-in pages for the chosen cloud (and the practice tenant).",
+            Some("Copy the link instead and check where it goes before opening it."),
+        )
+    };
+    let parsed = tauri::Url::parse(&url).map_err(|_| refused())?;
+    let cloud = state
+        .flow
+        .lock()
+        .await
+        .tenant()
+        .map(|t| t.cloud.clone())
+        .unwrap_or(Cloud::Global);
+    let practice = state
+        .practice
+        .lock()
+        .await
+        .as_ref()
+        .and_then(|sim| tauri::Url::parse(&sim.base_url()).ok());
+    if !appgrant_core::lockdown::may_open_externally(&parsed, &cloud, practice.as_ref()) {
+        return Err(refused());
+    }
+    AppState::browser().open(&parsed).map_err(|e| {
+        UiError::new(
+            Code::SignIn,
+            format!("AppGrant could not open your web browser: {e}"),
+            Some("Copy the link and open it in your browser yourself."),
+        )
+    })
+}

@@ -59,6 +59,7 @@ macro_rules! app_commands {
             adopt::adopt_app,
             adopt::plan_drift_fix,
             adopt::fix_adopted_drift,
+            commands::open_external,
         ]
     };
 }
@@ -87,8 +88,23 @@ fn start_logging(log_dir: Option<std::path::PathBuf>) {
     }
 }
 
+/// Keeps the window on AppGrant's own pages: every navigation elsewhere (a remote site, a
+/// `file://` page, `data:`) is refused (the rule is `appgrant_core::lockdown::is_app_page`).
+fn lockdown<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("lockdown")
+        .on_navigation(|_, url| {
+            let allowed = appgrant_core::lockdown::is_app_page(url, cfg!(debug_assertions));
+            if !allowed {
+                tracing::warn!(scheme = url.scheme(), host = ?url.host_str(), "refused to leave AppGrant's pages");
+            }
+            allowed
+        })
+        .build()
+}
+
 pub fn run() {
     let result = tauri::Builder::default()
+        .plugin(lockdown())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {

@@ -2,5 +2,6 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    appgrant_core::panic_hook::install("AppGrant");
     appgrant_lib::run();
 }

@@ -15,6 +15,8 @@ pub mod flow;
 pub mod graph;
 pub mod identity;
 pub mod lifecycle;
+pub mod lockdown;
+pub mod panic_hook;
 pub mod plan;
 pub mod recipe;
 pub mod reminder;

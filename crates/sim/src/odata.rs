@@ -805,6 +805,49 @@ impl Search {
     }
 }
 
+/// Everything a client's query string can reach in this module, on one sample application:
+/// parse the options, parse and evaluate `$filter` (with the properties Graph lets clients
+/// filter applications on), parse `$search`, project `$select`, sort by `$orderby`. The fuzz
+/// target `sim_filter` (fuzz/) and the stable replay test `tests/fuzz_replay.rs` drive it;
+/// it must never panic, whatever `query` holds.
+#[doc(hidden)]
+pub fn fuzz_surface(query: &str) {
+    let Ok(o) = OData::parse(query) else { return };
+    let sample = serde_json::json!({
+        "id": "0b1c", "appId": "5f2e", "displayName": "TonicDM Office 365 Token",
+        "tags": ["AppGrant", "appgrant:run:main"], "identifierUris": [],
+        "signInAudience": "AzureADMyOrg", "publisherDomain": "contoso.onmicrosoft.com",
+        "createdDateTime": "2026-11-25T10:00:00Z",
+        "passwordCredentials": [{ "keyId": "k1", "displayName": "AppGrant", "hint": "abc" }],
+        "web": { "redirectUris": ["https://portal.contoso.com/auth"] },
+    });
+    const ALLOWED: &[&str] = &[
+        "id",
+        "appId",
+        "displayName",
+        "tags",
+        "identifierUris",
+        "signInAudience",
+        "publisherDomain",
+        "createdDateTime",
+        "passwordCredentials",
+        "web/redirectUris",
+    ];
+    if let Some(filter) = &o.filter {
+        if let Ok(e) = parse_filter(filter, ALLOWED, "Application") {
+            let _ = eval(&e, &sample);
+        }
+    }
+    if let Some(search) = &o.search {
+        if let Ok(s) = parse_search(search, &["displayName"]) {
+            let _ = s.matches(|p| sample.get(p).and_then(Value::as_str));
+        }
+    }
+    let mut items = vec![sample.clone(), serde_json::json!({ "displayName": null })];
+    let _ = o.sort(&mut items, "application");
+    let _ = o.project(sample, "application");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

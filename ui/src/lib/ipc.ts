@@ -63,6 +63,9 @@ export interface Backend {
   revealSecret(connectionId: string, appKey: string): Promise<string>;
   /** Copies a secret to the clipboard in the shell (cleared after 60 s); returns nothing. */
   copySecret(connectionId: string, appKey: string): Promise<void>;
+  /** Opens a Microsoft sign-in page of the chosen cloud (or the practice tenant) in the
+   * system browser; any other address is refused by the shell (code "sign_in"). */
+  openExternal(url: string): Promise<void>;
   /** Writes an export file and returns its path. */
   exportHandoff(connectionId: string, format: ExportFormat, includeSecrets: boolean): Promise<string>;
   listConnections(): Promise<ConnectionCard[]>;
@@ -180,6 +183,7 @@ export const tauriBackend: Backend = {
   finish: () => call<DoneView>("finish"),
   revealSecret: (connectionId, appKey) => call<string>("reveal_secret", { connectionId, appKey }),
   copySecret: (connectionId, appKey) => call<void>("copy_secret", { connectionId, appKey }),
+  openExternal: (url) => call<void>("open_external", { url }),
   exportHandoff: (connectionId, format, includeSecrets) =>
     call<string>("export_handoff", { connectionId, format, includeSecrets }),
   listConnections: () => call<ConnectionCard[]>("list_connections"),

@@ -128,6 +128,22 @@ describe("Wizard", () => {
     expect(wizard.signInProblem).toBeNull();
   });
 
+  test("the device-code link opens through the shell, and a refused link is a sign-in problem", async () => {
+    const fake = new FakeBackend();
+    const wizard = new Wizard(fake.backend);
+    await wizard.openLink("https://microsoft.com/devicelogin");
+    expect(fake.backend.openExternal).toHaveBeenCalledWith("https://microsoft.com/devicelogin");
+    expect(wizard.signInProblem).toBeNull();
+
+    fake.failNext(
+      "openExternal",
+      ipcError("sign_in", "AppGrant opens only Microsoft's sign-in pages for the chosen cloud (and the practice tenant)."),
+    );
+    await wizard.openLink("https://evil.example/devicelogin");
+    expect(wizard.signInProblem?.code).toBe("sign_in");
+    expect(wizard.signInProblem?.message).toMatch(/only Microsoft's sign-in pages/);
+  });
+
   test("an invalid recipe file keeps one problem per line", async () => {
     const fake = new FakeBackend().failNext(
       "importRecipe",

@@ -286,6 +286,16 @@ export class Wizard {
     }
   }
 
+  /** Opens the device-code page (or a consent link) in the system browser; a refusal or
+   * failure shows as a sign-in problem, and the link can still be copied. */
+  async openLink(url: string): Promise<void> {
+    try {
+      await this.backend.openExternal(url);
+    } catch (error) {
+      this.signInProblem = toProblem(error);
+    }
+  }
+
   async signOut(): Promise<void> {
     this.session = null;
     this.plan = null;

@@ -672,6 +672,9 @@ export class FakeBackend {
     copySecret: vi.fn(async (_connectionId: string, _appKey: string) => {
       await this.#enter("copySecret");
     }),
+    openExternal: vi.fn(async (_url: string) => {
+      await this.#enter("openExternal");
+    }),
     exportHandoff: vi.fn(async (connectionId: string, format: string, includeSecrets: boolean) => {
       await this.#enter("exportHandoff");
       const ext = { markdown: "md", text: "txt", env: "env", json: "json", ics: "ics" }[format] ?? format;

@@ -157,6 +157,11 @@ pub async fn apply(
         journal,
         sink: Arc::new(on_event),
     };
+    // The run id in the apps' marker tags goes to disk before the first create: a process
+    // killed right after Graph created an app (answer received, journal not yet written)
+    // finds the app again by that tag instead of creating a second one.
+    run.journal_update(|_| {})
+        .map_err(|f| ApplyError { failures: vec![f] })?;
     let mut skipped = Vec::new();
     for step in plan.steps.iter().filter(|s| s.blocked.is_some() && !s.done) {
         (run.sink)(ApplyEvent::StepSkipped {
@@ -197,6 +202,7 @@ fn wait_message(reason: WaitReason, delay_ms: u64) -> String {
 fn failure(step: &str, error: &GraphError) -> StepFailure {
     let (code, hint) = match (error, error.class()) {
         (GraphError::Cancelled, _) => (ApplyCode::Cancelled, "Run Apply again: AppGrant continues where it stopped, without duplicates."),
+        (GraphError::Dropped(_), _) => (ApplyCode::GaveUp, "The network dropped Microsoft's answer. Run Apply again: AppGrant checks what was created and continues without duplicates."),
         (GraphError::GaveUp { .. }, _) => (ApplyCode::GaveUp, "Microsoft is slow or unreachable right now. Run Apply again in a few minutes: finished steps are not repeated."),
         (_, ErrorClass::Denied) => (ApplyCode::Denied, "Sign in with an account that has the role named in the plan, or send the consent hand-off to someone who has it."),
         (GraphError::SignIn(_), _) | (_, ErrorClass::Unauthenticated) => (ApplyCode::Denied, "Your sign-in expired or lacks the write permissions: sign in again and accept the requested permissions."),
@@ -414,13 +420,7 @@ impl Run<'_> {
         let tag = marker_tag(&self.plan.run_id, &app.key);
         let created = loop {
             match graph
-                .send(
-                    reqwest::Method::POST,
-                    "applications",
-                    Some(&app.application),
-                    Expect::Settled,
-                    &[],
-                )
+                .create("applications", &app.application, Expect::Settled)
                 .await
             {
                 Ok(Some(body)) => break body,
@@ -676,8 +676,10 @@ impl Run<'_> {
                 "displayName": app.secret_description,
                 "endDateTime": end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             }});
+            // Never resent blindly: a lost answer may hide a secret that now exists but was
+            // never seen; the step fails and the next run removes it (secret_pending_since).
             match graph
-                .post(
+                .create(
                     &format!("applications/{object_id}/addPassword"),
                     &body,
                     Expect::Replicating,

@@ -43,11 +43,15 @@ pub enum GraphError {
     },
     #[error("could not reach Microsoft Graph: {0}")]
     Network(String),
+    /// The request went out but the answer never arrived whole (connection closed or timed
+    /// out mid-answer): Microsoft may or may not have done it.
+    #[error("the connection to Microsoft Graph broke before its answer arrived: {0}")]
+    Dropped(String),
     #[error("Microsoft Graph's answer could not be read: {0}")]
     Decode(String),
     #[error(transparent)]
     SignIn(#[from] SignInError),
-    #[error("gave up after {attempts} attempts over {waited:?}: {last}")]
+    #[error("gave up after {attempts} attempts over {waited:.0?}: {last}")]
     GaveUp {
         attempts: u32,
         waited: Duration,
@@ -82,7 +86,7 @@ impl GraphError {
                 message,
                 ..
             } => classify(*status, code, message),
-            Self::Network(_) => ErrorClass::Transient,
+            Self::Network(_) | Self::Dropped(_) => ErrorClass::Transient,
             Self::Decode(_) | Self::Cancelled => ErrorClass::Fatal,
             Self::SignIn(_) => ErrorClass::Unauthenticated,
             Self::GaveUp { last, .. } => last.class(),

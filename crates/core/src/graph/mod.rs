@@ -6,6 +6,12 @@
 //! - replication errors (only where the caller says a just-created object is involved):
 //!   the same backoff, for up to about five minutes.
 //!
+//! A hostile or broken server cannot hang or exhaust the client: every attempt has a
+//! timeout ([`RetryPolicy::request_timeout`]), the retry budget counts the attempts' own time
+//! as well as the waits, answers larger than [`MAX_ANSWER_BYTES`] are refused, a 2xx answer
+//! carrying Graph's error shape is an error, and a create whose answer was lost mid-way is
+//! never sent again blindly ([`GraphClient::create`]).
+//!
 //! Every wait is reported to an optional observer, so the UI can say "waiting for Microsoft
 //! to finish creating the app" instead of showing a silent spinner. The graph module knows
 //! nothing of plans or recipes.
@@ -92,6 +98,8 @@ pub struct RetryPolicy {
     /// finishes within seconds, so the first few looks are evenly spaced (a doubling delay
     /// would overshoot by up to its own length) before backing off.
     pub replication_poll: Duration,
+    /// Longest single attempt, from sending the request to the last byte of the answer.
+    pub request_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -102,6 +110,7 @@ impl Default for RetryPolicy {
             budget: Duration::from_secs(5 * 60),
             default_retry_after: Duration::from_secs(10),
             replication_poll: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -115,6 +124,7 @@ impl RetryPolicy {
             budget: Duration::from_secs(20),
             default_retry_after: Duration::from_millis(100),
             replication_poll: Duration::from_millis(20),
+            request_timeout: Duration::from_secs(10),
         }
     }
 
@@ -154,6 +164,10 @@ pub enum Expect {
     /// The call involves a just-created object: 404 and replication 400s are retried too.
     Replicating,
 }
+
+/// The largest answer read from Graph. A page of 999 directory objects is a few MB; anything
+/// this large is a broken or hostile server, refused before it fills memory.
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
 
 type Observer = Arc<dyn Fn(&Wait) + Send + Sync>;
 
@@ -242,17 +256,14 @@ impl GraphClient {
             .http
             .request(method, url.clone())
             .bearer_auth(token.expose())
-            .timeout(Duration::from_secs(60));
+            .timeout(self.policy.request_timeout);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| GraphError::Network(e.to_string()))?;
+        let mut response = request.send().await.map_err(|e| transport(&e))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -260,20 +271,24 @@ impl GraphClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = response
-            .text()
-            .await
-            .map_err(|e| GraphError::Network(e.to_string()))?;
-        if (200..300).contains(&status) {
-            if text.trim().is_empty() {
-                return Ok(None);
+        let text = read_capped(&mut response).await?;
+        let parsed: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(_) if !(200..300).contains(&status) => Value::Null,
+                Err(e) => return Err(GraphError::Decode(format!("not JSON ({e})"))),
             }
-            return serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| GraphError::Decode(e.to_string()));
-        }
-        let parsed: Value = serde_json::from_str(&text).unwrap_or_default();
-        let error = parsed.get("error").cloned().unwrap_or_default();
+        };
+        let error = match parsed.get("error") {
+            // Graph's error shape in a 2xx answer is still an error, not an object.
+            Some(error) if error.is_object() => error.clone(),
+            _ if (200..300).contains(&status) => {
+                return Ok((!parsed.is_null()).then_some(parsed));
+            }
+            _ => Value::Null,
+        };
         let text_of = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
         Err(GraphError::Api {
             status,
@@ -295,9 +310,38 @@ impl GraphClient {
         expect: Expect,
         headers: &[(&str, &str)],
     ) -> Result<Option<Value>, GraphError> {
+        self.send_retrying(method, path, body, expect, headers, true)
+            .await
+    }
+
+    /// A POST that creates something Graph cannot recognise a second time (an application,
+    /// a client secret). Throttling, 5xx answers and connections that never opened are
+    /// retried as usual, but an answer lost mid-way ([`GraphError::Dropped`]) is returned to
+    /// the caller, who must look for what may have been created before trying again.
+    pub async fn create(
+        &self,
+        path: &str,
+        body: &Value,
+        expect: Expect,
+    ) -> Result<Option<Value>, GraphError> {
+        self.send_retrying(reqwest::Method::POST, path, Some(body), expect, &[], false)
+            .await
+    }
+
+    async fn send_retrying(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        expect: Expect,
+        headers: &[(&str, &str)],
+        resend_after_drop: bool,
+    ) -> Result<Option<Value>, GraphError> {
         let url = self.url(path)?;
         let mut attempt = 0u32;
-        let mut waited = Duration::ZERO;
+        // The budget counts the attempts' own time too: a server that answers slowly must not
+        // keep a run going for budget x request_timeout.
+        let started = std::time::Instant::now();
         loop {
             attempt += 1;
             if self.cancelled() {
@@ -307,6 +351,10 @@ impl GraphClient {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
+            if !resend_after_drop && matches!(error, GraphError::Dropped(_)) {
+                return Err(error);
+            }
+            let waited = started.elapsed();
             let (reason, delay) = match error.class() {
                 ErrorClass::Throttled => (
                     WaitReason::Throttled,
@@ -350,7 +398,6 @@ impl GraphClient {
                 },
                 None => tokio::time::sleep(delay).await,
             }
-            waited += delay;
         }
     }
 
@@ -417,6 +464,49 @@ impl GraphClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A transport failure, told apart by whether the request may have reached the server.
+fn transport(e: &reqwest::Error) -> GraphError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    if e.is_connect() {
+        GraphError::Network(text)
+    } else {
+        GraphError::Dropped(text)
+    }
+}
+
+/// Reads an answer's body, refusing one larger than [`MAX_ANSWER_BYTES`] or not UTF-8.
+pub(crate) async fn read_capped(response: &mut reqwest::Response) -> Result<String, GraphError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
+        if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| GraphError::Decode("the answer is not UTF-8 text".into()))
+}
+
+fn too_large() -> GraphError {
+    GraphError::Decode(format!(
+        "the answer is larger than {} MB, which no Graph answer AppGrant asks for is",
+        MAX_ANSWER_BYTES / (1024 * 1024)
+    ))
 }
 
 /// Quotes a value for an OData `$filter` string literal (single quotes doubled).

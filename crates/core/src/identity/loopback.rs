@@ -115,6 +115,22 @@ struct Head {
     host: Option<String>,
 }
 
+/// Everything the listener does with one request's bytes, without a socket: `None` when it
+/// drops the request without a word (not an HTTP request head), else the status, the page
+/// and the callback that ends the flow, if any. The fuzz targets drive this.
+pub fn answer(
+    raw: &[u8],
+    port: u16,
+    expected_state: &str,
+    done: &AtomicBool,
+) -> Option<(u16, String, Option<Callback>)> {
+    if raw.len() > MAX_HEAD {
+        return None;
+    }
+    let head = parse_head(raw)?;
+    Some(judge(&head, port, expected_state, done))
+}
+
 impl Connection {
     async fn handle(self, mut stream: TcpStream) {
         let head = match tokio::time::timeout(READ_DEADLINE, read_head(&mut stream)).await {
@@ -122,97 +138,113 @@ impl Connection {
             // Too slow, too big or not HTTP: drop it without a word.
             _ => return,
         };
-        let (status, page, outcome) = self.judge(&head);
+        let (status, page, outcome) = judge(&head, self.port, &self.expected, &self.done);
         let _ = respond(&mut stream, status, &page).await;
         if let Some(callback) = outcome {
             let _ = self.tx.send(callback).await;
         }
     }
+}
 
-    /// Decides what to answer and whether this request ends the flow.
-    fn judge(&self, head: &Head) -> (u16, String, Option<Callback>) {
-        let allowed_hosts = [
-            format!("localhost:{}", self.port),
-            format!("127.0.0.1:{}", self.port),
-        ];
-        if !head
-            .host
-            .as_deref()
-            .is_some_and(|h| allowed_hosts.iter().any(|a| a.eq_ignore_ascii_case(h)))
-        {
-            return (
-                400,
-                page(false, "This request was not meant for AppGrant."),
-                None,
-            );
-        }
-        if head.method != "GET" {
-            return (
-                405,
-                page(
-                    false,
-                    "AppGrant only expects the browser to come back here.",
-                ),
-                None,
-            );
-        }
-        let Ok(url) = url::Url::parse(&format!("http://localhost{}", head.target)) else {
-            return (
-                400,
-                page(false, "AppGrant could not read this address."),
-                None,
-            );
-        };
-        if url.path() != "/" {
-            return (
-                404,
-                page(false, "Nothing here. You can close this tab."),
-                None,
-            );
-        }
-        let param = |name: &str| {
-            url.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
-        if param("state").as_deref() != Some(self.expected.as_str()) {
-            return (
+/// Decides what to answer and whether this request ends the flow.
+fn judge(
+    head: &Head,
+    port: u16,
+    expected_state: &str,
+    done: &AtomicBool,
+) -> (u16, String, Option<Callback>) {
+    let allowed_hosts = [format!("localhost:{port}"), format!("127.0.0.1:{port}")];
+    if !head
+        .host
+        .as_deref()
+        .is_some_and(|h| allowed_hosts.iter().any(|a| a.eq_ignore_ascii_case(h)))
+    {
+        return (
+            400,
+            page(false, "This request was not meant for AppGrant."),
+            None,
+        );
+    }
+    if head.method != "GET" {
+        return (
+            405,
+            page(
+                false,
+                "AppGrant only expects the browser to come back here.",
+            ),
+            None,
+        );
+    }
+    let Ok(url) = url::Url::parse(&format!("http://localhost{}", head.target)) else {
+        return (
+            400,
+            page(false, "AppGrant could not read this address."),
+            None,
+        );
+    };
+    if url.path() != "/" {
+        return (
+            404,
+            page(false, "Nothing here. You can close this tab."),
+            None,
+        );
+    }
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    if param("state").as_deref() != Some(expected_state) {
+        return (
                 400,
                 page(false, "This sign-in answer does not belong to the sign-in AppGrant started. Go back to AppGrant and start again if needed."),
                 None,
             );
-        }
-        if self.done.load(Ordering::SeqCst) {
-            return (
-                409,
-                page(
-                    false,
-                    "AppGrant already received this sign-in. You can close this tab.",
-                ),
-                None,
-            );
-        }
-        if let Some(error) = param("error") {
-            self.done.store(true, Ordering::SeqCst);
-            let description = param("error_description");
-            return (
-                200,
-                page(
-                    false,
-                    "Sign-in did not finish. Go back to AppGrant to see why and what to do next.",
-                ),
-                Some(Callback::Error { error, description }),
-            );
-        }
-        match param("code").filter(|c| !c.is_empty()) {
-            Some(code) if !self.done.swap(true, Ordering::SeqCst) => (
-                200,
-                page(true, "You are signed in to AppGrant. You can close this tab and go back to AppGrant."),
-                Some(Callback::Code(Secret::new(code))),
+    }
+    if done.load(Ordering::SeqCst) {
+        return (
+            409,
+            page(
+                false,
+                "AppGrant already received this sign-in. You can close this tab.",
             ),
-            Some(_) => (409, page(false, "AppGrant already received this sign-in. You can close this tab."), None),
-            None => (400, page(false, "The sign-in answer is missing its code."), None),
-        }
+            None,
+        );
+    }
+    if let Some(error) = param("error") {
+        done.store(true, Ordering::SeqCst);
+        let description = param("error_description");
+        return (
+            200,
+            page(
+                false,
+                "Sign-in did not finish. Go back to AppGrant to see why and what to do next.",
+            ),
+            Some(Callback::Error { error, description }),
+        );
+    }
+    match param("code").filter(|c| !c.is_empty()) {
+        Some(code) if !done.swap(true, Ordering::SeqCst) => (
+            200,
+            page(
+                true,
+                "You are signed in to AppGrant. You can close this tab and go back to AppGrant.",
+            ),
+            Some(Callback::Code(Secret::new(code))),
+        ),
+        Some(_) => (
+            409,
+            page(
+                false,
+                "AppGrant already received this sign-in. You can close this tab.",
+            ),
+            None,
+        ),
+        None => (
+            400,
+            page(false, "The sign-in answer is missing its code."),
+            None,
+        ),
     }
 }
 
@@ -226,7 +258,12 @@ async fn read_head(stream: &mut TcpStream) -> Option<Head> {
         }
         buf.extend_from_slice(chunk.get(..n)?);
     }
-    let text = String::from_utf8_lossy(&buf);
+    parse_head(&buf)
+}
+
+/// The request line's method and target and the Host header of a request head.
+fn parse_head(buf: &[u8]) -> Option<Head> {
+    let text = String::from_utf8_lossy(buf);
     let mut lines = text.split("\r\n");
     let mut request = lines.next()?.split(' ');
     let method = request.next()?.to_string();

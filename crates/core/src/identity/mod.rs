@@ -345,7 +345,11 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
         }
         RequestTokenError::Request(e) => network(&e),
         RequestTokenError::Parse(e, _) => SignInError::InvalidResponse(e.to_string()),
-        RequestTokenError::Other(e) => SignInError::Failed(e),
+        // A non-2xx answer without Microsoft's error JSON (a redirect, an empty 500, a proxy
+        // page): say where it came from rather than oauth2's bare "empty error response".
+        RequestTokenError::Other(e) => SignInError::InvalidResponse(format!(
+            "the sign-in endpoint did not answer as Microsoft does ({e}); check the sign-in address and any proxy in between"
+        )),
     }
 }
 

@@ -360,6 +360,32 @@ fn check_input_value(kind: InputKind, raw: &str) -> Result<String, String> {
     }
 }
 
+/// Everything outside input can reach in this module: `data` as a recipe file (as `recipe
+/// check` and an import read one), and as the value of every input of every built-in recipe
+/// (as `--input` and the wizard pass them), templates rendered. The fuzz target
+/// `recipe_toml` (fuzz/) and the stable replay test `tests/fuzz_replay.rs` drive it; it must
+/// never panic, whatever `data` holds.
+#[doc(hidden)]
+pub fn fuzz_surface(data: &[u8]) {
+    static BUILTIN: std::sync::OnceLock<Vec<Recipe>> = std::sync::OnceLock::new();
+    let text = String::from_utf8_lossy(data);
+    if let Ok(recipe) = parse("fuzz.toml", &text) {
+        let _ = recipe.check_inputs(&BTreeMap::new());
+    }
+    for recipe in BUILTIN.get_or_init(|| builtin().unwrap_or_default()) {
+        let values = recipe
+            .inputs
+            .iter()
+            .map(|i| (i.id.clone(), text.to_string()))
+            .collect();
+        if let Ok(checked) = recipe.check_inputs(&values) {
+            for app in &recipe.apps {
+                let _ = app.resolve_redirect_uris(&checked);
+            }
+        }
+    }
+}
+
 /// Parses and validates a recipe. `name` (usually the file name) is used in error messages.
 pub fn parse(name: &str, text: &str) -> Result<Recipe, RecipeErrors> {
     let mut v = Validator {

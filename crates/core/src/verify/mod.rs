@@ -286,21 +286,21 @@ pub async fn client_credentials_token(
         // Microsoft is still replicating; network trouble backs off)
         let (retryable, replicating, message) =
             match http.post(url.clone()).form(&form).send().await {
-                Ok(r) if r.status().is_success() => {
-                    let body: Value = r.json().await.map_err(|e| e.to_string())?;
-                    let token = body
-                        .get("access_token")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    return Ok((Secret::new(token.to_string()), waited));
+                Ok(mut r) if r.status().is_success() => {
+                    let body = crate::graph::read_capped(&mut r)
+                        .await
+                        .map_err(|e| format!("Microsoft's token answer could not be read ({e})"))?;
+                    return token_from(&body).map(|token| (token, waited));
                 }
-                Ok(r) => {
-                    let body: Value = r.json().await.unwrap_or_default();
+                Ok(mut r) => {
+                    let status = r.status().as_u16();
+                    let text = crate::graph::read_capped(&mut r).await.unwrap_or_default();
+                    let body: Value = serde_json::from_str(&text).unwrap_or_default();
                     let description = body
                         .get("error_description")
                         .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("the token endpoint answered HTTP {status}"));
                     match aadsts_code(&description) {
                         Some(700016) => (
                             true,
@@ -340,6 +340,22 @@ pub async fn client_credentials_token(
         on_wait(&message);
         tokio::time::sleep(delay).await;
         waited += delay;
+    }
+}
+
+/// The access token in a 2xx token answer. An answer without one (invalid JSON, or Microsoft's
+/// error shape sent with a 200) is an error, never an empty token.
+fn token_from(body: &str) -> Result<Secret<String>, String> {
+    let body: Value = serde_json::from_str(body)
+        .map_err(|e| format!("Microsoft's token answer is not JSON ({e})"))?;
+    match body.get("access_token").and_then(Value::as_str) {
+        Some(token) if !token.is_empty() => Ok(Secret::new(token.to_string())),
+        _ => Err(
+            match body.get("error_description").and_then(Value::as_str) {
+                Some(d) => d.lines().next().unwrap_or(d).to_string(),
+                None => "Microsoft's token answer holds no access token".to_string(),
+            },
+        ),
     }
 }
 

@@ -476,3 +476,35 @@ fn secrets_leave_the_keyring_only_through_include_secret() {
     );
     assert_eq!(o.status.code(), Some(4));
 }
+
+/// `forget --all --data-folder` leaves nothing behind: the sign-in and client secrets are gone
+/// from the real keyring (a second run finds none) and so is the data folder. Without `--yes`
+/// and without a terminal it changes nothing.
+#[test]
+#[ignore = "touches the real OS keyring; run inside scripts/with-keyring.sh"]
+fn forget_all_removes_every_secret_and_the_data_folder() {
+    let data = TempDir::new();
+    connect_practice(&data.0, true, "tonicdm");
+
+    let o = run(&data.0, true, &["forget", "--all", "--data-folder"]);
+    assert_eq!(o.status.code(), Some(10), "{}", stderr(&o));
+    assert!(data.0.join("connections.json").exists(), "nothing removed");
+
+    let o = run(
+        &data.0,
+        true,
+        &["forget", "--all", "--data-folder", "--yes", "--json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = json_out(&o);
+    // The practice sign-in's refresh token and the tonicdm client secret, at least.
+    assert!(
+        report["credential_store_entries_removed"].as_u64().unwrap() >= 2,
+        "{report}"
+    );
+    assert!(!data.0.exists(), "data folder deleted");
+
+    let o = run(&data.0, true, &["forget", "--all", "--yes", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["credential_store_entries_removed"], 0);
+}

@@ -2,4 +2,5 @@
 
 pub mod connect;
 pub mod connections;
+pub mod forget;
 pub mod recipes;

@@ -503,6 +503,7 @@ fn forget_all_removes_every_secret_and_the_data_folder() {
         "{report}"
     );
     assert!(!data.0.exists(), "data folder deleted");
+    assert_eq!(report["folders_removed"][0], data.0.display().to_string());
 
     let o = run(&data.0, true, &["forget", "--all", "--yes", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));

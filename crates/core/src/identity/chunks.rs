@@ -6,8 +6,8 @@
 //! splits a long secret over several entries, the same way on every platform (so the Linux
 //! tests exercise the Windows path):
 //!
-//! - A secret that fits ([`ENTRY_LIMIT_UTF16`]) is one entry at `account`, exactly as before,
-//!   so secrets saved by earlier versions still read.
+//! - A secret that fits one entry ([`Entries::limit_utf16`]) is one entry at `account`,
+//!   exactly as before, so secrets saved by earlier versions still read.
 //! - A longer one is stored as parts at `{account}#a0`, `#a1`, ... (or `#b0`, ... : two slots
 //!   that take turns), each value `{nonce}:{piece}`, and then a small header at `account`:
 //!   `appgrant-parts:1:{slot}:{count}:{nonce}:{sha256 of the secret}`.
@@ -25,9 +25,6 @@ use sha2::{Digest, Sha256};
 use super::store::StoreError;
 use crate::secret::Secret;
 
-/// The most UTF-16 code units kept in one entry (the Windows limit is 1,280; some headroom).
-pub const ENTRY_LIMIT_UTF16: usize = 1200;
-
 const HEADER_PREFIX: &str = "appgrant-parts:1:";
 const SLOTS: [char; 2] = ['a', 'b'];
 /// No secret needs more parts than this (about 1.2 million characters).
@@ -35,6 +32,8 @@ const MAX_PARTS: usize = 1000;
 
 /// A credential store as the platform offers it: one value per account, maybe size-limited.
 pub trait Entries {
+    /// The most UTF-16 code units this store keeps in one entry.
+    fn limit_utf16(&self) -> usize;
     fn get(&self, account: &str) -> Result<Option<String>, StoreError>;
     fn set(&self, account: &str, value: &str) -> Result<(), StoreError>;
     /// Removes the entry; removing a missing one succeeds.
@@ -135,7 +134,8 @@ pub fn load(entries: &dyn Entries, account: &str) -> Result<Option<Secret<String
 
 /// Saves a secret: one entry when it fits, otherwise parts and then the header.
 pub fn save(entries: &dyn Entries, account: &str, secret: &str) -> Result<(), StoreError> {
-    if fits_one_entry(secret) {
+    let limit = entries.limit_utf16();
+    if fits_one_entry(secret, limit) {
         entries.set(account, secret)?;
         return sweep_slots(entries, account);
     }
@@ -147,7 +147,7 @@ pub fn save(entries: &dyn Entries, account: &str, secret: &str) -> Result<(), St
         _ => 'a',
     };
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let pieces = split(secret, ENTRY_LIMIT_UTF16 - nonce.len() - 1);
+    let pieces = split(secret, limit.saturating_sub(nonce.len() + 1).max(1));
     if pieces.len() > MAX_PARTS {
         return Err(StoreError::Failed(format!(
             "the secret \"{account}\" is too long to keep in the credential store ({} characters)",
@@ -179,8 +179,8 @@ pub fn delete(entries: &dyn Entries, account: &str) -> Result<(), StoreError> {
 }
 
 /// A secret that is one entry must fit and must not look like a header.
-fn fits_one_entry(secret: &str) -> bool {
-    secret.encode_utf16().count() <= ENTRY_LIMIT_UTF16 && !secret.starts_with(HEADER_PREFIX)
+fn fits_one_entry(secret: &str, limit: usize) -> bool {
+    secret.encode_utf16().count() <= limit && !secret.starts_with(HEADER_PREFIX)
 }
 
 /// Splits on character boundaries into pieces of at most `budget` UTF-16 code units.

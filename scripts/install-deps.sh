@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what AppGrant needs on Debian 12, idempotently: system packages (only when
-# dpkg says they are missing), the Windows Rust target (only when rustup lacks it),
+# dpkg says they are missing; python3-venv is for the MSAL tests' virtual environment),
+# the Windows Rust target (only when rustup lacks it),
 # tauri-driver (only when not on PATH), npm deps (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev
       xvfb xauth webkit2gtk-driver gnome-keyring dbus-x11 dbus keyutils libsecret-tools imagemagick
-      nodejs npm
+      nodejs npm python3-venv
       mingw-w64 wine64 nsis rpm)   # Windows cross-checks (scripts/windows-check.sh), installers
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, then formatting, lints, Rust tests, UI type
-# check and unit tests, and the end-to-end tests in a real window under Xvfb.
+# The whole test suite: installs what is missing, then formatting, lints, Rust tests, MSAL
+# (Microsoft's own client) against the simulator, UI type check and unit tests, and the
+# end-to-end tests in a real window under Xvfb.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
@@ -23,6 +24,9 @@ cargo build --workspace --all-targets --features appgrant/custom-protocol
 
 step "cargo test"
 cargo test --workspace --features appgrant/custom-protocol
+
+step "Microsoft's MSAL for Python against a standalone practice tenant (appgrant-sim --tls)"
+APPGRANT_SIM_BIN="$CARGO_TARGET_DIR/debug/appgrant-sim" bash tests/msal/run.sh
 
 step "tests that use the real OS keyring (inside a throw-away keyring)"
 # (same packages and features as above, so nothing is rebuilt)

@@ -329,6 +329,20 @@ async fn tokens_refresh_silently_and_write_scopes_need_consent_first() {
         ..Knobs::default()
     })
     .await;
+    // A tenant where nobody has consented to the write scopes yet (the seeded tenant has a
+    // tenant-wide consent for them, and Microsoft redeems a refresh token for any consented
+    // scope).
+    {
+        let mut t = sim.state().tenant();
+        let public_sp = t
+            .sp_by_app_id(sim.public_client_id())
+            .map(|sp| sp.id.clone());
+        for g in t.grants.iter_mut() {
+            if Some(&g.client_id) == public_sp.as_ref() {
+                g.scope = "User.Read openid profile offline_access".into();
+            }
+        }
+    }
     let auth = authenticator(&sim, Arc::new(MemoryStore::new()));
     let admin = FormBrowser::new(&sim.admin_upn(), Decision::Accept);
     auth.sign_in_with_browser(&admin, Access::ReadTenant, &CancellationToken::new())

@@ -18,6 +18,15 @@ pub struct SimConfig {
     pub extra_users: usize,
     /// Run-time knobs the instance starts with (and returns to on reset).
     pub knobs: Knobs,
+    /// Serve https with a certificate authority generated at start (clients trust its PEM:
+    /// `Sim::ca_pem()` / `Sim::cert_path()`). Plain http when false (the default, fastest).
+    pub tls: bool,
+    /// Where TLS mode writes the CA certificate (PEM). Default: a file named after the port
+    /// in the system's temp directory.
+    pub cert_out: Option<std::path::PathBuf>,
+    /// Keep the tenant's objects (apps, service principals, grants, secrets, Exchange scopes)
+    /// in this file: loaded at start, saved after every successful write. None: in memory only.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl SimConfig {

@@ -59,6 +59,14 @@ impl GraphError {
         )
     }
 
+    /// Is this the "Resource not found for the segment" answer of [`GraphError::segment`]?
+    pub fn is_unknown_segment(&self) -> bool {
+        self.status == StatusCode::BAD_REQUEST
+            && self
+                .message
+                .starts_with("Resource not found for the segment")
+    }
+
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -3,6 +3,11 @@
 //! client_credentials), `/devicecode` with its code-entry page, and the admin consent
 //! endpoint. Errors use Microsoft's JSON shape and AADSTS codes.
 //!
+//! As Microsoft documents it: `/.default` yields every permission consented for the client
+//! (tenant-wide plus the user's own), a refresh token is redeemed for any consented scope,
+//! `client_info` is returned when MSAL asks (`client_info=1`), and `scope` in responses keeps
+//! the client's form with the granted OIDC scopes.
+//!
 //! Issuers: access tokens carry Graph's v1 issuer `https://sts.windows.net/{tid}/` (as real
 //! Graph tokens do); id tokens and the discovery document use `{sim base}/{tid}/v2.0`.
 
@@ -100,7 +105,10 @@ pub async fn openid_configuration(
     } else {
         "{tenantid}".to_string()
     };
-    let host = base.trim_start_matches("http://").to_string();
+    let host = base
+        .split_once("://")
+        .map_or(base.as_str(), |(_, h)| h)
+        .to_string();
     axum::Json(json!({
         "token_endpoint": format!("{base}/{t}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -260,6 +268,35 @@ struct Scopes {
     graph: Vec<String>,
     oidc: Vec<String>,
     default: bool,
+    /// The resource prefix of the first Graph scope as the client wrote it (`""` for short
+    /// names); `None` when no Graph scope was named.
+    prefix: Option<String>,
+}
+
+impl Scopes {
+    /// True when the request named Graph at all (a scope or `/.default`).
+    fn names_graph(&self) -> bool {
+        self.prefix.is_some()
+    }
+
+    /// The form to answer in.
+    fn form(&self) -> ScopeForm {
+        ScopeForm {
+            prefix: self.prefix.clone().unwrap_or_default(),
+            default: self.default,
+        }
+    }
+}
+
+/// Splits `raw` into (resource prefix as written, scope value) for Graph scopes.
+fn split_graph_scope(raw: &str) -> Option<(&str, &str)> {
+    [format!("{GRAPH_RESOURCE}/"), format!("{GRAPH_APP_ID}/")]
+        .iter()
+        .find_map(|p| {
+            raw.get(..p.len())
+                .filter(|head| head.eq_ignore_ascii_case(p))
+                .map(|head| (head, &raw[p.len()..]))
+        })
 }
 
 fn parse_scopes(s: &str) -> Result<Scopes, AadError> {
@@ -270,10 +307,8 @@ fn parse_scopes(s: &str) -> Result<Scopes, AadError> {
             out.oidc.push(raw.to_string());
             continue;
         }
-        let value = if let Some(v) = raw.strip_prefix("https://graph.microsoft.com/") {
-            v
-        } else if let Some(v) = raw.strip_prefix(&format!("{GRAPH_APP_ID}/")) {
-            v
+        let (prefix, value) = if let Some((p, v)) = split_graph_scope(raw) {
+            (p, v)
         } else if raw.contains("://") || raw.contains('/') {
             return Err(AadError::bad(
                 "invalid_resource",
@@ -281,8 +316,9 @@ fn parse_scopes(s: &str) -> Result<Scopes, AadError> {
                 format!("The resource principal named {} was not found in the tenant named Contoso Practice. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", raw.rsplit_once('/').map(|x| x.0).unwrap_or(raw)),
             ));
         } else {
-            raw
+            ("", raw)
         };
+        out.prefix.get_or_insert_with(|| prefix.to_string());
         if value == ".default" {
             out.default = true;
         } else if cat.scopes_by_value.contains_key(value) {
@@ -335,6 +371,65 @@ fn static_scopes(t: &Tenant, client_id: &str) -> Vec<String> {
     out
 }
 
+/// What `/.default` asks a user to have consented before sign-in completes: the client's
+/// static permissions plus everything already consented tenant-wide for it.
+fn default_request(t: &Tenant, client: &Client) -> Vec<String> {
+    let mut g: Vec<String> = client
+        .sp_id
+        .as_deref()
+        .map(|sp| {
+            t.grants
+                .iter()
+                .filter(|x| x.client_id == sp && x.consent_type == "AllPrincipals")
+                .flat_map(|x| x.scopes().map(str::to_string))
+                .filter(|s| !OIDC.contains(&s.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for s in static_scopes(t, &client.client_id) {
+        if !g.contains(&s) {
+            g.push(s);
+        }
+    }
+    g
+}
+
+/// Every Graph scope consented for the client, tenant-wide or by this user (what `/.default`
+/// yields, and what a refresh token may be redeemed for).
+fn consented_for(t: &Tenant, client_id: &str, user_id: &str) -> Vec<String> {
+    t.sp_by_app_id(client_id)
+        .map(|sp| t.consented_scopes(&sp.id, user_id))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !OIDC.contains(&s.as_str()))
+        .collect()
+}
+
+/// The token response's `scope`, as Microsoft writes it: the OIDC scopes granted (not
+/// `offline_access`) around the Graph scopes in the form the client used, with `/.default`
+/// echoed; for example `openid profile User.Read email`.
+fn response_scope(graph: &[String], oidc: &[String], form: &ScopeForm) -> String {
+    let has = |o: &str| oidc.iter().any(|x| x == o);
+    let mut out: Vec<String> = ["openid", "profile"]
+        .into_iter()
+        .filter(|o| has(o))
+        .map(str::to_string)
+        .collect();
+    out.extend(graph.iter().map(|g| format!("{}{g}", form.prefix)));
+    if form.default {
+        out.push(format!("{}.default", form.prefix));
+    }
+    if has("email") {
+        out.push("email".into());
+    }
+    out.join(" ")
+}
+
+/// MSAL's `client_info`: base64url JSON `{"uid": <oid>, "utid": <tid>}`.
+fn client_info(user: &User, tid: &str) -> String {
+    b64(json!({"uid": user.id, "utid": tid}).to_string().as_bytes())
+}
+
 fn is_consent_admin(u: &User) -> bool {
     u.roles
         .iter()
@@ -357,7 +452,7 @@ fn ensure_sp(t: &mut Tenant, client: &Client) -> String {
     t.sps.push(ServicePrincipal {
         id: id.clone(),
         app_id: client.client_id.clone(),
-        body: json!({
+        body: with_documented_sp_properties(json!({
             "id": id, "deletedDateTime": null, "accountEnabled": true,
             "appDisplayName": client.name, "appId": client.client_id, "appOwnerOrganizationId": t.id,
             "appRoleAssignmentRequired": false, "displayName": client.name,
@@ -367,7 +462,7 @@ fn ensure_sp(t: &mut Tenant, client: &Client) -> String {
             "signInAudience": app_body["signInAudience"], "tags": [], "addIns": [],
             "appRoles": app_body["appRoles"], "keyCredentials": [], "oauth2PermissionScopes": app_body["api"]["oauth2PermissionScopes"],
             "passwordCredentials": [], "info": app_body["info"]
-        }),
+        }), &t.display_name),
         created: Instant::now(),
     });
     id
@@ -424,15 +519,58 @@ fn random_token(prefix: &str) -> String {
     format!("{prefix}{}", b64(&b))
 }
 
+/// What a user token is issued for.
+struct Issue<'a> {
+    /// Graph scopes (already resolved when the request was `/.default`).
+    scopes: Vec<String>,
+    oidc: &'a [String],
+    form: &'a ScopeForm,
+    nonce: Option<&'a str>,
+    /// The client sent `client_info=1` (MSAL does).
+    client_info: bool,
+}
+
+impl<'a> Issue<'a> {
+    /// `scopes`, or every consented scope when the client asked for `/.default`.
+    fn new(
+        t: &Tenant,
+        client_id: &str,
+        user_id: &str,
+        scopes: &[String],
+        oidc: &'a [String],
+        form: &'a ScopeForm,
+        f: &Form,
+    ) -> Issue<'a> {
+        let scopes = if form.default {
+            consented_for(t, client_id, user_id)
+        } else {
+            scopes.to_vec()
+        };
+        Issue {
+            scopes,
+            oidc,
+            form,
+            nonce: None,
+            client_info: f.get("client_info").is_some_and(|v| v == "1"),
+        }
+    }
+}
+
 fn user_token_response(
     state: &SimState,
     t: &mut Tenant,
     user: &User,
     client: &Client,
-    scopes: &[String],
-    oidc: &[String],
-    nonce: Option<&str>,
+    issue: Issue<'_>,
 ) -> Result<Value, AadError> {
+    let Issue {
+        scopes,
+        oidc,
+        form,
+        nonce,
+        client_info: want_client_info,
+    } = issue;
+    let scopes = scopes.as_slice();
     let knobs = state.knobs();
     let now = now_secs();
     let life = knobs.access_token_lifetime_secs as i64;
@@ -471,7 +609,7 @@ fn user_token_response(
     let at = jwt::sign(&claims).map_err(|e| AadError::bad("server_error", 50000, e.to_string()))?;
     let mut body = json!({
         "token_type": "Bearer",
-        "scope": scopes.iter().map(|s| format!("{GRAPH_RESOURCE}/{s}")).collect::<Vec<_>>().join(" "),
+        "scope": response_scope(scopes, oidc, form),
         "expires_in": life,
         "ext_expires_in": life,
         "access_token": at,
@@ -485,25 +623,40 @@ fn user_token_response(
                 user_id: user.id.clone(),
                 scopes: scopes.to_vec(),
                 oidc: oidc.to_vec(),
+                form: form.clone(),
                 issued: Instant::now(),
             },
         );
         body["refresh_token"] = json!(rt);
+    }
+    let profile = oidc.iter().any(|o| o == "openid" || o == "profile");
+    if want_client_info && profile {
+        body["client_info"] = json!(client_info(user, &t.id));
     }
     if oidc.iter().any(|o| o == "openid") {
         let mut idc = json!({
             "aud": client.client_id,
             "iss": format!("{}/{}/v2.0", state.base_url(), t.id),
             "iat": now, "nbf": now, "exp": now + 3600,
+            "aio": random_token(""),
             "name": user.display_name,
             "oid": user.id,
             "preferred_username": user.upn,
+            "rh": random_token("0."),
             "sub": sub,
             "tid": t.id,
+            "uti": random_token(""),
             "ver": "2.0",
         });
         if let Some(n) = nonce {
             idc["nonce"] = json!(n);
+        }
+        if let Some(mail) = user
+            .mail
+            .as_ref()
+            .filter(|_| oidc.iter().any(|o| o == "email"))
+        {
+            idc["email"] = json!(mail);
         }
         body["id_token"] = json!(jwt::sign(&idc).map_err(|e| AadError::bad(
             "server_error",
@@ -718,15 +871,17 @@ fn auth_code_grant(state: &SimState, client_id: &str, f: &Form) -> Result<Value,
         .user(&issued.user_id)
         .cloned()
         .ok_or_else(|| grant_invalid("The user no longer exists."))?;
-    user_token_response(
-        state,
-        &mut t,
-        &user,
-        &client,
+    let mut issue = Issue::new(
+        &t,
+        client_id,
+        &user.id,
         &issued.scopes,
         &issued.oidc,
-        issued.nonce.as_deref(),
-    )
+        &issued.form,
+        f,
+    );
+    issue.nonce = issued.nonce.as_deref();
+    user_token_response(state, &mut t, &user, &client, issue)
 }
 
 fn refresh_grant(state: &SimState, client_id: &str, f: &Form) -> Result<Value, AadError> {
@@ -745,29 +900,35 @@ fn refresh_grant(state: &SimState, client_id: &str, f: &Form) -> Result<Value, A
         return Err(AadError::bad("invalid_grant", 70000, "Provided grant is invalid or malformed: the refresh token was issued to another client."));
     }
     let client = lookup_client(state, &t, client_id)?;
-    let scopes = match f.get("scope") {
-        Some(s) => {
-            let req = parse_scopes(s)?;
-            if req.default || req.graph.is_empty() {
-                session.scopes.clone()
-            } else {
-                if let Some(missing) = req.graph.iter().find(|g| !session.scopes.contains(g)) {
-                    return Err(AadError::bad("invalid_grant", 65001, format!("The user or administrator has not consented to use the application with ID '{client_id}' named '{}'. Send an interactive authorization request for this user and resource. (scope '{missing}')", client.name)));
-                }
-                req.graph
-            }
-        }
-        None => session.scopes.clone(),
-    };
     let user = t
         .user(&session.user_id)
         .cloned()
         .ok_or_else(|| grant_invalid("The user no longer exists."))?;
-    let mut oidc = session.oidc.clone();
+    let req = match f.get("scope") {
+        Some(s) => parse_scopes(s)?,
+        None => Scopes::default(),
+    };
+    // Microsoft redeems a refresh token for any scope consented for the client (tenant-wide
+    // or by this user), not only the original ones; a scope without consent is AADSTS65001.
+    let consented = consented_for(&t, client_id, &user.id);
+    if let Some(missing) = req.graph.iter().find(|g| !consented.contains(g)) {
+        return Err(AadError::bad("invalid_grant", 65001, format!("The user or administrator has not consented to use the application with ID '{client_id}' named '{}'. Send an interactive authorization request for this user and resource. (scope '{missing}')", client.name)));
+    }
+    let (scopes, form) = if req.names_graph() {
+        (req.graph.clone(), req.form())
+    } else {
+        (session.scopes.clone(), session.form.clone())
+    };
+    let mut oidc = if req.oidc.is_empty() {
+        session.oidc.clone()
+    } else {
+        req.oidc.clone()
+    };
     if !oidc.iter().any(|o| o == "offline_access") {
         oidc.push("offline_access".into());
     }
-    user_token_response(state, &mut t, &user, &client, &scopes, &oidc, None)
+    let issue = Issue::new(&t, client_id, &user.id, &scopes, &oidc, &form, f);
+    user_token_response(state, &mut t, &user, &client, issue)
 }
 
 fn device_grant(state: &SimState, client_id: &str, f: &Form) -> Result<Value, AadError> {
@@ -814,7 +975,8 @@ fn device_grant(state: &SimState, client_id: &str, f: &Form) -> Result<Value, Aa
             }
             let client = lookup_client(state, &t, client_id)?;
             let user = t.user(&user_id).cloned().ok_or_else(|| grant_invalid("The user no longer exists."))?;
-            user_token_response(state, &mut t, &user, &client, &scopes, &flow.oidc, None)
+            let issue = Issue::new(&t, client_id, &user.id, &scopes, &flow.oidc, &flow.form, f);
+            user_token_response(state, &mut t, &user, &client, issue)
         }
     }
 }
@@ -1120,27 +1282,11 @@ pub async fn authorize(
         }
     }
     let graph = if scopes.default || scopes.graph.is_empty() {
-        let mut g = client
-            .sp_id
-            .as_deref()
-            .map(|sp| {
-                t.grants
-                    .iter()
-                    .filter(|x| x.client_id == sp && x.consent_type == "AllPrincipals")
-                    .flat_map(|x| x.scopes().map(str::to_string))
-                    .filter(|s| !OIDC.contains(&s.as_str()))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        for s in static_scopes(&t, &client_id) {
-            if !g.contains(&s) {
-                g.push(s);
-            }
-        }
-        g
+        default_request(&t, &client)
     } else {
         scopes.graph.clone()
     };
+    let form = scopes.form();
     let flow_id = random_token("flow-");
     let prompt = get("prompt").unwrap_or_default();
     t.auth.flows.insert(
@@ -1153,6 +1299,7 @@ pub async fn authorize(
                 state: st,
                 scopes: graph,
                 oidc: scopes.oidc,
+                form,
                 code_challenge: challenge,
                 code_challenge_method: method,
                 nonce: get("nonce"),
@@ -1380,6 +1527,36 @@ fn after_sign_in(
     }
 }
 
+/// The scopes among `scopes` that `user` has not consented to for `client` (their own grant or
+/// the tenant-wide one).
+fn unconsented_scopes<'a>(
+    t: &Tenant,
+    client: &Client,
+    user: &User,
+    scopes: &'a [String],
+) -> Vec<&'a String> {
+    let consented = client
+        .sp_id
+        .as_deref()
+        .map(|sp| t.consented_scopes(sp, &user.id))
+        .unwrap_or_default();
+    scopes.iter().filter(|s| !consented.contains(s)).collect()
+}
+
+/// The first of `missing` that only an admin may consent to, when `user` is not one
+/// (Microsoft then shows "Need admin approval", AADSTS90094, and issues nothing).
+fn needs_admin_approval<'a>(user: &User, missing: &[&'a String]) -> Option<&'a String> {
+    if is_consent_admin(user) {
+        return None;
+    }
+    let cat = data::catalog();
+    missing.iter().copied().find(|s| {
+        cat.scopes_by_value
+            .get(s.as_str())
+            .is_some_and(|p| p.admin_consent_required)
+    })
+}
+
 fn delegated_consent_step(
     state: &SimState,
     t: &mut Tenant,
@@ -1389,22 +1566,11 @@ fn delegated_consent_step(
     scopes: &[String],
     force: bool,
 ) -> Response {
-    let consented = client
-        .sp_id
-        .as_deref()
-        .map(|sp| t.consented_scopes(sp, &user.id))
-        .unwrap_or_default();
-    let missing: Vec<&String> = scopes.iter().filter(|s| !consented.contains(s)).collect();
+    let missing = unconsented_scopes(t, client, user, scopes);
     if missing.is_empty() && !force {
         return finish(state, t, flow_id, true);
     }
-    let cat = data::catalog();
-    let admin_only = missing.iter().any(|s| {
-        cat.scopes_by_value
-            .get(s.as_str())
-            .is_some_and(|p| p.admin_consent_required)
-    });
-    if admin_only && !is_consent_admin(user) {
+    if needs_admin_approval(user, &missing).is_some() {
         return need_admin_page(flow_id, &client.name);
     }
     let items: Vec<String> = scopes.iter().map(|s| scope_label(s)).collect();
@@ -1604,6 +1770,7 @@ fn finish(_state: &SimState, t: &mut Tenant, flow_id: &str, _consented: bool) ->
             state,
             scopes,
             oidc,
+            form,
             code_challenge,
             code_challenge_method,
             nonce,
@@ -1618,6 +1785,7 @@ fn finish(_state: &SimState, t: &mut Tenant, flow_id: &str, _consented: bool) ->
                     user_id,
                     scopes,
                     oidc,
+                    form,
                     code_challenge,
                     code_challenge_method,
                     nonce,
@@ -1678,11 +1846,12 @@ pub async fn device_code(
             return Err(AadError::new(StatusCode::UNAUTHORIZED, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. (Enable 'Allow public client flows' / isFallbackPublicClient for device code.)"));
         }
         let scopes = parse_scopes(f.get("scope").map(String::as_str).unwrap_or_default())?;
-        let graph = if scopes.default {
-            static_scopes(&t, &client_id)
+        let graph = if scopes.default || scopes.graph.is_empty() {
+            default_request(&t, &client)
         } else {
-            scopes.graph
+            scopes.graph.clone()
         };
+        let form = scopes.form();
         let uc = user_code();
         let dc = random_token("DAQABAAEAAAD");
         t.auth.devices.insert(
@@ -1692,6 +1861,7 @@ pub async fn device_code(
                 user_code: uc.clone(),
                 scopes: graph,
                 oidc: scopes.oidc,
+                form,
                 created: Instant::now(),
                 last_poll: None,
                 status: DeviceStatus::Pending,
@@ -1797,7 +1967,9 @@ pub async fn device_login_submit(
 }
 
 /// Approves (or declines) a pending device code for `upn` without the HTML pages, granting
-/// consent as needed. Used by `/_sim/devicecode/approve` and tests.
+/// consent as needed; like the pages, a user who is not an admin cannot consent to an
+/// admin-only permission (the code is then declined and the error says why). Used by
+/// `/_sim/devicecode/approve` and tests.
 pub fn approve_device_code(
     state: &SimState,
     user_code: &str,
@@ -1827,6 +1999,18 @@ pub fn approve_device_code(
         return Ok(());
     }
     let client = lookup_client(state, &t, &d.client_id).map_err(|e| e.description)?;
+    let missing = unconsented_scopes(&t, &client, &user, &d.scopes);
+    if let Some(scope) = needs_admin_approval(&user, &missing) {
+        // As on the pages: the user can only go back without consenting.
+        if let Some(d) = t.auth.devices.get_mut(&dc) {
+            d.status = DeviceStatus::Declined;
+        }
+        return Err(format!(
+            "AADSTS90094: {upn} cannot consent to {scope} for {}: only an admin can grant it. \
+             The device code is declined; sign in as an admin (or grant admin consent first).",
+            client.name
+        ));
+    }
     record_consent(&mut t, &client, &user, &d.scopes, true);
     if let Some(d) = t.auth.devices.get_mut(&dc) {
         d.status = DeviceStatus::Approved {

@@ -14,6 +14,12 @@
 //! - Graph: `{base}/v1.0/...` and `{base}/beta/...`
 //! - control: `{base}/_sim/...`
 //!
+//! With `SimConfig::state_file` the tenant's objects survive restarts (see `persist`).
+//!
+//! `{base}` is `http://127.0.0.1:{port}`, or `https://` in TLS mode (`SimConfig::tls`). Every
+//! link the simulator hands out is built from the scheme + `Host` the client used, so a
+//! client that reached it as `https://localhost:{port}` is sent to `https://localhost:{port}`.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), appgrant_sim::SimError> {
 //! let sim = appgrant_sim::Sim::start(appgrant_sim::SimConfig::default()).await?;
@@ -32,8 +38,10 @@ pub mod identity;
 pub mod jwt;
 pub mod model;
 pub mod odata;
+pub mod persist;
 pub mod seed;
 pub mod state;
+pub mod tls;
 
 pub use config::{Faults, Knobs, Replication, SimConfig, Throttle};
 pub use data::PUBLIC_CLIENT_ID;
@@ -57,6 +65,16 @@ pub enum SimError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error(transparent)]
+    State(#[from] persist::PersistError),
+    #[error("could not write the CA certificate to {path}: {source}")]
+    CertOut {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn login_template(path: &str) -> String {
@@ -65,6 +83,36 @@ fn login_template(path: &str) -> String {
         Some(&"_login") | Some(&"devicelogin") | None => path.to_string(),
         Some(_) => format!("/{{tenant}}/{}", segs[1..].join("/")),
     }
+}
+
+/// Answers the request with links based on the scheme + host the client used.
+async fn request_base(State(state): State<SimState>, req: Request, next: Next) -> Response {
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            req.headers()
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        });
+    let base = state.base_for_host(host.as_deref());
+    state::with_request_base(base, next.run(req)).await
+}
+
+/// With a state file: saves the tenant after every successful write (not after token
+/// requests, which change nothing that is kept).
+async fn save_after_write(State(state): State<SimState>, req: Request, next: Next) -> Response {
+    let write = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+    let path = req.uri().path();
+    let token_call =
+        path.ends_with("/oauth2/v2.0/token") || path.ends_with("/oauth2/v2.0/devicecode");
+    let resp = next.run(req).await;
+    if write && !token_call && resp.status().as_u16() < 400 && state.config().state_file.is_some() {
+        state.persist();
+    }
+    resp
 }
 
 async fn track(State(state): State<SimState>, req: Request, next: Next) -> Response {
@@ -135,6 +183,11 @@ pub fn router(state: SimState) -> Router {
         .route("/beta/{*rest}", any(graph::handle_beta))
         .merge(control::routes())
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            save_after_write,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), request_base))
         .with_state(state)
 }
 
@@ -144,10 +197,51 @@ pub struct Sim {
     addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    ca_pem: Option<String>,
+    cert_path: Option<std::path::PathBuf>,
+}
+
+/// Serves `app` on `listener` until `stop` fires.
+fn spawn_server<L>(
+    listener: L,
+    app: Router,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::warn!("simulator server stopped: {e}");
+        }
+    })
+}
+
+/// Writes the CA certificate where TLS mode promised it (`cert_out` or the temp dir).
+fn write_ca_pem(
+    pem: &str,
+    cert_out: Option<&std::path::Path>,
+    port: u16,
+) -> Result<std::path::PathBuf, SimError> {
+    let path = cert_out
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("appgrant-sim-{port}-ca.pem")));
+    std::fs::write(&path, pem).map_err(|source| SimError::CertOut {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
 }
 
 impl Sim {
-    /// Binds 127.0.0.1:`config.port` (0 = any free port) and serves in the background.
+    /// Binds 127.0.0.1:`config.port` (0 = any free port) and serves in the background:
+    /// plain http, or https with a freshly generated certificate when `config.tls`.
     pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
         let port = config.port;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -156,32 +250,60 @@ impl Sim {
         let addr = listener
             .local_addr()
             .map_err(|source| SimError::Bind { port, source })?;
-        let base = format!("http://127.0.0.1:{}", addr.port());
+        let tls_material = if config.tls {
+            Some(tls::generate()?)
+        } else {
+            None
+        };
+        let scheme = if config.tls { "https" } else { "http" };
+        let base = format!("{scheme}://127.0.0.1:{}", addr.port());
+        let cert_out = config.cert_out.clone();
+        let state_file = config.state_file.clone();
         let state = SimState::new(config, &base);
         state.set_base_url(&base);
+        if let Some(path) = &state_file {
+            persist::load(&state, path)?;
+        }
         let app = router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!("simulator server stopped: {e}");
+        let (task, ca_pem, cert_path) = match tls_material {
+            None => (spawn_server(listener, app, rx), None, None),
+            Some(m) => {
+                let path = write_ca_pem(&m.ca_pem, cert_out.as_deref(), addr.port())?;
+                let tls_listener = tls::TlsListener::new(listener, m.server_config)
+                    .map_err(|source| SimError::Bind { port, source })?;
+                (
+                    spawn_server(tls_listener, app, rx),
+                    Some(m.ca_pem),
+                    Some(path),
+                )
             }
-        });
+        };
         Ok(Sim {
             state,
             addr,
             stop: Some(tx),
             task: Some(task),
+            ca_pem,
+            cert_path,
         })
     }
 
-    /// `http://127.0.0.1:{port}`.
+    /// `http://127.0.0.1:{port}` (`https://` in TLS mode).
     pub fn base_url(&self) -> String {
-        self.state.base_url()
+        self.state.listen_base()
+    }
+
+    /// TLS mode: PEM of the CA certificate that signed the server's certificate (trust this
+    /// one, and only this one, in clients). `None` for plain http.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// TLS mode: the file the CA certificate was written to (`SimConfig::cert_out`, or
+    /// `appgrant-sim-{port}-ca.pem` in the temp directory). `None` for plain http.
+    pub fn cert_path(&self) -> Option<&std::path::Path> {
+        self.cert_path.as_deref()
     }
 
     /// Login authority host (stands in for `https://login.microsoftonline.com`).
@@ -279,7 +401,9 @@ impl Sim {
 
     /// Approves a device code for `upn` (consenting as needed).
     pub fn approve_device_code(&self, user_code: &str, upn: &str) -> Result<(), String> {
-        identity::approve_device_code(&self.state, user_code, upn, true)
+        identity::approve_device_code(&self.state, user_code, upn, true)?;
+        self.state.persist();
+        Ok(())
     }
 
     /// Declines a device code.
@@ -292,9 +416,15 @@ impl Sim {
         self.state.revoke_refresh_tokens()
     }
 
-    /// Re-seeds the tenant and resets knobs, counters and log.
+    /// Re-seeds the tenant and resets knobs, counters and log (and the state file, if any).
     pub fn reset(&self) {
-        self.state.reset()
+        self.state.reset();
+        self.state.persist();
+    }
+
+    /// The state file the tenant is kept in (`SimConfig::state_file`), if any.
+    pub fn state_file(&self) -> Option<&std::path::Path> {
+        self.state.config().state_file.as_deref()
     }
 
     /// Stops the server and waits for it.

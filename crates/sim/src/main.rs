@@ -1,5 +1,6 @@
 //! `appgrant-sim` binary: starts the simulated "Contoso Practice" tenant on 127.0.0.1, prints
-//! the login and Graph base URLs, the tenant and a sign-in hint, and runs until Ctrl-C.
+//! the login and Graph base URLs (https and the CA file to trust with `--tls`), the tenant and a
+//! sign-in hint, and runs until Ctrl-C.
 
 use appgrant_sim::{Sim, SimConfig};
 use clap::Parser;
@@ -45,6 +46,17 @@ struct Args {
     /// Delay before Exchange RBAC changes take effect, in milliseconds.
     #[arg(long)]
     exchange_propagation_ms: Option<u64>,
+    /// Serve https with a certificate authority generated at start (its PEM is written to
+    /// --cert-out; clients trust that file).
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: where to write the CA certificate (PEM). Default: the temp directory.
+    #[arg(long, requires = "tls")]
+    cert_out: Option<std::path::PathBuf>,
+    /// Keep the tenant's apps, service principals, grants and secrets in this file across
+    /// restarts (loaded at start, saved after every change).
+    #[arg(long)]
+    state_file: Option<std::path::PathBuf>,
 }
 
 fn build_config(a: &Args) -> Result<SimConfig, String> {
@@ -57,6 +69,15 @@ fn build_config(a: &Args) -> Result<SimConfig, String> {
     };
     if let Some(p) = a.port {
         c.port = p;
+    }
+    if a.tls {
+        c.tls = true;
+    }
+    if a.cert_out.is_some() {
+        c.cert_out = a.cert_out.clone();
+    }
+    if a.state_file.is_some() {
+        c.state_file = a.state_file.clone();
     }
     if let Some(u) = a.users {
         c.extra_users = u;
@@ -124,6 +145,12 @@ async fn main() -> std::process::ExitCode {
         sim.graph_base(),
         sim.graph_v1()
     );
+    if let Some(path) = sim.cert_path() {
+        println!("  ca-file        : {}", path.display());
+    }
+    if let Some(path) = sim.state_file() {
+        println!("  state-file     : {}", path.display());
+    }
     println!("  tenant id      : {}", sim.tenant_id());
     println!("  tenant domain  : {}", sim.tenant_domain());
     println!(

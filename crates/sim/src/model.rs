@@ -164,6 +164,39 @@ pub struct ServicePrincipal {
     pub created: Instant,
 }
 
+/// Fills in the servicePrincipal properties Microsoft documents (and returns by default) that
+/// a body does not set yet, e.g. `publisherName` (the publishing tenant's name: "Microsoft
+/// Services" for Microsoft's apps, else `home_tenant_name`), `verifiedPublisher`,
+/// `createdDateTime`.
+pub fn with_documented_sp_properties(mut body: Value, home_tenant_name: &str) -> Value {
+    let publisher = if body["appOwnerOrganizationId"] == crate::data::MICROSOFT_TENANT_ID {
+        "Microsoft Services"
+    } else {
+        home_tenant_name
+    };
+    let defaults = json!({
+        "alternativeNames": [],
+        "appDescription": null,
+        "applicationTemplateId": null,
+        "createdDateTime": fmt_time(&Utc::now()),
+        "description": null,
+        "disabledByMicrosoftStatus": null,
+        "notificationEmailAddresses": [],
+        "preferredTokenSigningKeyThumbprint": null,
+        "publisherName": publisher,
+        "resourceSpecificApplicationPermissions": [],
+        "samlSingleSignOnSettings": null,
+        "tokenEncryptionKeyId": null,
+        "verifiedPublisher": {"displayName": null, "verifiedPublisherId": null, "addedDateTime": null},
+    });
+    if let (Some(o), Value::Object(d)) = (body.as_object_mut(), defaults) {
+        for (k, v) in d {
+            o.entry(k).or_insert(v);
+        }
+    }
+    body
+}
+
 impl ServicePrincipal {
     pub fn display_name(&self) -> String {
         self.body["displayName"]
@@ -256,6 +289,17 @@ pub struct ExchangeAssignment {
     pub deleted: Option<Instant>,
 }
 
+/// How a client named its Graph scopes: Microsoft answers in the same form (`User.Read` for
+/// `User.Read`, `https://graph.microsoft.com/User.Read` for the full URL) and echoes `/.default`,
+/// which is what lets MSAL's cache match the next silent request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScopeForm {
+    /// `""` (short names), `https://graph.microsoft.com/` or `00000003-0000-0000-c000-000000000000/`.
+    pub prefix: String,
+    /// The request was `{resource}/.default`: every permission consented for the client.
+    pub default: bool,
+}
+
 /// What a sign-in page is for.
 #[derive(Debug, Clone)]
 pub enum FlowKind {
@@ -266,6 +310,7 @@ pub enum FlowKind {
         state: Option<String>,
         scopes: Vec<String>,
         oidc: Vec<String>,
+        form: ScopeForm,
         code_challenge: Option<String>,
         code_challenge_method: Option<String>,
         nonce: Option<String>,
@@ -297,6 +342,7 @@ pub struct IssuedCode {
     pub user_id: String,
     pub scopes: Vec<String>,
     pub oidc: Vec<String>,
+    pub form: ScopeForm,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub nonce: Option<String>,
@@ -311,6 +357,7 @@ pub struct Session {
     pub user_id: String,
     pub scopes: Vec<String>,
     pub oidc: Vec<String>,
+    pub form: ScopeForm,
     pub issued: Instant,
 }
 
@@ -333,6 +380,7 @@ pub struct DeviceFlow {
     pub user_code: String,
     pub scopes: Vec<String>,
     pub oidc: Vec<String>,
+    pub form: ScopeForm,
     pub created: Instant,
     pub last_poll: Option<Instant>,
     pub status: DeviceStatus,

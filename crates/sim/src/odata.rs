@@ -1,7 +1,9 @@
 //! OData query options for Graph collections: `$filter` (a parser and evaluator for the
-//! subset Graph supports on directory objects: eq, ne, in, startswith, endswith, any, and,
-//! or, not, parentheses), `$search` (tokenised prefix match, needs `ConsistencyLevel:
-//! eventual`), `$select`, `$top`, `$count` and `$skiptoken` paging.
+//! subset Graph supports on directory objects: eq, ne, in, startswith, endswith, `any()`
+//! lambdas over values or objects, `null`, and, or, not, parentheses), `$search` (tokenised
+//! prefix match, needs `ConsistencyLevel: eventual`), `$orderby` (the properties Microsoft
+//! documents for directory objects, with its advanced-query rules), `$select`, `$top`,
+//! `$count` and `$skiptoken` paging. `$expand` is answered with a 501: not modelled.
 
 use crate::error::GraphError;
 use axum::http::StatusCode;
@@ -16,6 +18,10 @@ pub struct OData {
     pub select: Option<Vec<String>>,
     pub top: Option<usize>,
     pub count: bool,
+    /// `$orderby`: (property, descending).
+    pub orderby: Option<Vec<(String, bool)>>,
+    /// The request carried `ConsistencyLevel: eventual` (set by `Ctx::odata`).
+    pub eventual: bool,
     pub skip: usize,
     /// All query pairs as received (for building `@odata.nextLink`).
     pub raw: Vec<(String, String)>,
@@ -59,6 +65,12 @@ impl OData {
                     o.top = Some(n as usize);
                 }
                 "count" => o.count = v.eq_ignore_ascii_case("true"),
+                "orderby" => o.orderby = Some(parse_orderby(&v)?),
+                "expand" => {
+                    return Err(crate::graph::paths::not_implemented(&format!(
+                        "$expand ('{v}')"
+                    )))
+                }
                 "skiptoken" => {
                     o.skip = decode_skiptoken(&v)
                         .ok_or_else(|| GraphError::bad_request("Invalid or expired skip token."))?
@@ -120,6 +132,124 @@ impl OData {
     }
 }
 
+fn parse_orderby(v: &str) -> Result<Vec<(String, bool)>, GraphError> {
+    v.split(',')
+        .map(|part| {
+            let mut words = part.split_whitespace();
+            let prop = words
+                .next()
+                .ok_or_else(|| GraphError::bad_request(format!("Invalid $orderby '{v}'.")))?;
+            let desc = match words.next().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(other) => {
+                    return Err(GraphError::bad_request(format!(
+                        "Invalid $orderby direction '{other}' in '{v}'."
+                    )))
+                }
+            };
+            Ok((prop.to_string(), desc))
+        })
+        .collect()
+}
+
+/// `$orderby` support per entity type, from Microsoft's "Support for sorting by properties of
+/// directory objects": (property, needs advanced query parameters).
+const ORDERBY: &[(&str, &[(&str, bool)])] = &[
+    (
+        "application",
+        &[
+            ("displayName", true),
+            ("createdDateTime", true),
+            ("deletedDateTime", true),
+        ],
+    ),
+    (
+        "servicePrincipal",
+        &[
+            ("displayName", true),
+            ("createdDateTime", true),
+            ("deletedDateTime", true),
+        ],
+    ),
+    (
+        "user",
+        &[
+            ("displayName", false),
+            ("userPrincipalName", false),
+            ("createdDateTime", true),
+            ("deletedDateTime", true),
+        ],
+    ),
+    (
+        "group",
+        &[("displayName", false), ("deletedDateTime", true)],
+    ),
+];
+
+fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::String(x), Value::String(y)) => x.to_lowercase().cmp(&y.to_lowercase()),
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => Ordering::Equal,
+    }
+}
+
+impl OData {
+    /// Sorts `items` by `$orderby`, or says clearly why the practice tenant will not: Graph
+    /// sorts only some properties of directory objects, some of them only in advanced queries
+    /// (`ConsistencyLevel: eventual` + `$count=true`, also needed with `$filter`).
+    pub fn sort(&self, items: &mut [Value], type_name: &str) -> Result<(), GraphError> {
+        let Some(keys) = &self.orderby else {
+            return Ok(());
+        };
+        let Some((_, props)) = ORDERBY.iter().find(|(t, _)| *t == type_name) else {
+            return Err(GraphError::unsupported_query(format!(
+                "$orderby on {type_name} collections is not supported by the practice tenant (appgrant-sim)."
+            )));
+        };
+        let advanced = self.eventual && self.count;
+        for (prop, _) in keys {
+            let Some((_, needs_advanced)) =
+                props.iter().find(|(p, _)| p.eq_ignore_ascii_case(prop))
+            else {
+                let known: Vec<&str> = props.iter().map(|(p, _)| *p).collect();
+                return Err(GraphError::unsupported_query(format!(
+                    "Sorting by '{prop}' is not supported by the practice tenant (appgrant-sim); Microsoft Graph sorts {type_name} collections by {}.",
+                    known.join(", ")
+                )));
+            };
+            if (*needs_advanced || self.filter.is_some()) && !advanced {
+                return Err(GraphError::unsupported_query(
+                    "Sorting not supported for current query. Add $count=true and the header 'ConsistencyLevel: eventual'.",
+                ));
+            }
+        }
+        items.sort_by(|a, b| {
+            keys.iter()
+                .map(|(p, desc)| {
+                    let o = compare(get(a, p), get(b, p));
+                    if *desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Ok(())
+    }
+}
+
 fn encode_skiptoken(n: usize) -> String {
     format!(
         "RFNwdAIA{}",
@@ -139,17 +269,19 @@ fn decode_skiptoken(t: &str) -> Option<usize> {
         .ok()
 }
 
-/// Builds one page of a collection response from the full, filtered list.
+/// Builds one page of a collection response from the full, filtered list (sorted first by
+/// `$orderby`).
 pub fn page(
     od: &OData,
-    items: Vec<Value>,
+    mut items: Vec<Value>,
     total: usize,
     context: String,
     url_base: &str,
     type_name: &str,
     default_top: usize,
 ) -> Result<Value, GraphError> {
-    page_with(
+    od.sort(&mut items, type_name)?;
+    page_unsorted(
         od,
         total,
         context,
@@ -160,8 +292,26 @@ pub fn page(
     )
 }
 
-/// Builds one page; `fetch(start, end)` yields only the items of the page.
+/// Builds one page; `fetch(start, end)` yields only the items of the page. The caller cannot
+/// sort this way: with `$orderby`, build the list and use [`page`].
 pub fn page_with(
+    od: &OData,
+    total: usize,
+    context: String,
+    url_base: &str,
+    type_name: &str,
+    default_top: usize,
+    fetch: impl FnOnce(usize, usize) -> Vec<Value>,
+) -> Result<Value, GraphError> {
+    if od.orderby.is_some() {
+        return Err(GraphError::unsupported_query(format!(
+            "$orderby on this {type_name} collection is not supported by the practice tenant (appgrant-sim)."
+        )));
+    }
+    page_unsorted(od, total, context, url_base, type_name, default_top, fetch)
+}
+
+fn page_unsorted(
     od: &OData,
     total: usize,
     context: String,
@@ -210,11 +360,29 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
-    Cmp { prop: String, ne: bool, lit: Lit },
-    In { prop: String, lits: Vec<Lit> },
-    StartsWith { prop: String, lit: String },
-    EndsWith { prop: String, lit: String },
-    Any { prop: String, lit: Lit },
+    Cmp {
+        prop: String,
+        ne: bool,
+        lit: Lit,
+    },
+    In {
+        prop: String,
+        lits: Vec<Lit>,
+    },
+    StartsWith {
+        prop: String,
+        lit: String,
+    },
+    EndsWith {
+        prop: String,
+        lit: String,
+    },
+    /// `prop/any(x: x eq lit)` or, over objects, `prop/any(x: x/sub eq lit)`.
+    Any {
+        prop: String,
+        sub: Option<String>,
+        lit: Lit,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -415,17 +583,23 @@ impl Parser<'_> {
                         _ => return Err(self.err("expected a lambda variable")),
                     };
                     self.expect(Tok::Colon)?;
-                    match self.next() {
-                        Some(Tok::Ident(v)) if v == var => {}
+                    let sub = match self.next() {
+                        Some(Tok::Ident(v)) if v == var => None,
+                        Some(Tok::Ident(v)) => match v.split_once('/') {
+                            Some((head, sub)) if head == var && !sub.is_empty() => {
+                                Some(sub.to_string())
+                            }
+                            _ => return Err(self.err("expected the lambda variable")),
+                        },
                         _ => return Err(self.err("expected the lambda variable")),
-                    }
+                    };
                     if !self.kw("eq") {
                         return Err(self.err("only 'eq' is supported inside any()"));
                     }
                     self.pos += 1;
                     let lit = self.literal()?;
                     self.expect(Tok::RParen)?;
-                    return Ok(Expr::Any { prop, lit });
+                    return Ok(Expr::Any { prop, sub, lit });
                 }
                 if self.kw("eq") || self.kw("ne") {
                     let ne = self.kw("ne");
@@ -496,7 +670,9 @@ fn check_props(e: &Expr, allowed: &[&str], resource: &str) -> Result<(), GraphEr
     }
 }
 
-fn get<'a>(v: &'a Value, prop: &str) -> &'a Value {
+/// A property of a JSON object by case-insensitive name (`Null` when missing), as `$filter`,
+/// `$search` and `$orderby` see it.
+pub fn get<'a>(v: &'a Value, prop: &str) -> &'a Value {
     match v.as_object() {
         Some(o) => o
             .iter()
@@ -531,9 +707,12 @@ pub fn eval(e: &Expr, v: &Value) -> bool {
         Expr::EndsWith { prop, lit } => get(v, prop)
             .as_str()
             .is_some_and(|s| s.to_lowercase().ends_with(&lit.to_lowercase())),
-        Expr::Any { prop, lit } => get(v, prop)
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| lit_eq(x, lit))),
+        Expr::Any { prop, sub, lit } => get(v, prop).as_array().is_some_and(|a| {
+            a.iter().any(|x| match sub {
+                Some(p) => lit_eq(get(x, p), lit),
+                None => lit_eq(x, lit),
+            })
+        }),
     }
 }
 

@@ -359,26 +359,29 @@ fn public_client_sp() -> ServicePrincipal {
     ServicePrincipal {
         id: id.clone(),
         app_id: PUBLIC_CLIENT_ID.into(),
-        body: json!({
-            "id": id,
-            "deletedDateTime": null,
-            "accountEnabled": true,
-            "appDisplayName": "Microsoft Graph Command Line Tools",
-            "appId": PUBLIC_CLIENT_ID,
-            "appOwnerOrganizationId": MICROSOFT_TENANT_ID,
-            "appRoleAssignmentRequired": false,
-            "displayName": "Microsoft Graph Command Line Tools",
-            "homepage": null, "loginUrl": null, "logoutUrl": null, "notes": null,
-            "preferredSingleSignOnMode": null,
-            "replyUrls": ["http://localhost", "https://login.microsoftonline.com/common/oauth2/nativeclient"],
-            "servicePrincipalNames": [PUBLIC_CLIENT_ID],
-            "servicePrincipalType": "Application",
-            "signInAudience": "AzureADandPersonalMicrosoftAccount",
-            "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
-            "addIns": [], "appRoles": [], "keyCredentials": [], "oauth2PermissionScopes": [],
-            "passwordCredentials": [],
-            "info": {"logoUrl": null, "marketingUrl": null, "privacyStatementUrl": null, "supportUrl": null, "termsOfServiceUrl": null}
-        }),
+        body: with_documented_sp_properties(
+            json!({
+                "id": id,
+                "deletedDateTime": null,
+                "accountEnabled": true,
+                "appDisplayName": "Microsoft Graph Command Line Tools",
+                "appId": PUBLIC_CLIENT_ID,
+                "appOwnerOrganizationId": MICROSOFT_TENANT_ID,
+                "appRoleAssignmentRequired": false,
+                "displayName": "Microsoft Graph Command Line Tools",
+                "homepage": null, "loginUrl": null, "logoutUrl": null, "notes": null,
+                "preferredSingleSignOnMode": null,
+                "replyUrls": ["http://localhost", "https://login.microsoftonline.com/common/oauth2/nativeclient"],
+                "servicePrincipalNames": [PUBLIC_CLIENT_ID],
+                "servicePrincipalType": "Application",
+                "signInAudience": "AzureADandPersonalMicrosoftAccount",
+                "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+                "addIns": [], "appRoles": [], "keyCredentials": [], "oauth2PermissionScopes": [],
+                "passwordCredentials": [],
+                "info": {"logoUrl": null, "marketingUrl": null, "privacyStatementUrl": null, "supportUrl": null, "termsOfServiceUrl": null}
+            }),
+            TENANT_NAME,
+        ),
         created: Instant::now(),
     }
 }
@@ -392,7 +395,7 @@ fn graph_sp() -> ServicePrincipal {
     ServicePrincipal {
         id: GRAPH_SP_ID.into(),
         app_id: GRAPH_APP_ID.into(),
-        body,
+        body: with_documented_sp_properties(body, TENANT_NAME),
         created: Instant::now(),
     }
 }

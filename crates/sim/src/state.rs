@@ -12,6 +12,26 @@ use std::time::{Duration, Instant};
 
 const LOG_CAP: usize = 10_000;
 
+tokio::task_local! {
+    /// Scheme + host of the request being answered (set by the router's middleware).
+    static REQUEST_BASE: String;
+}
+
+/// Runs `fut` (a request's handling) with `base` as [`SimState::base_url`].
+pub async fn with_request_base<F: std::future::Future>(base: String, fut: F) -> F::Output {
+    REQUEST_BASE.scope(base, fut).await
+}
+
+/// `name`, `name:port`, `1.2.3.4:port` or `[::1]:port`: nothing that could smuggle a path,
+/// a user-info part or markup into the links built from it.
+fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
 /// Requests and latency for one (method, route template, status).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -161,8 +181,18 @@ impl SimState {
         &self.inner.config
     }
 
-    /// `http://127.0.0.1:{port}`.
+    /// The base URL every advertised link starts with. While a request is being answered it
+    /// is the scheme of the listener plus the `Host` the client used (as Microsoft builds
+    /// links from the host it was reached on); otherwise the listening address
+    /// ([`SimState::listen_base`]).
     pub fn base_url(&self) -> String {
+        REQUEST_BASE
+            .try_with(|b| b.clone())
+            .unwrap_or_else(|_| self.listen_base())
+    }
+
+    /// `http://127.0.0.1:{port}` (or `https://` in TLS mode).
+    pub fn listen_base(&self) -> String {
         self.inner
             .base_url
             .read()
@@ -170,9 +200,33 @@ impl SimState {
             .unwrap_or_default()
     }
 
+    /// The base for a request that named `host` (the `Host` header or the URI authority):
+    /// the listener's scheme + that host, or the listening address when the host is missing
+    /// or not a plain `name[:port]`.
+    pub fn base_for_host(&self, host: Option<&str>) -> String {
+        let listen = self.listen_base();
+        match host.filter(|h| is_plain_host(h)) {
+            Some(h) => {
+                let scheme = listen.split_once("://").map_or("http", |(s, _)| s);
+                format!("{scheme}://{h}")
+            }
+            None => listen,
+        }
+    }
+
     pub(crate) fn set_base_url(&self, url: &str) {
         if let Ok(mut b) = self.inner.base_url.write() {
             *b = url.trim_end_matches('/').to_string();
+        }
+    }
+
+    /// With `SimConfig::state_file`: saves the tenant's objects there (a failure is logged; the
+    /// request that changed them has already succeeded).
+    pub fn persist(&self) {
+        if let Some(path) = &self.inner.config.state_file {
+            if let Err(e) = crate::persist::save(self, path) {
+                tracing::warn!("{e}");
+            }
         }
     }
 
@@ -352,5 +406,16 @@ mod tests {
         assert_eq!(s.gate(), GateVerdict::Throttle(1));
         s.fail_next(1, 503);
         assert_eq!(s.gate(), GateVerdict::Fail(503));
+    }
+
+    #[test]
+    fn links_use_the_host_the_client_named_but_only_a_plain_one() {
+        let s = SimState::new(SimConfig::default(), "https://127.0.0.1:9");
+        assert_eq!(s.base_for_host(Some("localhost:9")), "https://localhost:9");
+        assert_eq!(s.base_for_host(Some("[::1]:9")), "https://[::1]:9");
+        for bad in ["evil.example/x", "a@b", "<x>", ""] {
+            assert_eq!(s.base_for_host(Some(bad)), "https://127.0.0.1:9", "{bad}");
+        }
+        assert_eq!(s.base_for_host(None), "https://127.0.0.1:9");
     }
 }

@@ -1,6 +1,6 @@
 //! Device code flow (pending, slow_down, approval through the HTML page, decline, expiry,
 //! Conditional Access block) and the `/_sim` control API (knobs, counters, redacted log,
-//! users, reset), plus paging over seeded users and the binary's TOML config.
+//! users, reset, approval bound by the consent rules), plus paging over seeded users and the binary's TOML config.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -169,6 +169,61 @@ async fn device_code_decline_expiry_and_block() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e["error_codes"][0], 53003);
+}
+
+/// Approving through the control API follows the consent rules of the pages: a user who is not
+/// an admin cannot consent to an admin-only permission, so nothing is issued or granted.
+#[tokio::test]
+async fn control_api_approval_by_a_non_admin_cannot_consent_to_admin_only_permissions() {
+    let sim = start().await;
+    sim.update_knobs(|k| k.device_code_interval_secs = 0);
+    let dc = devicecode(&sim, "https://graph.microsoft.com/Directory.ReadWrite.All").await;
+    let r = http()
+        .post(format!("{}/_sim/devicecode/approve", sim.base_url()))
+        .json(&json!({"userCode": dc["user_code"], "user": sim.non_admin_upn()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    let msg = body["error"].as_str().unwrap();
+    assert!(
+        msg.contains("AADSTS90094") && msg.contains("Directory.ReadWrite.All"),
+        "{msg}"
+    );
+    let (s, e) = poll(&sim, &dc).await;
+    assert_eq!(
+        (s, e["error"].as_str().unwrap()),
+        (StatusCode::BAD_REQUEST, "authorization_declined")
+    );
+    // No grant for the non-admin was recorded.
+    let admin = admin_token(&sim).await;
+    let (s, grants) = graph(
+        &sim,
+        &admin,
+        Method::GET,
+        "/v1.0/oauth2PermissionGrants",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !grants["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["scope"]
+                .as_str()
+                .unwrap()
+                .contains("Directory.ReadWrite.All")),
+        "{grants}"
+    );
+    // An admin approving the same kind of request still gets a token.
+    let dc = devicecode(&sim, "https://graph.microsoft.com/Directory.ReadWrite.All").await;
+    sim.approve_device_code(dc["user_code"].as_str().unwrap(), &sim.admin_upn())
+        .unwrap();
+    let (s, t) = poll(&sim, &dc).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
 }
 
 #[tokio::test]

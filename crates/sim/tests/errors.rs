@@ -736,7 +736,8 @@ async fn token_endpoint_errors() {
     let (s, e) = token_request(&sim, "organizations", &f).await;
     assert_eq!((s, aadsts(&e)), (StatusCode::BAD_REQUEST, 54005));
 
-    // Refresh: consent_required for a new scope (65001); revoked (700082); garbage.
+    // Refresh: consent_required for a scope nobody consented to (65001); revoked (700082);
+    // garbage. (A consented scope beyond the original sign-in is issued: tests/identity_fidelity.rs.)
     let tok = sign_in(
         &sim,
         &sim.admin_upn(),
@@ -751,10 +752,7 @@ async fn token_endpoint_errors() {
             ("client_id", sim.public_client_id()),
             ("grant_type", "refresh_token"),
             ("refresh_token", &rt),
-            (
-                "scope",
-                "https://graph.microsoft.com/Application.ReadWrite.All",
-            ),
+            ("scope", "https://graph.microsoft.com/Calendars.Read"),
         ],
     )
     .await;

@@ -34,7 +34,7 @@ const APP_READ_ROLES: [&str; 5] = [
 ];
 const APP_WRITE_SCOPES: [&str; 2] = ["Application.ReadWrite.All", "Directory.AccessAsUser.All"];
 const APP_WRITE_ROLES: [&str; 2] = ["Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"];
-const APP_FILTER: [&str; 8] = [
+const APP_FILTER: [&str; 12] = [
     "id",
     "appId",
     "displayName",
@@ -43,8 +43,12 @@ const APP_FILTER: [&str; 8] = [
     "signInAudience",
     "publisherDomain",
     "createdDateTime",
+    "description",
+    "passwordCredentials",
+    "keyCredentials",
+    "requiredResourceAccess",
 ];
-const SP_FILTER: [&str; 9] = [
+const SP_FILTER: [&str; 14] = [
     "id",
     "appId",
     "displayName",
@@ -54,7 +58,14 @@ const SP_FILTER: [&str; 9] = [
     "accountEnabled",
     "appOwnerOrganizationId",
     "appDisplayName",
+    "publisherName",
+    "preferredSingleSignOnMode",
+    "signInAudience",
+    "passwordCredentials",
+    "keyCredentials",
 ];
+/// `$search` properties (Microsoft: tokenised search on displayName and description).
+const APP_SEARCH: [&str; 2] = ["displayName", "description"];
 const GRANT_FILTER: [&str; 5] = ["id", "clientId", "consentType", "resourceId", "principalId"];
 const ZERO_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -498,30 +509,51 @@ fn may_manage_app(ctx: &Ctx, app: &Application) -> Result<(), GraphError> {
     }
 }
 
+/// `$filter` and `$search` of a directory-object list, checked against Microsoft's rules.
+struct ListQuery {
+    od: odata::OData,
+    filter: Option<odata::Expr>,
+    search: Option<odata::Search>,
+}
+
+impl ListQuery {
+    fn parse(ctx: &Ctx, filterable: &[&str], resource: &str) -> Result<ListQuery, GraphError> {
+        let mut od = ctx.odata()?;
+        super::directory::advanced_checks(ctx, &mut od)?;
+        let filter = od
+            .filter
+            .as_deref()
+            .map(|f| odata::parse_filter(f, filterable, resource))
+            .transpose()?;
+        let search = od
+            .search
+            .as_deref()
+            .map(|s| odata::parse_search(s, &APP_SEARCH))
+            .transpose()?;
+        Ok(ListQuery { od, filter, search })
+    }
+
+    fn keeps(&self, v: &Value) -> bool {
+        self.filter.as_ref().is_none_or(|f| odata::eval(f, v))
+            && self
+                .search
+                .as_ref()
+                .is_none_or(|s| s.matches(|p| odata::get(v, p).as_str()))
+    }
+}
+
 fn list_apps(ctx: &Ctx) -> GResult {
     ctx.require(&APP_READ_SCOPES, &APP_READ_ROLES)?;
-    let od = ctx.odata()?;
-    if od.search.is_some() && !ctx.eventual() {
-        return Err(GraphError::unsupported_query("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"));
-    }
-    let filter = od
-        .filter
-        .as_deref()
-        .map(|f| odata::parse_filter(f, &APP_FILTER, "Application"))
-        .transpose()?;
+    let q = ListQuery::parse(ctx, &APP_FILTER, "Application")?;
+    let od = &q.od;
     let t = ctx.state.tenant();
     let items: Vec<Value> = t
         .apps
         .iter()
         .map(Application::render)
-        .filter(|v| filter.as_ref().is_none_or(|f| odata::eval(f, v)))
+        .filter(|v| q.keeps(v))
         .collect();
-    ctx.page_reply(
-        &od,
-        items,
-        &od.context_suffix("applications"),
-        "application",
-    )
+    ctx.page_reply(od, items, &od.context_suffix("applications"), "application")
 }
 
 fn create_app(ctx: &Ctx) -> GResult {
@@ -787,21 +819,17 @@ fn may_manage_sp(ctx: &Ctx, t: &Tenant, sp: &ServicePrincipal) -> Result<(), Gra
 
 fn list_sps(ctx: &Ctx) -> GResult {
     ctx.require(&APP_READ_SCOPES, &APP_READ_ROLES)?;
-    let od = ctx.odata()?;
-    let filter = od
-        .filter
-        .as_deref()
-        .map(|f| odata::parse_filter(f, &SP_FILTER, "ServicePrincipal"))
-        .transpose()?;
+    let q = ListQuery::parse(ctx, &SP_FILTER, "ServicePrincipal")?;
+    let od = &q.od;
     let t = ctx.state.tenant();
     let items: Vec<Value> = t
         .sps
         .iter()
-        .filter(|s| filter.as_ref().is_none_or(|f| odata::eval(f, &s.body)))
+        .filter(|s| q.keeps(&s.body))
         .map(|s| s.body.clone())
         .collect();
     ctx.page_reply(
-        &od,
+        od,
         items,
         &od.context_suffix("servicePrincipals"),
         "servicePrincipal",
@@ -880,6 +908,7 @@ fn create_sp(ctx: &Ctx) -> GResult {
         "passwordCredentials": [],
         "info": a["info"],
     });
+    let body = with_documented_sp_properties(body, &t.display_name);
     let out = with_context(body.clone(), ctx.context("servicePrincipals/$entity"));
     let location = format!("{}/servicePrincipals/{id}", ctx.base());
     t.sps.push(ServicePrincipal {

@@ -172,12 +172,19 @@ fn run_item(
     }
     let url = item.url.trim_start_matches('/');
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    let segs = split_keys(
+    let normalized = super::paths::normalize(split_keys(
         path.split('/')
             .filter(|s| !s.is_empty())
             .map(super::percent_decode)
             .collect(),
-    );
+    ));
+    if normalized.count {
+        return fail(
+            super::paths::not_implemented("/$count inside $batch"),
+            "(unsupported)",
+        );
+    }
+    let segs = normalized.segs;
     let body = item
         .body
         .as_ref()

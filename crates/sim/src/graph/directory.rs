@@ -105,9 +105,16 @@ pub fn dispatch(ctx: &Ctx, s: &[&str]) -> (String, GResult) {
         ["policies", "defaultAppManagementPolicy"] if get => {
             ("/policies/defaultAppManagementPolicy".into(), policy(ctx))
         }
-        [first, ..] if !get && s.len() <= 3 => {
-            (format!("/{first}"), Err(GraphError::method_not_allowed()))
-        }
+        // Graph creates, changes and deletes users, groups and policies; the simulator only
+        // reads them.
+        [first, ..] if !get && s.len() <= 3 => (
+            format!("/{first}"),
+            Err(super::paths::not_implemented(&format!(
+                "{} /{}",
+                ctx.method,
+                s.join("/")
+            ))),
+        ),
         [first, ..] => (
             format!("/{first}/..."),
             Err(GraphError::segment(s.last().copied().unwrap_or(first))),
@@ -224,16 +231,16 @@ fn organization(ctx: &Ctx) -> GResult {
     })))
 }
 
-fn advanced_checks(ctx: &Ctx, od: &OData) -> Result<(), GraphError> {
+/// Microsoft's advanced-query rules for directory objects: `$search` needs
+/// `ConsistencyLevel: eventual` (400 without it); `$count=true` without it is silently ignored.
+pub fn advanced_checks(ctx: &Ctx, od: &mut OData) -> Result<(), GraphError> {
     if od.search.is_some() && !ctx.eventual() {
         return Err(GraphError::unsupported_query(
             "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
         ));
     }
-    if od.count && !ctx.eventual() {
-        return Err(GraphError::unsupported_query(
-            "$count is not currently supported without the request header 'ConsistencyLevel: eventual'.",
-        ));
+    if !ctx.eventual() {
+        od.count = false;
     }
     Ok(())
 }
@@ -252,8 +259,8 @@ fn user_prop<'a>(u: &'a User, p: &str) -> Option<&'a str> {
 
 fn list_users(ctx: &Ctx) -> GResult {
     ctx.require(&USER_SCOPES, &USER_ROLES)?;
-    let od = ctx.odata()?;
-    advanced_checks(ctx, &od)?;
+    let mut od = ctx.odata()?;
+    advanced_checks(ctx, &mut od)?;
     let filter = od
         .filter
         .as_deref()
@@ -316,6 +323,17 @@ fn list_users(ctx: &Ctx) -> GResult {
             u.to_graph()
         }
     };
+    if od.orderby.is_some() {
+        let items: Vec<Value> = match &idx {
+            Some(ix) => ix
+                .iter()
+                .filter_map(|i| t.users.get(*i))
+                .map(render)
+                .collect(),
+            None => t.users.iter().map(render).collect(),
+        };
+        return ctx.page_reply(&od, items, &od.context_suffix("users"), "user");
+    }
     let body = odata::page_with(
         &od,
         total,
@@ -378,8 +396,8 @@ fn group_prop<'a>(g: &'a Group, p: &str) -> Option<&'a str> {
 
 fn list_groups(ctx: &Ctx) -> GResult {
     ctx.require(&GROUP_SCOPES, &GROUP_SCOPES[..5])?;
-    let od = ctx.odata()?;
-    advanced_checks(ctx, &od)?;
+    let mut od = ctx.odata()?;
+    advanced_checks(ctx, &mut od)?;
     let filter = od
         .filter
         .as_deref()
@@ -420,7 +438,13 @@ fn get_group(ctx: &Ctx, id: &str) -> GResult {
 
 fn group_members(ctx: &Ctx, id: &str) -> GResult {
     ctx.require(&GROUP_SCOPES, &GROUP_SCOPES[..5])?;
-    let od = ctx.odata()?;
+    let mut od = ctx.odata()?;
+    advanced_checks(ctx, &mut od)?;
+    if od.search.is_some() || od.filter.is_some() {
+        return Err(super::paths::not_implemented(
+            "$search and $filter on /groups/{id}/members",
+        ));
+    }
     let t = ctx.state.tenant();
     let g = t.group(id).ok_or_else(|| GraphError::not_found(id))?;
     let items: Vec<Value> = g

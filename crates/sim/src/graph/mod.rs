@@ -8,6 +8,7 @@ pub mod apps;
 pub mod batch;
 pub mod directory;
 pub mod mail;
+pub mod paths;
 
 use crate::data::roles;
 use crate::error::GraphError;
@@ -100,6 +101,14 @@ impl Reply {
             headers: vec![],
         }
     }
+    /// A `text/plain` answer (`/$count`).
+    pub fn text(s: String) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            body: Some(Value::String(s)),
+            headers: vec![("content-type", "text/plain; charset=utf-8".into())],
+        }
+    }
     pub fn accepted() -> Reply {
         Reply {
             status: StatusCode::ACCEPTED,
@@ -136,6 +145,11 @@ impl Ctx {
         context: &str,
         type_name: &str,
     ) -> GResult {
+        if od.search.is_some() && !SEARCHABLE.contains(&type_name) {
+            return Err(GraphError::unsupported_query(format!(
+                "$search is not supported on {type_name} collections."
+            )));
+        }
         let total = items.len();
         let body = odata::page(
             od,
@@ -150,7 +164,9 @@ impl Ctx {
     }
 
     pub fn odata(&self) -> Result<OData, GraphError> {
-        OData::parse(&self.query)
+        let mut od = OData::parse(&self.query)?;
+        od.eventual = self.eventual();
+        Ok(od)
     }
 
     pub fn eventual(&self) -> bool {
@@ -200,6 +216,9 @@ impl Ctx {
         }
     }
 }
+
+/// Entity types whose lists apply `$search` (Microsoft supports it on these directory objects).
+const SEARCHABLE: [&str; 4] = ["user", "group", "application", "servicePrincipal"];
 
 /// Roles that can manage any application registration / service principal.
 pub const APP_MANAGERS: [&str; 3] = [
@@ -331,8 +350,54 @@ pub(crate) fn split_keys(segs: Vec<String>) -> Vec<String> {
 }
 
 /// Runs one Graph request (also used by `$batch` items). Returns the route template and the
-/// result.
+/// result. A documented Graph path the simulator does not model is a 501, not a 400.
 pub fn dispatch(ctx: &Ctx) -> (String, GResult) {
+    let (template, result) = dispatch_modelled(ctx);
+    match result {
+        Err(e) if e.is_unknown_segment() => match paths::not_modelled(&ctx.segs) {
+            Some(ni) => (template, Err(ni)),
+            None => (template, Err(e)),
+        },
+        other => (template, other),
+    }
+}
+
+/// `GET {collection}/$count`: the collection's size as text (directory objects need
+/// `ConsistencyLevel: eventual`, as in Microsoft Graph).
+fn dispatch_count(ctx: &mut Ctx) -> (String, GResult) {
+    let shown = format!("/{}/$count", ctx.segs.join("/"));
+    if ctx.method != Method::GET {
+        return (shown, Err(GraphError::method_not_allowed()));
+    }
+    if !ctx.eventual() {
+        return (
+            shown,
+            Err(GraphError::bad_request(
+                "$count is not currently supported.",
+            )),
+        );
+    }
+    ctx.query = if ctx.query.is_empty() {
+        "$count=true".into()
+    } else {
+        format!("{}&$count=true", ctx.query)
+    };
+    let (template, result) = dispatch(ctx);
+    let counted = format!("{template}/$count");
+    if result.is_ok() && !paths::COUNTABLE.contains(&template.as_str()) {
+        return (counted.clone(), Err(paths::not_implemented(&counted)));
+    }
+    let result = result.and_then(|r| {
+        r.body
+            .as_ref()
+            .and_then(|b| b["@odata.count"].as_u64())
+            .map(|n| Reply::text(n.to_string()))
+            .ok_or_else(|| paths::not_implemented(&counted))
+    });
+    (counted, result)
+}
+
+fn dispatch_modelled(ctx: &Ctx) -> (String, GResult) {
     let s: Vec<&str> = ctx.segs.iter().map(String::as_str).collect();
     let first = s.first().copied().unwrap_or_default();
     match first {
@@ -354,7 +419,12 @@ pub fn dispatch(ctx: &Ctx) -> (String, GResult) {
 pub fn render(result: GResult, request_id: &str, client_request_id: &str) -> Response {
     let mut resp = match result {
         Ok(r) => {
+            let text = r
+                .headers
+                .iter()
+                .any(|(k, v)| *k == "content-type" && v.starts_with("text/plain"));
             let mut resp = match r.body {
+                Some(Value::String(s)) if text => (r.status, s).into_response(),
                 Some(b) => (r.status, axum::Json(b)).into_response(),
                 None => r.status.into_response(),
             };
@@ -382,7 +452,11 @@ pub fn render(result: GResult, request_id: &str, client_request_id: &str) -> Res
         }
     };
     let h = resp.headers_mut();
-    if h.get("content-type").is_some() {
+    let json = h
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
         h.insert(
             "content-type",
             HeaderValue::from_static("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"),
@@ -435,7 +509,7 @@ async fn handle(
         .unwrap_or_else(|| request_id.clone());
     let prefix = format!("/{version}");
     let path = uri.path().strip_prefix(&prefix).unwrap_or(uri.path());
-    let segs = split_keys(decode_segments(path));
+    let paths::Normalized { segs, count } = paths::normalize(split_keys(decode_segments(path)));
     let (template, result) = 'run: {
         if let Some(e) = gate_error(state.gate()) {
             break 'run (
@@ -458,7 +532,7 @@ async fn handle(
                 )
             }
         };
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             state: state.clone(),
             version,
             method,
@@ -471,7 +545,11 @@ async fn handle(
         if ctx.segs.len() == 1 && ctx.segs[0] == "$batch" {
             break 'run (format!("/{version}/$batch"), batch::handle(&ctx));
         }
-        let (t, r) = dispatch(&ctx);
+        let (t, r) = if count {
+            dispatch_count(&mut ctx)
+        } else {
+            dispatch(&ctx)
+        };
         (format!("/{version}{t}"), r)
     };
     let mut resp = render(result, &request_id, &client_request_id);

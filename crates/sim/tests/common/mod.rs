@@ -19,6 +19,19 @@ pub fn http() -> Client {
     Client::builder().redirect(Policy::none()).build().unwrap()
 }
 
+/// A client for `sim`: in TLS mode it trusts the simulator's generated CA and nothing else.
+pub fn client_for(sim: &Sim) -> Client {
+    let b = Client::builder().redirect(Policy::none());
+    match sim.ca_pem() {
+        Some(pem) => b
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()),
+        None => b,
+    }
+    .build()
+    .unwrap()
+}
+
 pub fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
@@ -71,25 +84,35 @@ pub async fn authorize(
     accept: bool,
     org: bool,
 ) -> Authorized {
-    let c = http();
+    authorize_with(sim, client_id, upn, scope, accept, org, &[]).await
+}
+
+/// `authorize` with extra query parameters on `/authorize` (e.g. `nonce`).
+pub async fn authorize_with(
+    sim: &Sim,
+    client_id: &str,
+    upn: &str,
+    scope: &str,
+    accept: bool,
+    org: bool,
+    extra: &[(&str, &str)],
+) -> Authorized {
+    let c = client_for(sim);
     let (verifier, challenge) = pkce();
     let redirect_uri = "http://localhost:53127/".to_string();
     let url = format!("{}/organizations/oauth2/v2.0/authorize", sim.login_base());
-    let page = c
-        .get(&url)
-        .query(&[
-            ("client_id", client_id),
-            ("response_type", "code"),
-            ("redirect_uri", &redirect_uri),
-            ("scope", scope),
-            ("state", "st-123"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("prompt", "select_account"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let mut query = vec![
+        ("client_id", client_id),
+        ("response_type", "code"),
+        ("redirect_uri", &redirect_uri),
+        ("scope", scope),
+        ("state", "st-123"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("prompt", "select_account"),
+    ];
+    query.extend_from_slice(extra);
+    let page = c.get(&url).query(&query).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     let flow = flow_id(&html);
@@ -142,7 +165,7 @@ pub async fn sign_in(sim: &Sim, upn: &str, scope: &str) -> Value {
     let a = authorize(sim, sim.public_client_id(), upn, scope, true, true).await;
     let code = query_param(&a.location, "code").expect("code in redirect");
     assert_eq!(query_param(&a.location, "state").as_deref(), Some("st-123"));
-    let r = http()
+    let r = client_for(sim)
         .post(format!(
             "{}/{}/oauth2/v2.0/token",
             sim.login_base(),
@@ -200,7 +223,7 @@ pub async fn graph_h(
     } else {
         format!("{}{path}", sim.graph_base())
     };
-    let mut rb = http().request(method, url).bearer_auth(token);
+    let mut rb = client_for(sim).request(method, url).bearer_auth(token);
     for (k, v) in headers {
         rb = rb.header(*k, *v);
     }
@@ -219,7 +242,7 @@ pub async fn graph_h(
 }
 
 pub async fn token_request(sim: &Sim, tenant: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let r = http()
+    let r = client_for(sim)
         .post(format!("{}/{tenant}/oauth2/v2.0/token", sim.login_base()))
         .form(form)
         .send()
@@ -243,6 +266,29 @@ pub fn keys(v: &Value) -> Vec<String> {
 
 pub fn assert_same_keys(actual: &Value, example: &Value) {
     assert_eq!(keys(actual), keys(example), "actual: {actual:#}");
+}
+
+/// A service principal has every key of the (abbreviated) example, and nothing that Microsoft
+/// does not document: the keys of the live Graph service principal (`data/
+/// service-principal.json`) plus `publisherName`.
+pub fn assert_documented_sp_keys(actual: &Value, example: &Value) {
+    let path = format!("{}/data/service-principal.json", env!("CARGO_MANIFEST_DIR"));
+    let live: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut documented = keys(&live);
+    documented.push("publisherName".into());
+    let got = keys(actual);
+    for k in keys(example) {
+        assert!(got.contains(&k), "{k} missing: {actual:#}");
+    }
+    for k in &got {
+        assert!(documented.contains(k), "undocumented {k}: {actual:#}");
+    }
+    for k in &documented {
+        assert!(
+            got.contains(k) || k == "@odata.context",
+            "documented {k} missing"
+        );
+    }
 }
 
 /// Creates an app (with Mail.ReadWrite + Mail.Send requested) and returns (object id, appId).

@@ -3,7 +3,7 @@
 #  1. the desktop app with the size-tuned release profile (Cargo.toml [profile.release]);
 #  2. the .deb and .rpm through the pinned Tauri CLI (scripts/tauri-cli.sh bundle);
 #  3. the .deb installed with dpkg, the installed /usr/bin/appgrant started under Xvfb with a
-#     throw-away home, its first screen saved to artifacts/e2e/installed-first-screen.png and
+#     throw-away home, its first screen saved to artifacts/installers/installed-first-screen.png and
 #     checked for being a drawn window (not a blank one);
 #  4. sizes written to artifacts/bench/sizes.txt.
 # AppImage is not built here: Tauri's AppImage bundler downloads linuxdeploy and its plugins
@@ -16,7 +16,7 @@ install=1
 [[ ${1:-} == --no-install ]] && install=0
 REL="$CARGO_TARGET_DIR/release"
 SIZES="$REPO_ROOT/artifacts/bench/sizes.txt"
-mkdir -p "$(dirname "$SIZES")" "$APPGRANT_ARTIFACTS"
+mkdir -p "$(dirname "$SIZES")" "$REPO_ROOT/artifacts/installers"
 
 step "release build of the desktop app (size-tuned profile)"
 npm --prefix ui run build --silent
@@ -51,7 +51,7 @@ $SUDO dpkg -i "$deb"
 installed=$(dpkg -L "$(dpkg-deb -f "$deb" Package)" | grep -m1 '^/usr/bin/')
 echo "installed: $installed"
 home=$(mktemp -d)
-shot="$APPGRANT_ARTIFACTS/installed-first-screen.png"
+shot="$REPO_ROOT/artifacts/installers/installed-first-screen.png"
 rm -f "$shot"
 # A throw-away home: the installed app must not read or write this person's data folder.
 # Screenshots every 2 s until the first screen is drawn (a drawn screen has text and

@@ -19,7 +19,10 @@ SIZES="$REPO_ROOT/artifacts/bench/sizes.txt"
 mkdir -p "$(dirname "$SIZES")" "$REPO_ROOT/artifacts/installers"
 
 step "release build of the desktop app (size-tuned profile)"
-npm --prefix ui run build --silent
+# The UI only when it changed: rebuilding it touches ui/dist, which relinks the app (minutes).
+if [[ ! -f ui/dist/index.html ]] || [[ -n $(find ui/src ui/index.html ui/package.json -newer ui/dist/index.html | head -1) ]]; then
+  npm --prefix ui run build --silent
+fi
 cargo build -q --release -p appgrant --features appgrant/custom-protocol
 
 step "Linux installers (.deb, .rpm) with the Tauri CLI"
@@ -37,10 +40,12 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.2f MB", b / 1000000 }'; }
   for f in "$REL/appgrant" "$deb" "$rpm"; do
     printf '%-40s %10d bytes  %s\n' "$(basename "$f")" "$(size "$f")" "$(mb "$(size "$f")")"
   done
-  win="$CARGO_TARGET_DIR/x86_64-pc-windows-gnu/release/appgrant-cli.exe"
-  [[ -f $win ]] && printf '%-40s %10d bytes  %s\n' "appgrant-cli.exe (windows-gnu)" "$(size "$win")" "$(mb "$(size "$win")")"
-  nsis=$(ls "$CARGO_TARGET_DIR"/x86_64-pc-windows-gnu/release/bundle/nsis/*.exe 2>/dev/null | head -1 || true)
-  [[ -n $nsis ]] && printf '%-40s %10d bytes  %s\n' "$(basename "$nsis")" "$(size "$nsis")" "$(mb "$(size "$nsis")")"
+  # The Windows desktop binary, when a size-tuned build for the GNU target exists (by hand:
+  # cargo build --release -p appgrant --features appgrant/custom-protocol --target x86_64-pc-windows-gnu).
+  win="$CARGO_TARGET_DIR/x86_64-pc-windows-gnu/release/appgrant.exe"
+  if [[ -f $win ]]; then
+    printf '%-40s %10d bytes  %s\n' "appgrant.exe (windows-gnu)" "$(size "$win")" "$(mb "$(size "$win")")"
+  fi
 } | tee "$SIZES"
 
 ((install)) || exit 0

@@ -41,6 +41,10 @@ step "simulator paging benchmark (figures in artifacts/bench/sim-paging.txt)"
 cargo run -q -p appgrant-sim --example paging_bench
 cat artifacts/bench/sim-paging.txt
 
+step "bulk rotation benchmark, 10 connections (figures in artifacts/bench/rotate-10.txt; 100: cargo run -p appgrant-core --example rotate_bench)"
+cargo run -q -p appgrant-core --example rotate_bench -- --connections 10 --out artifacts/bench/rotate-10.txt > /dev/null
+cat artifacts/bench/rotate-10.txt
+
 step "people search over 100,000 users (figures in artifacts/bench/people-search.txt)"
 cargo test -q --workspace --features appgrant/custom-protocol -- --ignored --exact people_search_scale_100k --nocapture 2>&1 | grep -v "^running\|^test result\|^$" || true
 cat artifacts/bench/people-search.txt 2>/dev/null || true

@@ -20,6 +20,9 @@ pub const APP_IDENTIFIER: &str = "app.appgrant.desktop";
 pub struct Context {
     pub data_dir: PathBuf,
     pub secrets: Arc<dyn TokenStore>,
+    /// Secrets outlive the command (the OS keyring, not the test-only memory store), so
+    /// looking one up says whether this computer holds it.
+    pub persistent_secrets: bool,
 }
 
 impl Context {
@@ -56,7 +59,13 @@ impl Context {
                 Some("Leave it unset (the OS credential store), or set it to \"memory\" in tests."),
             )),
         };
-        Ok(Self { data_dir, secrets })
+        let persistent_secrets =
+            std::env::var("APPGRANT_SECRET_STORE").unwrap_or_default() != "memory";
+        Ok(Self {
+            data_dir,
+            secrets,
+            persistent_secrets,
+        })
     }
 
     /// Opens the connections vault (blocking file I/O, off the async workers).

@@ -16,7 +16,8 @@
 //! | 8      | `storage`          | the data folder or the OS credential store failed         |
 //! | 9      | `export`           | the hand-off could not be produced in that format         |
 //! | 10     | `cancelled`        | not confirmed (or `--yes` missing when not interactive)   |
-//! | 11     | `practice`         | the practice tenant could not start                       |
+//! | 11     | `practice`         | the practice tenant could not start (or a practice connection cannot be checked or rotated here) |
+//! | 12     | `due`              | done, but something is due or failed: a secret expiring within the window, a check that found a problem, a bulk rotation with a failure |
 
 use appgrant_core::apply::ApplyError;
 use appgrant_core::connect::RemoveError;
@@ -57,6 +58,8 @@ pub enum Code {
     Export,
     Cancelled,
     Practice,
+    /// Not an error: the command ran, and something is due or failed (scheduled tasks alert).
+    Due,
 }
 
 impl Code {
@@ -73,6 +76,7 @@ impl Code {
             Self::Export => 9,
             Self::Cancelled => 10,
             Self::Practice => 11,
+            Self::Due => 12,
         }
     }
 }

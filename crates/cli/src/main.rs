@@ -41,8 +41,23 @@ enum Command {
         #[command(subcommand)]
         command: RecipeCommand,
     },
-    /// List saved connections with their tenant, apps and next secret expiry.
-    Connections,
+    /// List saved connections with their tenant, apps, next secret expiry and state.
+    Connections {
+        /// Only connections with a secret expiring within this many days (`30d`); exit
+        /// status 12 when any is listed, so a scheduled task can alert.
+        #[arg(long, value_name = "DAYS", value_parser = commands::lifecycle::parse_days)]
+        expiring_within: Option<i64>,
+        /// Only this tenant (id or domain).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this vendor (name or recipe id).
+        #[arg(long)]
+        vendor: Option<String>,
+    },
+    /// Read a connection's tenant: apps, secrets, permissions and limits as saved?
+    Check(commands::lifecycle::CheckArgs),
+    /// Rotate client secrets with overlap; `rotate finish` removes the old ones.
+    Rotate(commands::lifecycle::RotateArgs),
     /// Write the vendor hand-off of a saved connection (secrets hidden unless asked for).
     Export {
         /// The connection id (see `connections`).
@@ -128,7 +143,20 @@ async fn main() -> ExitCode {
         Command::Recipe {
             command: RecipeCommand::Check { file },
         } => commands::recipes::check(&out, &file),
-        Command::Connections => commands::connections::list(&out).await,
+        Command::Connections {
+            expiring_within,
+            tenant,
+            vendor,
+        } => {
+            let filter = appgrant_core::lifecycle::Filter {
+                tenant,
+                vendor,
+                due_within_days: expiring_within,
+            };
+            commands::connections::list(&out, &filter).await
+        }
+        Command::Check(args) => commands::lifecycle::check(&out, args).await,
+        Command::Rotate(args) => commands::lifecycle::rotate(&out, args).await,
         Command::Export {
             id,
             format,
@@ -155,6 +183,7 @@ async fn main() -> ExitCode {
         } => commands::connections::remove(&out, &id, yes, device_code).await,
     };
     match result {
+        Ok(()) if out.is_due() => ExitCode::from(error::Code::Due.exit_status()),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             out.error(&e);

@@ -9,11 +9,25 @@ use crate::error::{CliError, Code};
 
 pub struct Out {
     pub json: bool,
+    /// Something is due or failed: the command exits with [`Code::Due`]'s status.
+    due: std::sync::atomic::AtomicBool,
 }
 
 impl Out {
     pub fn new(json: bool) -> Self {
-        Self { json }
+        Self {
+            json,
+            due: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The command succeeded, but something is due or failed (a scheduled task should alert).
+    pub fn mark_due(&self) {
+        self.due.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_due(&self) -> bool {
+        self.due.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A line for the person: stdout in text mode; stderr with `--json` (stdout is the result).

@@ -69,6 +69,26 @@ pub fn real(ctx: &Context, tenant: &str) -> Result<Tenant, CliError> {
     })
 }
 
+/// Points a new flow at `tenant` (an id or domain) in the cloud of `endpoints` (a saved
+/// connection's recorded cloud).
+pub fn with_endpoints(
+    ctx: &Context,
+    endpoints: appgrant_core::cloud::Endpoints,
+    tenant: &str,
+) -> Result<Tenant, CliError> {
+    let mut flow = Flow::new(ctx.data_dir.clone(), Arc::clone(&ctx.secrets));
+    flow.use_tenant(TenantChoice {
+        endpoints,
+        tenant: tenant.to_string(),
+        practice: false,
+        client_id: std::env::var("APPGRANT_CLIENT_ID").ok(),
+    })?;
+    Ok(Tenant {
+        flow,
+        practice: None,
+    })
+}
+
 impl Tenant {
     /// Signs in: in practice with an automatically approved device code as the tenant's
     /// Global Administrator; otherwise with a device code or the browser.

@@ -509,3 +509,161 @@ fn forget_all_removes_every_secret_and_the_data_folder() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(json_out(&o)["credential_store_entries_removed"], 0);
 }
+
+/// Sets the expiry of every secret of connection `id` in the saved index (as if it had been
+/// made long ago).
+fn set_expiry(data: &Path, id: &str, expires: chrono::DateTime<chrono::Utc>) {
+    let path = data.join("connections.json");
+    let mut index: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for c in index["connections"].as_array_mut().unwrap() {
+        if c["id"] == id {
+            for app in c["apps"].as_array_mut().unwrap() {
+                app["secret"]["expires_at"] = Value::String(expires.to_rfc3339());
+            }
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&index).unwrap()).unwrap();
+}
+
+#[test]
+fn connections_expiring_within_lists_what_is_due_and_exits_12() {
+    let data = TempDir::new();
+    let made = connect_practice(&data.0, false, "tonicdm");
+    let id = made["connection"]["id"].as_str().unwrap().to_string();
+
+    let o = run(
+        &data.0,
+        false,
+        &["connections", "--expiring-within", "30d", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "nothing due: {}", stderr(&o));
+    assert_eq!(json_out(&o), serde_json::json!([]));
+
+    set_expiry(
+        &data.0,
+        &id,
+        chrono::Utc::now() + chrono::TimeDelta::days(10),
+    );
+    let o = run(
+        &data.0,
+        false,
+        &["connections", "--expiring-within", "30d", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(12), "due: a scheduled task can alert");
+    let rows = json_out(&o);
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["id"], id.as_str());
+    assert_eq!(rows[0]["expiring_soon"], true);
+    assert_eq!(rows[0]["severity"], "warning");
+    assert_eq!(rows[0]["states"][0]["kind"], "expiring_soon");
+
+    let text = run(&data.0, false, &["connections", "--expiring-within", "4w"]);
+    assert_eq!(text.status.code(), Some(12));
+    assert!(
+        stdout(&text).contains("WARNING: The secret of"),
+        "{}",
+        stdout(&text)
+    );
+    assert!(stdout(&text).contains("days"), "{}", stdout(&text));
+
+    let o = run(
+        &data.0,
+        false,
+        &[
+            "connections",
+            "--expiring-within",
+            "30d",
+            "--tenant",
+            "elsewhere.example",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(json_out(&o), serde_json::json!([]));
+    let o = run(
+        &data.0,
+        false,
+        &["connections", "--vendor", "tonicdm", "--json"],
+    );
+    assert_eq!(
+        json_out(&o).as_array().unwrap().len(),
+        1,
+        "vendor by recipe id"
+    );
+
+    let o = run(
+        &data.0,
+        false,
+        &["connections", "--expiring-within", "soon"],
+    );
+    assert_eq!(o.status.code(), Some(2), "a clear usage error");
+    assert!(stderr(&o).contains("30d"), "{}", stderr(&o));
+}
+
+#[test]
+fn check_and_rotate_say_what_is_missing_and_refuse_practice_connections() {
+    let data = TempDir::new();
+    for args in [
+        &["rotate"][..],
+        &["check"],
+        &["rotate", "finish"],
+        &["rotate", "--tenant", "x"],
+        &["rotate", "some-id", "--lifetime-months", "40"],
+    ] {
+        let o = run(&data.0, false, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    let o = run(&data.0, false, &["rotate", "--json"]);
+    assert_eq!(json_err(&o)["code"], "invalid_input");
+    assert!(json_err(&o)["hint"]
+        .as_str()
+        .unwrap()
+        .contains("--expiring-within"));
+    let o = run(&data.0, false, &["check", "no-such-id", "--json"]);
+    assert_eq!(o.status.code(), Some(4));
+
+    // Nothing due: bulk commands do nothing, successfully.
+    let o = run(
+        &data.0,
+        false,
+        &["rotate", "--expiring-within", "30d", "--yes", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["rotated"], serde_json::json!([]));
+    let o = run(
+        &data.0,
+        false,
+        &["rotate", "finish", "--due", "--yes", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["finished"], serde_json::json!([]));
+
+    // The practice tenant is gone once `connect --practice` exits.
+    let made = connect_practice(&data.0, false, "tonicdm");
+    let id = made["connection"]["id"].as_str().unwrap();
+    for args in [
+        &["check", id, "--json"][..],
+        &["rotate", id, "--yes", "--json"],
+        &["rotate", "finish", id, "--yes", "--json"],
+    ] {
+        let o = run(&data.0, false, args);
+        assert_eq!(o.status.code(), Some(11), "{args:?}: {}", stderr(&o));
+        assert!(json_err(&o)["message"]
+            .as_str()
+            .unwrap()
+            .contains("practice tenant"));
+    }
+    // Without a terminal, a due bulk rotation needs --yes.
+    set_expiry(&data.0, id, chrono::Utc::now() + chrono::TimeDelta::days(3));
+    let o = run(
+        &data.0,
+        false,
+        &["rotate", "--expiring-within", "30d", "--json"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "practice connections are not rotated in bulk: {}",
+        stderr(&o)
+    );
+}

@@ -47,6 +47,7 @@ pub fn connection_from(
                     created_at: s.created_at,
                     expires_at: s.expires_at,
                 }),
+                rotation: None,
             })
             .collect(),
         inputs: plan

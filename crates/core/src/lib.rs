@@ -13,6 +13,7 @@ pub mod export;
 pub mod flow;
 pub mod graph;
 pub mod identity;
+pub mod lifecycle;
 pub mod plan;
 pub mod recipe;
 pub mod scope;

@@ -429,3 +429,54 @@ async fn mailbox_list_can_be_changed_and_the_limit_removed() {
     );
     let _ = std::fs::remove_dir_all(&run.dir);
 }
+
+#[tokio::test]
+async fn check_now_proves_a_pending_mailbox_limit_again() {
+    use appgrant_core::lifecycle::{FindingKind, Lifecycle, SignedIn, StatusKind};
+    let mut run = applied(Knobs {
+        exchange_propagation_ms: 1500,
+        ..Knobs::default()
+    })
+    .await;
+    run.choose_group().await;
+    run.flow.limit_mailboxes().await.expect("limit");
+    let vault = Arc::new(Vault::open(run.dir.clone(), Arc::new(run.secrets.clone())).unwrap());
+    let saved = run.flow.finish(&vault).await.expect("saved");
+    let life = Lifecycle::with_vault(Arc::clone(&vault)).with_policy(RetryPolicy::fast());
+    let signed_in = SignedIn {
+        endpoints: endpoints(&run.sim),
+        auth: run.flow.authenticator().unwrap(),
+    };
+    let early = life
+        .check(&signed_in, &saved.id, CancellationToken::new())
+        .await
+        .expect("check");
+    assert!(
+        early.summary.has(FindingKind::MailboxLimitPending),
+        "{:#?}",
+        early.summary.findings
+    );
+
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let later = life
+        .check(&signed_in, &saved.id, CancellationToken::new())
+        .await
+        .expect("check again");
+    assert!(
+        later.summary.has(FindingKind::MailboxLimitVerified),
+        "{:#?}",
+        later.summary.findings
+    );
+    let stored = vault.require(&saved.id).unwrap();
+    assert!(matches!(
+        stored.mailbox_limits[0].status,
+        ScopeStatus::Verified { .. }
+    ));
+    let status = life.status(&saved.id, chrono::Utc::now()).await.unwrap();
+    assert!(
+        status.has(StatusKind::MailboxLimitVerified),
+        "{:#?}",
+        status.states
+    );
+    let _ = std::fs::remove_dir_all(&run.dir);
+}

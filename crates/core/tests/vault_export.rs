@@ -98,6 +98,7 @@ fn connection_for(recipe: &Recipe, expires: DateTime<Utc>) -> Connection {
                 created_at: now(),
                 expires_at: expires,
             }),
+            rotation: None,
         })
         .collect();
     Connection {
@@ -114,6 +115,7 @@ fn connection_for(recipe: &Recipe, expires: DateTime<Utc>) -> Connection {
         verified_at: Some(now()),
         mailbox_limits: Vec::new(),
         sign_in_limits: Vec::new(),
+        last_check: None,
         extra: BTreeMap::new(),
     }
 }

@@ -1,17 +1,20 @@
 //! The `/_sim/` control and observation API: knobs (GET/PUT), reset, counters, the redacted
-//! request log, seeded users, device code approval, one-shot failures and refresh token
-//! revocation. Not part of Microsoft's surface; never throttled or delayed.
+//! request log, seeded users, device code approval, one-shot failures, refresh token
+//! revocation, and what an admin might do behind AppGrant's back (list an app's secrets,
+//! make one expire early, delete an app with its enterprise app). Not part of Microsoft's
+//! surface; never throttled or delayed.
 
 use crate::config::Knobs;
 use crate::identity;
 use crate::seed;
 use crate::state::SimState;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -36,6 +39,9 @@ pub fn routes() -> Router<SimState> {
         .route("/_sim/devicecode/approve", post(approve))
         .route("/_sim/fail-next", post(fail_next))
         .route("/_sim/revoke-refresh-tokens", post(revoke))
+        .route("/_sim/apps/{app_id}", delete(remove_app))
+        .route("/_sim/apps/{app_id}/secrets", get(list_secrets))
+        .route("/_sim/apps/{app_id}/secrets/{key_id}/expire", post(expire))
 }
 
 /// Tenant and endpoint facts for a client's configuration.
@@ -137,4 +143,122 @@ async fn fail_next(State(s): State<SimState>, body: Bytes) -> Response {
 async fn revoke(State(s): State<SimState>) -> Response {
     s.revoke_refresh_tokens();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// An app's client secrets as the portal lists them (no secret values).
+pub fn app_secrets(state: &SimState, app_id: &str) -> Result<Vec<serde_json::Value>, String> {
+    let t = state.tenant();
+    let app = t
+        .apps
+        .iter()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("no application with appId {app_id}"))?;
+    Ok(app
+        .secrets
+        .iter()
+        .map(|s| {
+            json!({
+                "keyId": s.key_id,
+                "displayName": s.display_name,
+                "startDateTime": crate::model::fmt_time(&s.start),
+                "endDateTime": crate::model::fmt_time(&s.end),
+                "hint": s.text.chars().take(3).collect::<String>(),
+            })
+        })
+        .collect())
+}
+
+/// Sets a secret's `endDateTime` (in the past: it has expired, and the token endpoint
+/// answers AADSTS7000222). A start after the new end moves back a day before it.
+pub fn set_secret_end(
+    state: &SimState,
+    app_id: &str,
+    key_id: &str,
+    end: DateTime<Utc>,
+) -> Result<(), String> {
+    let mut t = state.tenant();
+    let app = t
+        .apps
+        .iter_mut()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("no application with appId {app_id}"))?;
+    let secret = app
+        .secrets
+        .iter_mut()
+        .find(|s| s.key_id.eq_ignore_ascii_case(key_id))
+        .ok_or_else(|| format!("no secret with keyId {key_id} on {app_id}"))?;
+    secret.end = end;
+    if secret.start >= end {
+        secret.start = end - Duration::days(1);
+    }
+    Ok(())
+}
+
+/// Deletes an app registration and its enterprise app (with its grants), as an admin
+/// would in the portal.
+pub fn delete_app(state: &SimState, app_id: &str) -> Result<(), String> {
+    let mut t = state.tenant();
+    let i = t
+        .apps
+        .iter()
+        .position(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("no application with appId {app_id}"))?;
+    t.apps.remove(i);
+    let sps: Vec<String> = t
+        .sps
+        .iter()
+        .filter(|s| s.app_id.eq_ignore_ascii_case(app_id))
+        .map(|s| s.id.clone())
+        .collect();
+    for sp in sps {
+        crate::graph::apps::remove_sp_cascade(&mut t, &sp);
+    }
+    Ok(())
+}
+
+fn not_found(msg: String) -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({"error": msg}))).into_response()
+}
+
+async fn list_secrets(State(s): State<SimState>, Path(app_id): Path<String>) -> Response {
+    match app_secrets(&s, &app_id) {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => not_found(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Expire {
+    /// When it expires; default: a minute ago.
+    end_date_time: Option<DateTime<Utc>>,
+}
+
+async fn expire(
+    State(s): State<SimState>,
+    Path((app_id, key_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        Expire::default()
+    } else {
+        match parse::<Expire>(&body) {
+            Ok(e) => e,
+            Err(r) => return *r,
+        }
+    };
+    let end = input
+        .end_date_time
+        .unwrap_or_else(|| Utc::now() - Duration::minutes(1));
+    match set_secret_end(&s, &app_id, &key_id, end) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => not_found(e),
+    }
+}
+
+async fn remove_app(State(s): State<SimState>, Path(app_id): Path<String>) -> Response {
+    match delete_app(&s, &app_id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => not_found(e),
+    }
 }

@@ -416,6 +416,33 @@ impl Sim {
         self.state.revoke_refresh_tokens()
     }
 
+    /// An app's client secrets (`keyId`, `displayName`, `startDateTime`, `endDateTime`,
+    /// `hint`; never the value), as `GET /_sim/apps/{appId}/secrets` lists them.
+    pub fn app_secrets(&self, app_id: &str) -> Result<Vec<serde_json::Value>, String> {
+        control::app_secrets(&self.state, app_id)
+    }
+
+    /// Sets a secret's expiry (in the past: expired), as
+    /// `POST /_sim/apps/{appId}/secrets/{keyId}/expire` does.
+    pub fn set_secret_end(
+        &self,
+        app_id: &str,
+        key_id: &str,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), String> {
+        control::set_secret_end(&self.state, app_id, key_id, end)?;
+        self.state.persist();
+        Ok(())
+    }
+
+    /// Deletes an app and its enterprise app behind the client's back
+    /// (`DELETE /_sim/apps/{appId}`).
+    pub fn delete_app(&self, app_id: &str) -> Result<(), String> {
+        control::delete_app(&self.state, app_id)?;
+        self.state.persist();
+        Ok(())
+    }
+
     /// Re-seeds the tenant and resets knobs, counters and log (and the state file, if any).
     pub fn reset(&self) {
         self.state.reset();

@@ -1,6 +1,7 @@
 //! Device code flow (pending, slow_down, approval through the HTML page, decline, expiry,
 //! Conditional Access block) and the `/_sim` control API (knobs, counters, redacted log,
-//! users, reset, approval bound by the consent rules), plus paging over seeded users and the binary's TOML config.
+//! users, reset, approval bound by the consent rules, secrets expired and apps deleted behind
+//! the client's back), plus paging over seeded users and the binary's TOML config.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -506,4 +507,122 @@ fn toml_config_round_trip() {
     assert_eq!(c.knobs.secret_max_lifetime_days, Some(90));
     assert_eq!(c.knobs.throttle.every_nth, Some(10));
     assert_eq!(c.knobs.faults.seed, 7);
+}
+
+/// The controls for what an admin does behind the client's back: list an app's secrets,
+/// make one expire (the token endpoint then refuses it as Entra does), delete the app.
+#[tokio::test]
+async fn control_lists_expires_secrets_and_deletes_apps() {
+    let sim = start().await;
+    let token = admin_token(&sim).await;
+    let (object_id, app_id) = create_app(&sim, &token).await;
+    let sp = create_sp(&sim, &token, &app_id).await;
+    let (s, created) = graph(
+        &sim,
+        &token,
+        Method::POST,
+        &format!("/v1.0/applications/{object_id}/addPassword"),
+        Some(json!({"passwordCredential": {"displayName": "vendor"}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{created}");
+    let key_id = created["keyId"].as_str().unwrap().to_string();
+    let secret = created["secretText"].as_str().unwrap().to_string();
+    let base = sim.base_url();
+
+    let listed: Value = http()
+        .get(format!("{base}/_sim/apps/{app_id}/secrets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["keyId"], key_id.as_str());
+    assert_eq!(listed[0]["displayName"], "vendor");
+    assert!(!listed.to_string().contains(&secret), "never the value");
+
+    let client_credentials = [
+        ("grant_type", "client_credentials"),
+        ("client_id", app_id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let (s, _) = token_request(&sim, &sim.tenant_id(), &client_credentials).await;
+    assert_eq!(s, StatusCode::OK);
+    let soon = "2031-01-02T03:04:05Z";
+    let r = http()
+        .post(format!("{base}/_sim/apps/{app_id}/secrets/{key_id}/expire"))
+        .json(&json!({"endDateTime": soon}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, app) = graph(
+        &sim,
+        &token,
+        Method::GET,
+        &format!("/v1.0/applications/{object_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(app["passwordCredentials"][0]["endDateTime"], soon);
+    let r = http()
+        .post(format!("{base}/_sim/apps/{app_id}/secrets/{key_id}/expire"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NO_CONTENT,
+        "no body: expired a minute ago"
+    );
+    let (s, e) = token_request(&sim, &sim.tenant_id(), &client_credentials).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
+    assert!(
+        e["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS7000222"),
+        "{e}"
+    );
+
+    let r = http()
+        .post(format!(
+            "{base}/_sim/apps/{app_id}/secrets/no-such-key/expire"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = http()
+        .delete(format!("{base}/_sim/apps/{app_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (s, _) = graph(
+        &sim,
+        &token,
+        Method::GET,
+        &format!("/v1.0/applications/{object_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = graph(
+        &sim,
+        &token,
+        Method::GET,
+        &format!("/v1.0/servicePrincipals/{sp}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "the enterprise app went with it");
+    let r = http()
+        .delete(format!("{base}/_sim/apps/{app_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }

@@ -5,9 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use appgrant_core::connect::{removal_summary, remove as remove_connection};
-use appgrant_core::export::{AppSecrets, ExportFormat, Handoff, REMINDER_DAYS_BEFORE};
+use appgrant_core::export::{AppSecrets, ExportFormat, Handoff};
 use appgrant_core::graph::{DelegatedToken, GraphClient};
 use appgrant_core::identity::Access;
+use appgrant_core::lifecycle::{CredentialRole, Filter, Lifecycle, Severity, EXPIRING_SOON_DAYS};
 use appgrant_core::vault::Connection;
 use chrono::Utc;
 use serde_json::json;
@@ -21,71 +22,77 @@ fn tenant_label(c: &Connection) -> &str {
     c.tenant_domain.as_deref().unwrap_or(&c.tenant_id)
 }
 
-/// `connections`: saved connections with their next secret expiry.
-pub async fn list(out: &Out) -> Result<(), CliError> {
+/// `connections`: saved connections with their next secret expiry and state, filtered.
+/// With `--expiring-within`, listing any marks the run "due" (exit status 12).
+pub async fn list(out: &Out, filter: &Filter) -> Result<(), CliError> {
     let ctx = Context::from_env()?;
     let vault = ctx.vault().await?;
-    let connections = blocking(move || vault.list()).await??;
     let now = Utc::now();
-    let soon = i64::try_from(REMINDER_DAYS_BEFORE).unwrap_or(30);
+    let life = Lifecycle::with_vault(vault);
+    let rows = filter.apply(life.overview(now, ctx.persistent_secrets).await?);
+    if filter.due_within_days.is_some() && !rows.is_empty() {
+        out.mark_due();
+    }
     if out.json {
-        let rows: Vec<_> = connections
+        let rows: Vec<_> = rows
             .iter()
             .map(|c| {
-                let days_left = c.days_until_expiry(now);
                 json!({
                     "id": c.id,
                     "recipe_id": c.recipe_id,
                     "vendor": c.vendor,
-                    "tenant_id": c.tenant_id,
-                    "tenant_domain": c.tenant_domain,
-                    "practice": c.practice,
+                    "tenant_id": c.tenant.id,
+                    "tenant_domain": c.tenant.domain,
+                    "practice": c.tenant.practice,
                     "apps": c.apps.iter().map(|a| json!({
                         "key": a.key,
-                        "display_name": a.display_name,
-                        "client_id": a.app_id,
-                        "secret_expires_at": a.secret.as_ref().map(|s| s.expires_at),
+                        "display_name": a.name,
+                        "client_id": a.client_id,
+                        "secret_expires_at": a.credentials.iter().find(|s| s.role == CredentialRole::Current).map(|s| s.expires_at),
+                        "rotation": a.rotation,
                     })).collect::<Vec<_>>(),
                     "created_at": c.created_at,
                     "verified_at": c.verified_at,
-                    "next_expiry": c.next_expiry(),
-                    "days_left": days_left,
-                    "expiring_soon": days_left.is_some_and(|d| d < soon),
+                    "last_checked_at": c.last_checked_at,
+                    "next_expiry": c.next_expiry,
+                    "days_left": c.days_left,
+                    "expiring_soon": c.due_within(EXPIRING_SOON_DAYS),
+                    "severity": c.severity,
+                    "states": c.states,
                 })
             })
             .collect();
         return out.json(&rows);
     }
-    if connections.is_empty() {
-        out.line("No saved connections. Make one with `appgrant-cli connect`.");
+    if rows.is_empty() {
+        out.line(match filter.due_within_days {
+            Some(days) => format!("No saved connection matches (none expires within {days} days)."),
+            None if *filter != Filter::default() => "No saved connection matches.".to_string(),
+            None => "No saved connections. Make one with `appgrant-cli connect`.".to_string(),
+        });
         return Ok(());
     }
-    for c in &connections {
-        let practice = if c.practice { " [PRACTICE]" } else { "" };
+    for c in &rows {
+        let practice = if c.tenant.practice { " [PRACTICE]" } else { "" };
         out.line(format!(
             "{}  {} in {}{practice}",
             c.id,
             c.vendor,
-            tenant_label(c)
+            c.tenant.label()
         ));
         for app in &c.apps {
-            out.line(format!("    app: {} ({})", app.display_name, app.app_id));
+            out.line(format!("    app: {} ({})", app.name, app.client_id));
         }
-        match (c.next_expiry(), c.days_until_expiry(now)) {
-            (Some(at), Some(days)) if days < 0 => out.line(format!(
-                "    secret EXPIRED on {} ({} days ago): connect again to make a new one",
-                at.date_naive(),
-                -days
-            )),
-            (Some(at), Some(days)) if days < soon => out.line(format!(
-                "    secret expires {} ({days} days left): WARNING, rotate it soon",
-                at.date_naive()
-            )),
-            (Some(at), Some(days)) => out.line(format!(
-                "    secret expires {} ({days} days left)",
-                at.date_naive()
-            )),
-            _ => out.line("    no client secret"),
+        if c.next_expiry.is_none() {
+            out.line("    no client secret");
+        }
+        for state in &c.states {
+            let mark = match state.severity {
+                Severity::Critical => "ERROR: ",
+                Severity::Warning => "WARNING: ",
+                _ => "",
+            };
+            out.line(format!("    {mark}{}", state.text));
         }
     }
     Ok(())

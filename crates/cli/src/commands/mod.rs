@@ -3,4 +3,5 @@
 pub mod connect;
 pub mod connections;
 pub mod forget;
+pub mod lifecycle;
 pub mod recipes;

@@ -101,7 +101,20 @@ fn description(h: &Handoff, s: &SecretExpiry) -> String {
     )
 }
 
-pub(super) fn render(h: &Handoff, now: DateTime<Utc>) -> String {
+/// Which reminders the calendar carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reminders {
+    /// One all-day event [`REMINDER_DAYS_BEFORE`] days before expiry (or today), alarm 09:00.
+    Before,
+    /// After a rotation: an all-day event on the expiry day with alarms at 09:00 on each of
+    /// [`ROTATION_ALARM_DAYS`] days before it.
+    Rotation,
+}
+
+/// Days before the new expiry that a rotation's reminder alarms go off.
+pub const ROTATION_ALARM_DAYS: [u32; 2] = [30, 7];
+
+pub(super) fn render(h: &Handoff, now: DateTime<Utc>, reminders: Reminders) -> String {
     let today = now.date_naive();
     let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
     let mut out = String::new();
@@ -115,7 +128,10 @@ pub(super) fn render(h: &Handoff, now: DateTime<Utc>) -> String {
         push_line(&mut out, line);
     }
     for s in &h.secrets {
-        let day = reminder_day(s.expires_on, today);
+        let day = match reminders {
+            Reminders::Before => reminder_day(s.expires_on, today),
+            Reminders::Rotation => s.expires_on,
+        };
         let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
         let summary = escape_text(&summary(h, s, today));
         push_line(&mut out, "BEGIN:VEVENT");
@@ -137,12 +153,21 @@ pub(super) fn render(h: &Handoff, now: DateTime<Utc>) -> String {
             &format!("DESCRIPTION:{}", escape_text(&description(h, s))),
         );
         push_line(&mut out, "TRANSP:TRANSPARENT");
-        push_line(&mut out, "BEGIN:VALARM");
-        push_line(&mut out, "ACTION:DISPLAY");
-        push_line(&mut out, &format!("DESCRIPTION:{summary}"));
-        // 09:00 on the reminder day (the start of an all-day event is midnight local time).
-        push_line(&mut out, "TRIGGER:PT9H");
-        push_line(&mut out, "END:VALARM");
+        // 09:00 on the day (the start of an all-day event is midnight local time).
+        let triggers: Vec<String> = match reminders {
+            Reminders::Before => vec!["PT9H".to_string()],
+            Reminders::Rotation => ROTATION_ALARM_DAYS
+                .iter()
+                .map(|d| format!("-P{}DT15H", d - 1))
+                .collect(),
+        };
+        for trigger in triggers {
+            push_line(&mut out, "BEGIN:VALARM");
+            push_line(&mut out, "ACTION:DISPLAY");
+            push_line(&mut out, &format!("DESCRIPTION:{summary}"));
+            push_line(&mut out, &format!("TRIGGER:{trigger}"));
+            push_line(&mut out, "END:VALARM");
+        }
         push_line(&mut out, "END:VEVENT");
     }
     push_line(&mut out, "END:VCALENDAR");

@@ -48,6 +48,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use error::{ExportCode, ExportError};
+pub use ics::ROTATION_ALARM_DAYS;
 
 use crate::recipe::{HandoffStyle, Recipe, Var};
 use crate::secret::Secret;
@@ -381,7 +382,14 @@ impl Handoff {
     /// [`REMINDER_DAYS_BEFORE`] days before it expires (or today, if that day has passed),
     /// with an alarm at 09:00. Never contains a secret.
     pub fn to_ics(&self, now: DateTime<Utc>) -> String {
-        ics::render(self, now)
+        ics::render(self, now, ics::Reminders::Before)
+    }
+
+    /// The calendar after a rotation: one all-day event per secret on its (new) expiry day,
+    /// with alarms at 09:00 [`ROTATION_ALARM_DAYS`] (30 and 7) days before. Never contains a
+    /// secret. Its events replace the earlier reminder's in calendars that import both.
+    pub fn to_rotation_ics(&self, now: DateTime<Utc>) -> String {
+        ics::render(self, now, ics::Reminders::Rotation)
     }
 
     fn app_title(&self, expiry: &SecretExpiry) -> String {

@@ -118,7 +118,9 @@ impl RetryPolicy {
         }
     }
 
-    fn replication_delay(&self, attempt: u32) -> Duration {
+    /// The wait before look `attempt + 1` at something Microsoft is still replicating
+    /// (evenly spaced first, then backing off).
+    pub fn replication_delay(&self, attempt: u32) -> Duration {
         const EVEN_LOOKS: u32 = 5;
         if attempt <= EVEN_LOOKS {
             self.replication_poll

@@ -542,7 +542,8 @@ async fn find_existing(
     }))
 }
 
-fn lifetime(
+/// The lifetime of a new secret: the admin's choice or the recipe's, capped by the tenant policy.
+pub fn lifetime(
     recipe: &Recipe,
     choices: &Choices,
     policy: &SecretPolicy,
@@ -558,6 +559,11 @@ fn lifetime(
         .min()
         .unwrap_or(12);
     let months = choices.secret_lifetime_months.unwrap_or(recipe_months);
+    lifetime_for_months(months, policy)
+}
+
+/// The lifetime of a new secret of `months` months, capped by the tenant policy.
+pub fn lifetime_for_months(months: u32, policy: &SecretPolicy) -> Result<Lifetime, PlanError> {
     if !(1..=MAX_SECRET_LIFETIME_MONTHS).contains(&months) {
         return Err(PlanError::Lifetime);
     }

@@ -48,6 +48,9 @@ pub struct Connection {
     /// "Only these people may sign in" limits, one per limited app (not a mailbox limit).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sign_in_limits: Vec<crate::scope::signin::SignInLimit>,
+    /// What the last "Check now" found in the tenant, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<crate::lifecycle::CheckSummary>,
     /// Fields written by a newer AppGrant, kept as they were.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -68,6 +71,10 @@ pub struct ConnectedApp {
     /// The current client secret's metadata (never its value).
     #[serde(default)]
     pub secret: Option<SecretMeta>,
+    /// A rotation of the secret, while it runs (and the last one, once done). Its stages
+    /// are the rotation's journal: a killed rotation continues from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<crate::lifecycle::Rotation>,
 }
 
 /// What AppGrant remembers about a client secret, without the secret.
@@ -195,6 +202,7 @@ mod tests {
                 created_at: at(2026, 1, 1, 0),
                 expires_at: e,
             }),
+            rotation: None,
         }
     }
 
@@ -213,6 +221,7 @@ mod tests {
             verified_at: None,
             mailbox_limits: Vec::new(),
             sign_in_limits: Vec::new(),
+            last_check: None,
             extra: BTreeMap::new(),
         }
     }

@@ -72,6 +72,25 @@ pub struct Vault {
     store: Arc<dyn TokenStore>,
     /// Serialises read-modify-write of the index within this process.
     lock: Mutex<()>,
+    /// The index as this process last read or wrote it, with the file's size and modified
+    /// time then: while the file is unchanged it is not parsed again (bulk rotations save
+    /// each connection several times).
+    cache: Mutex<Option<(FileStamp, Vec<Connection>)>>,
+}
+
+/// What identifies one version of the index file on disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: SystemTime,
+}
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let meta = fs::metadata(path).ok()?;
+    Some(FileStamp {
+        len: meta.len(),
+        modified: meta.modified().ok()?,
+    })
 }
 
 impl std::fmt::Debug for Vault {
@@ -92,6 +111,7 @@ impl Vault {
             dir,
             store,
             lock: Mutex::new(()),
+            cache: Mutex::new(None),
         };
         vault.remove_stale_temp_files();
         vault.read_index()?;
@@ -137,6 +157,26 @@ impl Vault {
         Ok(())
     }
 
+    /// Changes one saved connection in place (read, `change`, write, under the index lock),
+    /// so concurrent updates of different connections, or of different fields, never undo
+    /// each other. Returns the connection as saved. Blocking.
+    pub fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Connection),
+    ) -> Result<Connection, VaultError> {
+        let _guard = self.guard();
+        let mut all = self.read_index()?;
+        let connection = all
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| VaultError::NotFound { id: id.to_string() })?;
+        change(connection);
+        let saved = connection.clone();
+        self.write_index(&all)?;
+        Ok(saved)
+    }
+
     /// Forgets a connection: deletes every keyring entry of its secrets, then its metadata.
     /// Returns what was removed; removing an unknown id succeeds with `None`.
     ///
@@ -156,6 +196,11 @@ impl Vault {
         self.write_index(&all)?;
         tracing::info!(connection = %id, "connection removed");
         Ok(Some(removed))
+    }
+
+    /// The credential store the vault keeps secrets in.
+    pub fn store(&self) -> Arc<dyn TokenStore> {
+        Arc::clone(&self.store)
     }
 
     /// Keeps a client secret in the keyring. Blocking.
@@ -179,14 +224,30 @@ impl Vault {
         self.lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn cached(&self) -> std::sync::MutexGuard<'_, Option<(FileStamp, Vec<Connection>)>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn read_index(&self) -> Result<Vec<Connection>, VaultError> {
+        let before = stamp(&self.index_path);
+        if let (Some(now), Some((then, connections))) = (before, self.cached().as_ref()) {
+            if now == *then {
+                return Ok(connections.clone());
+            }
+        }
         let bytes = match fs::read(&self.index_path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(VaultError::io("read", &self.index_path, e)),
         };
         match parse_index(&bytes) {
-            Ok(Parsed::Current(connections)) => Ok(connections),
+            Ok(Parsed::Current(connections)) => {
+                // Only when nobody wrote in between (else the next read parses again).
+                if before.is_some() && before == stamp(&self.index_path) {
+                    *self.cached() = before.map(|s| (s, connections.clone()));
+                }
+                Ok(connections)
+            }
             Ok(Parsed::Newer(found)) => Err(VaultError::NewerIndex {
                 path: self.index_path.clone(),
                 found,
@@ -211,7 +272,13 @@ impl Vault {
         })
         .map_err(|e| VaultError::io("prepare", &self.index_path, std::io::Error::other(e)))?;
         text.push(b'\n');
-        write_atomically(&self.dir, &self.index_path, &text)
+        *self.cached() = None;
+        write_atomically(&self.dir, &self.index_path, &text)?;
+        // Another process writing right after us would show as a different file.
+        *self.cached() = stamp(&self.index_path)
+            .filter(|s| s.len == text.len() as u64)
+            .map(|s| (s, connections.to_vec()));
+        Ok(())
     }
 
     /// Copies a damaged index beside it (once per distinct content) and returns the copy.

@@ -139,7 +139,7 @@ fn check(
 }
 
 /// Client-credentials token → roles claim → one harmless probe.
-async fn app_only_checks(
+pub(crate) async fn app_only_checks(
     ctx: &VerifyContext<'_>,
     app: &AppOutcome,
     wanted: &[String],
@@ -282,45 +282,58 @@ pub async fn client_credentials_token(
             ("scope", scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
-        let (retryable, message) = match http.post(url.clone()).form(&form).send().await {
-            Ok(r) if r.status().is_success() => {
-                let body: Value = r.json().await.map_err(|e| e.to_string())?;
-                let token = body
-                    .get("access_token")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                return Ok((Secret::new(token.to_string()), waited));
-            }
-            Ok(r) => {
-                let body: Value = r.json().await.unwrap_or_default();
-                let description = body
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                match aadsts_code(&description) {
-                    Some(700016) => (true, "Microsoft is still creating the app".to_string()),
-                    Some(7000215) => (
-                        true,
-                        "Microsoft is still activating the new secret".to_string(),
-                    ),
-                    Some(7000222) => (false, "The secret has expired.".to_string()),
-                    _ => (
-                        false,
-                        description
-                            .lines()
-                            .next()
-                            .unwrap_or("token request refused")
-                            .to_string(),
-                    ),
+        // (retry, replication: "not active yet" answers are polled evenly, like objects
+        // Microsoft is still replicating; network trouble backs off)
+        let (retryable, replicating, message) =
+            match http.post(url.clone()).form(&form).send().await {
+                Ok(r) if r.status().is_success() => {
+                    let body: Value = r.json().await.map_err(|e| e.to_string())?;
+                    let token = body
+                        .get("access_token")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    return Ok((Secret::new(token.to_string()), waited));
                 }
-            }
-            Err(e) => (true, format!("could not reach Microsoft ({e})")),
+                Ok(r) => {
+                    let body: Value = r.json().await.unwrap_or_default();
+                    let description = body
+                        .get("error_description")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    match aadsts_code(&description) {
+                        Some(700016) => (
+                            true,
+                            true,
+                            "Microsoft is still creating the app".to_string(),
+                        ),
+                        Some(7000215) => (
+                            true,
+                            true,
+                            "Microsoft is still activating the new secret".to_string(),
+                        ),
+                        Some(7000222) => (false, false, "The secret has expired.".to_string()),
+                        _ => (
+                            false,
+                            false,
+                            description
+                                .lines()
+                                .next()
+                                .unwrap_or("token request refused")
+                                .to_string(),
+                        ),
+                    }
+                }
+                Err(e) => (true, false, format!("could not reach Microsoft ({e})")),
+            };
+        let delay = if replicating {
+            policy.replication_delay(attempt)
+        } else {
+            policy
+                .base
+                .saturating_mul(1 << attempt.min(5))
+                .min(policy.cap)
         };
-        let delay = policy
-            .base
-            .saturating_mul(1 << attempt.min(5))
-            .min(policy.cap);
         if !retryable || waited + delay > policy.budget {
             return Err(message);
         }

@@ -626,7 +626,7 @@ fn patch_app(ctx: &Ctx, k: &str) -> GResult {
     Ok(Reply::no_content())
 }
 
-fn remove_sp_cascade(t: &mut Tenant, sp_id: &str) {
+pub(crate) fn remove_sp_cascade(t: &mut Tenant, sp_id: &str) {
     t.sps.retain(|s| s.id != sp_id);
     t.assignments
         .retain(|a| a.principal_id != sp_id && a.resource_id != sp_id);

@@ -38,6 +38,13 @@ impl Drop for TempDir {
     }
 }
 
+/// Held by each test that uses the real keyring: `forget --all` empties all of it, so those
+/// tests must not run at the same time.
+fn real_keyring() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Runs the CLI with its own data folder and (unless `keyring`) the in-memory secret store.
 fn run(data: &Path, keyring: bool, args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
@@ -400,6 +407,7 @@ fn default_data_folder_is_the_desktop_apps() {
 #[test]
 #[ignore = "touches the real OS keyring; run inside scripts/with-keyring.sh"]
 fn secrets_leave_the_keyring_only_through_include_secret() {
+    let _keyring = real_keyring();
     let data = TempDir::new();
     let o = run(
         &data.0,
@@ -483,6 +491,7 @@ fn secrets_leave_the_keyring_only_through_include_secret() {
 #[test]
 #[ignore = "touches the real OS keyring; run inside scripts/with-keyring.sh"]
 fn forget_all_removes_every_secret_and_the_data_folder() {
+    let _keyring = real_keyring();
     let data = TempDir::new();
     connect_practice(&data.0, true, "tonicdm");
 

@@ -44,10 +44,14 @@ wine "$cli" connect tonicdm --practice --yes | tee "$WINEPREFIX/connect.txt"
 id=$(sed -n 's/^Connection id: //p' "$WINEPREFIX/connect.txt" | tr -d '\r')
 [[ -n $id ]] || { echo "connect printed no connection id" >&2; exit 1; }
 # A second process finds the client secret in the Credential Manager.
-secret=$(wine "$cli" export "$id" --format json --include-secret 2>/dev/null |
+secret=$(wine "$cli" export "$id" --format json --include-secret 2>"$WINEPREFIX/export.err" |
   node -e 'const h = JSON.parse(require("fs").readFileSync(0, "utf8"));
            process.stdout.write((h.fields.find((f) => f.secret) || {}).value || "")')
-(( ${#secret} >= 16 )) || { echo "the client secret did not come back from the Credential Manager" >&2; exit 1; }
+(( ${#secret} >= 16 )) || {
+  echo "the client secret did not come back from the Credential Manager:" >&2
+  cat "$WINEPREFIX/export.err" >&2
+  exit 1
+}
 echo "the client secret came back from the Windows Credential Manager (${#secret} characters)"
 wine "$cli" forget --all --data-folder --yes
 left=$(wine reg query 'HKCU\Software\Wine\Credential Manager' 2>/dev/null | grep -c 'AppGrant' || true)

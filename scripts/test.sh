@@ -66,4 +66,8 @@ xvfb-run -a -s "-screen 0 1280x860x24" \
   dbus-run-session -- bash scripts/with-keyring.sh \
   npm --prefix tests/e2e test
 
+step "dashboard benchmark, short (50 connections, debug build; the full one: scripts/bench-dashboard.sh)"
+BENCH_PROFILE=debug BENCH_CONNECTIONS=50 BENCH_RUNS=3 BENCH_OUT="$REPO_ROOT/artifacts/bench/dashboard-short.txt" \
+  bash scripts/bench-dashboard.sh
+
 step "all tests passed in $(( $(date +%s) - started )) s; screenshots in $APPGRANT_ARTIFACTS"

@@ -30,6 +30,14 @@ const COMMANDS: &[&str] = &[
     "limit_sign_in",
     "change_mailboxes",
     "remove_mailbox_limit",
+    "load_dashboard",
+    "check_connection",
+    "fix_drift",
+    "sign_in_for_connection",
+    "rotate_connection",
+    "finish_rotation",
+    "export_rotation",
+    "reminders",
 ];
 
 fn main() {

@@ -9,14 +9,15 @@ use appgrant_core::identity::{DeviceCodePrompt, Session};
 use appgrant_core::plan::Choices;
 use appgrant_core::scope::signin::SignInLimit;
 use appgrant_core::scope::Recipient;
+use appgrant_core::vault::Connection;
 use appgrant_core::verify::Check;
-use appgrant_sim::{Sim, SimConfig};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::dto::{
-    ApplyResult, ConnectionCard, DoneView, LaunchOptions, PlanView, RecipeCard, TenantInfo,
+    ApplyResult, CloudView, ConnectionCard, DoneView, LaunchOptions, PlanView, RecipeCard,
+    TenantInfo,
 };
 use crate::error::{Code, UiError};
 use crate::state::AppState;
@@ -71,71 +72,55 @@ pub async fn import_recipe(
 #[tauri::command]
 #[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn start_practice(state: State<'_, AppState>) -> Result<TenantInfo> {
-    let mut practice = state.practice.lock().await;
-    if practice.is_none() {
-        // A fixed port only when asked (end-to-end tests talk to the practice tenant's /_sim API).
-        let port = std::env::var("APPGRANT_PRACTICE_PORT")
-            .ok()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        let sim = Sim::start(SimConfig {
-            port,
-            ..SimConfig::default()
-        })
-        .await
-        .map_err(|e| {
-            UiError::new(
-                Code::Practice,
-                e.to_string(),
-                Some("Restart AppGrant and try again."),
-            )
-        })?;
-        *practice = Some(sim);
-    }
-    let sim = practice
-        .as_ref()
-        .ok_or_else(|| UiError::new(Code::Practice, "the practice tenant stopped", None))?;
-    let endpoints = Cloud::Custom {
-        login: sim.login_base(),
-        graph: sim.graph_base(),
-        resource: None,
-    }
-    .endpoints()
-    .map_err(|e| UiError::new(Code::Practice, e.to_string(), None))?;
+    let practice = state.practice_tenant().await?;
     state.flow.lock().await.use_tenant(TenantChoice {
-        endpoints,
-        tenant: sim.tenant_id(),
+        cloud: practice.cloud,
+        tenant: practice.tenant_id,
         practice: true,
-        client_id: Some(sim.public_client_id().to_string()),
+        client_id: Some(practice.client_id),
     })?;
     Ok(TenantInfo {
         practice: true,
         label: "Contoso Practice".to_string(),
         sign_in_hint: Some(format!(
             "Sign in as {} (a Global Administrator). No password is needed in the practice tenant.",
-            sim.admin_upn()
+            practice.admin_upn
         )),
+        cloud: None,
     })
 }
 
-/// Points the wizard at a real tenant ("organizations" for any work account).
+/// Points the wizard at a real tenant ("organizations" for any work account) in a Microsoft
+/// cloud (`global` when none is given), signing in with `client_id` or the cloud's default
+/// app (China has none: the admin names their own registration).
 #[tauri::command]
 #[tracing::instrument(skip(state), err(level = "warn", Debug))]
-pub async fn use_tenant(state: State<'_, AppState>, tenant: String) -> Result<TenantInfo> {
+pub async fn use_tenant(
+    state: State<'_, AppState>,
+    tenant: String,
+    cloud: Option<String>,
+    client_id: Option<String>,
+) -> Result<TenantInfo> {
     let tenant = tenant.trim().to_string();
     let tenant = if tenant.is_empty() {
         "organizations".to_string()
     } else {
         tenant
     };
-    let endpoints = Cloud::Global
-        .endpoints()
-        .map_err(|e| UiError::new(Code::Plan, e.to_string(), None))?;
-    state.flow.lock().await.use_tenant(TenantChoice {
-        endpoints,
+    let cloud = match cloud.as_deref() {
+        Some(id) => Cloud::from_id(id)?,
+        None => Cloud::Global,
+    };
+    let client_id = client_id
+        .or_else(|| std::env::var("APPGRANT_CLIENT_ID").ok())
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty());
+    let mut flow = state.flow.lock().await;
+    flow.use_tenant(TenantChoice {
+        cloud: cloud.clone(),
         tenant: tenant.clone(),
         practice: false,
-        client_id: std::env::var("APPGRANT_CLIENT_ID").ok(),
+        client_id,
     })?;
     Ok(TenantInfo {
         practice: false,
@@ -145,6 +130,7 @@ pub async fn use_tenant(state: State<'_, AppState>, tenant: String) -> Result<Te
             tenant
         },
         sign_in_hint: None,
+        cloud: Some(CloudView::new(&cloud, flow.endpoints()?)),
     })
 }
 
@@ -361,31 +347,49 @@ pub async fn export_handoff(
         .recipes()?
         .into_iter()
         .find(|r| r.id == connection.recipe_id)
-        .ok_or_else(|| {
-            UiError::new(
-                Code::Export,
-                "The recipe of this connection is not loaded.",
-                Some("Import the recipe file again."),
-            )
-        })?;
+        .ok_or_else(recipe_not_loaded)?;
     let secrets = if include_secrets {
-        let vault = state.vault.clone();
-        let c = connection.clone();
-        Some(
-            tokio::task::spawn_blocking(move || AppSecrets::from_vault(&vault, &c))
-                .await
-                .map_err(|e| UiError::new(Code::Export, e.to_string(), None))??,
-        )
+        Some(secrets_of(&state, &connection).await?)
     } else {
         None
     };
     let handoff = Handoff::build(&recipe, &connection, secrets.as_ref())?;
     let text = handoff.render(format, chrono::Utc::now())?;
+    write_export(&app, &state, &handoff.file_name(format), &text)
+}
+
+pub fn recipe_not_loaded() -> UiError {
+    UiError::new(
+        Code::Export,
+        "The recipe of this connection is not loaded.",
+        Some("Import the recipe file again."),
+    )
+}
+
+/// The connection's secrets from the keyring, for an export the user asked to include them in.
+pub async fn secrets_of(state: &AppState, connection: &Connection) -> Result<AppSecrets> {
+    let vault = state.vault.clone();
+    let c = connection.clone();
+    Ok(
+        tokio::task::spawn_blocking(move || AppSecrets::from_vault(&vault, &c))
+            .await
+            .map_err(|e| UiError::new(Code::Export, e.to_string(), None))??,
+    )
+}
+
+/// Writes `text` to `file_name` in the export folder (`APPGRANT_EXPORT_DIR`, else
+/// Downloads/AppGrant, else the data folder) and returns the path.
+pub fn write_export(
+    app: &AppHandle,
+    state: &AppState,
+    file_name: &str,
+    text: &str,
+) -> Result<String> {
     let dir = std::env::var_os("APPGRANT_EXPORT_DIR")
         .map(std::path::PathBuf::from)
         .or_else(|| app.path().download_dir().ok().map(|d| d.join("AppGrant")))
         .unwrap_or_else(|| state.data_dir.join("exports"));
-    let path = dir.join(handoff.file_name(format));
+    let path = dir.join(file_name);
     std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(&path, text))
         .map_err(|e| {

@@ -2,6 +2,7 @@
 //! No type here can carry a secret, except the one string `reveal_secret` returns.
 
 use appgrant_core::catalog::{PermissionKind, Risk};
+use appgrant_core::cloud::{Cloud, Endpoints};
 use appgrant_core::export::Handoff;
 use appgrant_core::plan::{ConsentHandoff, Lifetime, Plan, Step};
 use appgrant_core::recipe::{Audience, Recipe, Var};
@@ -113,6 +114,30 @@ pub struct TenantInfo {
     pub practice: bool,
     pub label: String,
     pub sign_in_hint: Option<String>,
+    /// The Microsoft cloud of a real tenant (none for the practice tenant).
+    pub cloud: Option<CloudView>,
+}
+
+/// A Microsoft cloud as the wizard shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudView {
+    /// `global`, `us_gov`, `us_gov_dod`, `china` (`Cloud::id`).
+    pub id: &'static str,
+    /// "US Government (GCC High)".
+    pub label: &'static str,
+    /// Where the admin signs in, e.g. `login.microsoftonline.us`.
+    pub sign_in_host: String,
+}
+
+impl CloudView {
+    pub fn new(cloud: &Cloud, endpoints: &Endpoints) -> Self {
+        Self {
+            id: cloud.id(),
+            label: cloud.label(),
+            sign_in_host: endpoints.login.host_str().unwrap_or_default().to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -38,6 +38,8 @@ pub enum Code {
     Export,
     /// The practice tenant could not start.
     Practice,
+    /// A check, rotation or finish failed; `detail` has core's lifecycle code.
+    Lifecycle,
 }
 
 impl UiError {
@@ -48,6 +50,12 @@ impl UiError {
             hint: hint.map(str::to_string),
             detail: None,
         }
+    }
+}
+
+impl From<appgrant_core::cloud::CloudError> for UiError {
+    fn from(e: appgrant_core::cloud::CloudError) -> Self {
+        FlowError::Cloud(e).into()
     }
 }
 
@@ -91,6 +99,18 @@ impl From<FlowError> for UiError {
                 Some("Go back to the Review step."),
             ),
             FlowError::SignIn(s) => sign_in(s),
+            FlowError::Cloud(c) => UiError {
+                detail: Some("cloud".to_string()),
+                ..Self::new(Code::SignIn, c.to_string(), Some(c.hint()))
+            },
+            FlowError::NeedsClientId(_) => UiError {
+                detail: Some("needs_client_id".to_string()),
+                ..Self::new(
+                    Code::SignIn,
+                    e.to_string(),
+                    Some("Register a public client app (redirect URI http://localhost) in your tenant and enter its Application (client) ID."),
+                )
+            },
             FlowError::Plan(PlanError::Inputs(inputs)) => Self::new(
                 Code::Plan,
                 inputs
@@ -159,6 +179,25 @@ impl From<FlowError> for UiError {
     }
 }
 
+impl From<appgrant_core::lifecycle::LifecycleError> for UiError {
+    fn from(e: appgrant_core::lifecycle::LifecycleError) -> Self {
+        use appgrant_core::lifecycle::LifecycleError as L;
+        let code = match &e {
+            L::NotSignedIn | L::WrongTenant { .. } => Code::NotSignedIn,
+            L::SignIn(s) => return sign_in(s),
+            _ => Code::Lifecycle,
+        };
+        Self {
+            code,
+            message: e.to_string(),
+            hint: Some(e.hint()),
+            detail: serde_json::to_value(e.code())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string)),
+        }
+    }
+}
+
 impl From<appgrant_core::vault::VaultError> for UiError {
     fn from(e: appgrant_core::vault::VaultError) -> Self {
         Self::new(Code::Vault, e.to_string(), Some(e.hint()))
@@ -188,11 +227,50 @@ mod tests {
     }
 
     #[test]
+    fn a_cloud_without_microsofts_sign_in_app_asks_for_the_organisations_own() {
+        let json =
+            serde_json::to_value(UiError::from(FlowError::NeedsClientId("China (21Vianet)")))
+                .unwrap();
+        assert_eq!(json["code"], "sign_in");
+        assert_eq!(json["detail"], "needs_client_id");
+        assert!(json["message"]
+            .as_str()
+            .unwrap()
+            .contains("China (21Vianet)"));
+        assert!(json["hint"]
+            .as_str()
+            .unwrap()
+            .contains("Application (client) ID"));
+        let unknown = appgrant_core::cloud::Cloud::from_id("mars").unwrap_err();
+        let json = serde_json::to_value(UiError::from(unknown)).unwrap();
+        assert_eq!(json["detail"], "cloud");
+        assert!(json["hint"].as_str().unwrap().contains("us_gov"));
+    }
+
+    #[test]
     fn sign_in_errors_carry_their_finer_code() {
         let e = UiError::from(FlowError::SignIn(SignInError::ConsentDenied));
         let json = serde_json::to_value(e).unwrap();
         assert_eq!(json["code"], "sign_in");
         assert_eq!(json["detail"], "consent_denied");
         assert!(json["hint"].as_str().unwrap().contains("Accept"));
+    }
+
+    #[test]
+    fn a_missing_sign_in_to_the_connections_tenant_asks_the_ui_for_one() {
+        use appgrant_core::lifecycle::LifecycleError;
+        let e = UiError::from(LifecycleError::WrongTenant {
+            signed_in: "fabrikam.onmicrosoft.com".into(),
+            expected: "contoso.onmicrosoft.com".into(),
+        });
+        assert_eq!(e.code, Code::NotSignedIn);
+        assert!(e.message.contains("contoso.onmicrosoft.com"));
+        let e = UiError::from(LifecycleError::NothingToFinish {
+            vendor: "TonicDM".into(),
+        });
+        let json = serde_json::to_value(e).unwrap();
+        assert_eq!(json["code"], "lifecycle");
+        assert_eq!(json["detail"], "nothing_to_finish");
+        assert!(json["hint"].as_str().unwrap().contains("Start a rotation"));
     }
 }

@@ -1,10 +1,12 @@
 //! The AppGrant desktop shell: thin Tauri commands over `appgrant-core`.
 //!
-//! `commands` adapts, `dto` shapes what the UI receives, `error` turns core errors into
-//! `{ code, message, hint }`, `state` holds the wizard's flow between commands. Everything
-//! worth testing lives in `appgrant-core`.
+//! `commands` adapts the wizard's calls and `dashboard` the connections dashboard's, `dto`
+//! shapes what the UI receives, `error` turns core errors into `{ code, message, hint }`,
+//! `state` holds the wizard's flow, the dashboard's sign-ins and the practice tenant between
+//! commands. Everything worth testing lives in `appgrant-core`.
 
 mod commands;
+mod dashboard;
 mod dto;
 mod error;
 mod state;
@@ -43,6 +45,14 @@ macro_rules! app_commands {
             commands::limit_sign_in,
             commands::change_mailboxes,
             commands::remove_mailbox_limit,
+            dashboard::load_dashboard,
+            dashboard::check_connection,
+            dashboard::fix_drift,
+            dashboard::sign_in_for_connection,
+            dashboard::rotate_connection,
+            dashboard::finish_rotation,
+            dashboard::export_rotation,
+            dashboard::reminders,
         ]
     };
 }
@@ -74,6 +84,7 @@ fn start_logging(log_dir: Option<std::path::PathBuf>) {
 pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             start_logging(app.path().app_log_dir().ok());
             let data_dir = match std::env::var_os("APPGRANT_DATA_DIR") {

@@ -3,21 +3,27 @@
 // reachable, text colours that keep AA contrast. Screenshots go to the artifacts folder.
 
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { launchApp } from "./harness.mjs";
+import { launchApp, repoRoot } from "./harness.mjs";
 
 const apps = [];
 after(async () => {
   for (const app of apps) await app.close();
 });
 
-async function open({ dark = false } = {}) {
+async function open({ dark = false, connections = 0 } = {}) {
+  const data = mkdtempSync(path.join(tmpdir(), "appgrant-layout-"));
+  if (connections) {
+    const index = execFileSync("node", [path.join(repoRoot, "scripts/gen-connections.mjs"), String(connections)]);
+    writeFileSync(path.join(data, "connections.json"), index);
+  }
   const app = await launchApp({
     env: {
-      APPGRANT_DATA_DIR: mkdtempSync(path.join(tmpdir(), "appgrant-layout-")),
+      APPGRANT_DATA_DIR: data,
       ...(dark ? { GTK_THEME: "Adwaita:dark" } : {}),
     },
   });
@@ -85,5 +91,36 @@ describe("layout", () => {
     assert.ok(luminance(bg) < 0.2, `dark background (${bg})`);
     assert.ok(contrast(fg, bg) >= 4.5, `body text contrast ${contrast(fg, bg).toFixed(2)} ≥ 4.5`);
     assert.ok(contrast(lead, bg) >= 4.5, `secondary text contrast ${contrast(lead, bg).toFixed(2)} ≥ 4.5`);
+  });
+
+  test("the connections dashboard fits 1024 px and 200 % text, and its states keep AA contrast in the dark theme", async () => {
+    const app = await open({ dark: true, connections: 30 });
+    const { browser } = app;
+    await browser.setWindowSize(1024, 700);
+    await (await browser.$("button=Your connections")).click();
+    await (await browser.$("h3=The year ahead")).waitForDisplayed({ timeout: 20_000 });
+    // The first 25 cards paint at once; the rest come with "Show all".
+    await browser.waitUntil(async () => (await browser.$$("article")).length === 25, { timeout: 20_000 });
+    await (await browser.$("button=Show all 30 connections")).waitForDisplayed();
+    assert.ok((await overflow(browser)) <= 0, "dashboard fits 1024 px");
+    await app.screenshot("layout-dark-dashboard");
+    const pairs = await browser.execute(() => {
+      const rgb = (s) => (s.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+      return [...document.querySelectorAll("li.status")].slice(0, 20).map((li) => ({
+        text: li.textContent.trim().slice(0, 40),
+        fg: rgb(getComputedStyle(li).color),
+        bg: rgb(getComputedStyle(li.closest("article")).backgroundColor),
+      }));
+    });
+    assert.ok(pairs.length > 0);
+    for (const { text, fg, bg } of pairs) {
+      assert.ok(contrast(fg, bg) >= 4.5, `"${text}" contrast ${contrast(fg, bg).toFixed(2)} ≥ 4.5`);
+    }
+    await browser.execute(() => {
+      document.documentElement.style.fontSize = "200%";
+    });
+    await browser.pause(300);
+    assert.ok((await overflow(browser)) <= 0, "dashboard at 200 % text wraps, not scrolls sideways");
+    await app.screenshot("layout-dashboard-200-percent-text");
   });
 });

@@ -6,12 +6,12 @@
 // gets the consent hand-off, and a fault during apply that the UI survives and resumes.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { artifactsDir, freePort, launchApp, repoRoot } from "./harness.mjs";
+import { keyringHas, tokenStatus } from "./practice.mjs";
 
 const TENANT_DOMAIN = "contosopractice.onmicrosoft.com";
 const ADMIN = `avery.admin@${TENANT_DOMAIN}`;
@@ -156,30 +156,7 @@ async function revealSecret(label) {
 }
 
 async function tokenWorks(clientId, secret) {
-  const tenant = "5f3c2b1a-7d6e-4f80-9a1b-2c3d4e5f6a7b";
-  const response = await sim(`/${tenant}/oauth2/v2.0/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      client_id: clientId,
-      client_secret: secret,
-      scope: "https://graph.microsoft.com/.default",
-      grant_type: "client_credentials",
-    }),
-  });
-  return response.status === 200;
-}
-
-function keyringHas(secret) {
-  try {
-    const out = execFileSync("secret-tool", ["search", "--all", "--unlock", "service", "AppGrant"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    return out.includes(secret);
-  } catch {
-    return false;
-  }
+  return (await tokenStatus(practice, clientId, secret)) === 200;
 }
 
 async function startOver() {

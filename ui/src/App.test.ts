@@ -67,7 +67,7 @@ describe("Start", () => {
     const { user, backend } = setup();
     await user.click(screen.getByRole("button", { name: "Use my organisation's tenant" }));
     await heading(/Which service/);
-    expect(backend.useTenant).toHaveBeenCalledWith("organizations");
+    expect(backend.useTenant).toHaveBeenCalledWith("organizations", "global", null);
     expect(screen.queryByText(/^Practice/, { selector: "header *" })).toBeNull();
   });
 
@@ -75,7 +75,73 @@ describe("Start", () => {
     const { user, backend } = setup();
     await user.type(screen.getByLabelText("Tenant domain (optional)"), "fabrikam.onmicrosoft.com{Enter}");
     await heading(/Which service/);
-    expect(backend.useTenant).toHaveBeenCalledWith("fabrikam.onmicrosoft.com");
+    expect(backend.useTenant).toHaveBeenCalledWith("fabrikam.onmicrosoft.com", "global", null);
+  });
+
+  test("the cloud choice is folded at Global, explains each cloud and is a keyboard radio group", async () => {
+    const { user } = setup();
+    const summary = screen.getByText("Microsoft cloud:", { exact: false, selector: "summary" });
+    expect(summary).toHaveTextContent("Microsoft cloud: Global");
+    expect(screen.getByRole("radio", { name: /Global/ })).not.toBeVisible();
+    await tabTo(user, summary);
+    await user.keyboard("{Enter}");
+    const group = screen.getByRole("group", { name: "Which Microsoft cloud is your tenant in?" });
+    const global = within(group).getByRole("radio", { name: /Global/ });
+    expect(global).toBeChecked();
+    expect(global).toHaveAccessibleDescription("Most organisations. Microsoft 365 GCC uses Global too.");
+    expect(within(group).getAllByRole("radio").map((r) => r.getAttribute("value"))).toEqual([
+      "global",
+      "us_gov",
+      "us_gov_dod",
+      "china",
+    ]);
+    await tabTo(user, global);
+    await user.keyboard("{ArrowDown}");
+    expect(within(group).getByRole("radio", { name: /GCC High/ })).toBeChecked();
+    expect(summary).toHaveTextContent("Microsoft cloud: US Government (GCC High)");
+  });
+
+  test("the chosen cloud goes to the shell, shows in the header and on Sign in, and is kept for the session", async () => {
+    const { user, backend } = setup();
+    await user.click(screen.getByText("Microsoft cloud:", { exact: false, selector: "summary" }));
+    await user.click(screen.getByRole("radio", { name: /US Government \(DoD\)/ }));
+    await user.type(screen.getByLabelText("Tenant domain (optional)"), "army.example.mil");
+    await user.click(screen.getByRole("button", { name: "Use my organisation's tenant" }));
+    await heading(/Which service/);
+    expect(backend.useTenant).toHaveBeenCalledWith("army.example.mil", "us_gov_dod", null);
+    expect(screen.getByText("US Government (DoD)", { exact: false, selector: "header .cloud" })).toHaveAttribute(
+      "title",
+      "Signs in at login.microsoftonline.us",
+    );
+    await user.click(await screen.findByRole("button", { name: "Choose TonicDM" }));
+    await user.click(screen.getByRole("button", { name: "Continue" }));
+    await heading(/Sign in to army.example.mil/);
+    expect(screen.getByText(/You sign in at login.microsoftonline.us/)).toHaveTextContent(
+      "Microsoft cloud: US Government (DoD).",
+    );
+    // Back at Start, the choice is still there, shown open because it is not the default.
+    await user.click(screen.getByRole("button", { name: "Back" }));
+    await user.click(await screen.findByRole("button", { name: "Back" }));
+    await heading(/Where do you want to connect/);
+    expect(screen.getByRole("radio", { name: /US Government \(DoD\)/ })).toBeChecked();
+    expect(screen.getByRole("radio", { name: /US Government \(DoD\)/ })).toBeVisible();
+  });
+
+  test("China asks for the organisation's own sign-in app before opening the tenant", async () => {
+    const { user, backend } = setup();
+    await user.click(screen.getByText("Microsoft cloud:", { exact: false, selector: "summary" }));
+    await user.click(screen.getByRole("radio", { name: /China/ }));
+    expect(screen.getByRole("radio", { name: /China/ })).toHaveAccessibleDescription(/Microsoft has no sign-in app there/);
+    await user.click(screen.getByRole("button", { name: "Use my organisation's tenant" }));
+    const field = screen.getByLabelText("Your sign-in app's Application (client) ID");
+    expect(field).toHaveFocus();
+    expect(field).toHaveAttribute("aria-invalid", "true");
+    expect(field).toHaveAccessibleDescription(/Enter the ID first/);
+    expect(backend.useTenant).not.toHaveBeenCalled();
+    await user.type(field, " 0c8a5a4e-1f0b-4d53-9a55-3f2a1c0e7b11 ");
+    await user.click(screen.getByRole("button", { name: "Use my organisation's tenant" }));
+    await heading(/Which service/);
+    expect(backend.useTenant).toHaveBeenCalledWith("organizations", "china", "0c8a5a4e-1f0b-4d53-9a55-3f2a1c0e7b11");
   });
 
   test("existing connections show their expiry, with a warning under 30 days", async () => {

@@ -181,6 +181,12 @@ impl From<FlowError> for CliError {
             }
             FlowError::NoPlan | FlowError::NotApplied => CliError::internal(e),
             FlowError::SignIn(s) => s.into(),
+            FlowError::Cloud(c) => c.into(),
+            FlowError::NeedsClientId(_) => Self::new(
+                Code::InvalidInput,
+                e.to_string(),
+                Some("Register a public client app (redirect URI http://localhost) in your tenant and pass its id with --client-id."),
+            ),
             FlowError::Plan(PlanError::Inputs(inputs)) => Self::new(
                 Code::InvalidInput,
                 inputs

@@ -4,6 +4,7 @@
 //! `appgrant-core`, and prints the result (plain text, or JSON with `--json`). Failures print
 //! `{ code, message, hint }` and exit with the status of their kind (see [`error`]).
 
+mod cloud;
 mod commands;
 mod context;
 mod error;
@@ -86,6 +87,9 @@ enum Command {
         /// Sign in with a code on another device instead of opening a browser.
         #[arg(long)]
         device_code: bool,
+        /// Where the tenant is (default: where the connection was made).
+        #[command(flatten)]
+        cloud: cloud::CloudArgs,
     },
     /// Remove everything AppGrant stored in the OS credential store (and, with --data-folder,
     /// its data folder): for a clean uninstall.
@@ -180,7 +184,8 @@ async fn main() -> ExitCode {
             id,
             yes,
             device_code,
-        } => commands::connections::remove(&out, &id, yes, device_code).await,
+            cloud,
+        } => commands::connections::remove(&out, &id, yes, device_code, &cloud).await,
     };
     match result {
         Ok(()) if out.is_due() => ExitCode::from(error::Code::Due.exit_status()),

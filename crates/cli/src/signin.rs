@@ -1,5 +1,5 @@
-//! Choosing the tenant (a real one, or the in-process practice tenant) and signing in through
-//! the flow, as the desktop shell does.
+//! Choosing the tenant (a real one in any cloud or at custom endpoints, or the in-process
+//! practice tenant) and signing in through the flow, as the desktop shell does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -31,16 +31,9 @@ pub async fn practice(ctx: &Context) -> Result<Tenant, CliError> {
     })?;
     // Nobody types the code in practice, so there is no reason to wait 5 s between polls.
     sim.update_knobs(|k| k.device_code_interval_secs = 1);
-    let endpoints = Cloud::Custom {
-        login: sim.login_base(),
-        graph: sim.graph_base(),
-        resource: None,
-    }
-    .endpoints()
-    .map_err(|e| CliError::new(Code::Practice, e.to_string(), None))?;
     let mut flow = Flow::new(ctx.data_dir.clone(), Arc::clone(&ctx.secrets));
     flow.use_tenant(TenantChoice {
-        endpoints,
+        cloud: Cloud::custom(sim.login_base(), sim.graph_base()),
         tenant: sim.tenant_id(),
         practice: true,
         client_id: Some(sim.public_client_id().to_string()),
@@ -51,37 +44,21 @@ pub async fn practice(ctx: &Context) -> Result<Tenant, CliError> {
     })
 }
 
-/// Points a new flow at a real tenant in the global cloud (`organizations`, a domain or an id).
-pub fn real(ctx: &Context, tenant: &str) -> Result<Tenant, CliError> {
-    let endpoints = Cloud::Global
-        .endpoints()
-        .map_err(|e| CliError::new(Code::Internal, e.to_string(), None))?;
-    let mut flow = Flow::new(ctx.data_dir.clone(), Arc::clone(&ctx.secrets));
-    flow.use_tenant(TenantChoice {
-        endpoints,
-        tenant: tenant.to_string(),
-        practice: false,
-        client_id: std::env::var("APPGRANT_CLIENT_ID").ok(),
-    })?;
-    Ok(Tenant {
-        flow,
-        practice: None,
-    })
-}
-
-/// Points a new flow at `tenant` (an id or domain) in the cloud of `endpoints` (a saved
-/// connection's recorded cloud).
-pub fn with_endpoints(
+/// Points a new flow at a tenant (`organizations`, a domain or an id) in `cloud` (a Microsoft
+/// cloud, or custom endpoints such as a standalone practice tenant), signing in with
+/// `client_id` or the cloud's default sign-in app.
+pub fn real(
     ctx: &Context,
-    endpoints: appgrant_core::cloud::Endpoints,
     tenant: &str,
+    cloud: Cloud,
+    client_id: Option<String>,
 ) -> Result<Tenant, CliError> {
     let mut flow = Flow::new(ctx.data_dir.clone(), Arc::clone(&ctx.secrets));
     flow.use_tenant(TenantChoice {
-        endpoints,
+        cloud,
         tenant: tenant.to_string(),
         practice: false,
-        client_id: std::env::var("APPGRANT_CLIENT_ID").ok(),
+        client_id,
     })?;
     Ok(Tenant {
         flow,

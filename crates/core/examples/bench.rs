@@ -86,13 +86,9 @@ async fn run(id: &str, inputs: &[(&str, &str)], poll: Duration) -> serde_json::V
     })
     .await
     .unwrap();
-    let endpoints = Cloud::Custom {
-        login: sim.login_base(),
-        graph: sim.graph_base(),
-        resource: None,
-    }
-    .endpoints()
-    .unwrap();
+    let endpoints = Cloud::custom(sim.login_base(), sim.graph_base())
+        .endpoints()
+        .unwrap();
     let (auth, session) = common::admin_session(&sim).await;
     let http = appgrant_core::identity::http_client().unwrap();
     let graph = GraphClient::new(

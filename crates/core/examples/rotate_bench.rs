@@ -114,6 +114,7 @@ async fn main() {
                     &outcome,
                     session.tenant_domain.clone(),
                     true,
+                    None,
                     Some(Utc::now()),
                 )
             }

@@ -11,18 +11,22 @@ use chrono::{DateTime, Utc};
 
 use crate::apply::journal::Journal;
 use crate::apply::ApplyOutcome;
+use crate::cloud::Cloud;
 use crate::graph::{GraphClient, GraphError};
 use crate::plan::Plan;
 use crate::recipe::Recipe;
 use crate::vault::{ConnectedApp, Connection, SecretMeta, Vault, VaultError};
 
-/// Builds the connection record for a successful apply (no secrets in it).
+/// Builds the connection record for a successful apply (no secrets in it). `cloud` is where
+/// the tenant lives ([`crate::flow::TenantChoice::recorded_cloud`]), so later sign-ins go
+/// to the same place.
 pub fn connection_from(
     recipe: &Recipe,
     plan: &Plan,
     outcome: &ApplyOutcome,
     tenant_domain: Option<String>,
     practice: bool,
+    cloud: Option<Cloud>,
     verified_at: Option<DateTime<Utc>>,
 ) -> Connection {
     Connection {
@@ -32,6 +36,7 @@ pub fn connection_from(
         tenant_id: plan.tenant_id.clone(),
         tenant_domain,
         practice,
+        cloud,
         apps: outcome
             .apps
             .iter()

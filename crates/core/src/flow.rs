@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::journal::{Journal, JournalError};
 use crate::apply::{apply, ApplyContext, ApplyError, ApplyEvent, ApplyOutcome};
-use crate::cloud::Endpoints;
+use crate::cloud::{Cloud, CloudError, Endpoints};
 use crate::connect::connection_from;
 use crate::graph::{DelegatedToken, GraphClient, RetryPolicy};
 use crate::identity::{
@@ -29,16 +29,25 @@ use crate::secret::Secret;
 use crate::vault::{Connection, Vault, VaultError};
 use crate::verify::{verify, VerifyContext, VerifyReport};
 
-/// Which tenant the journey works on.
+/// Which tenant the journey works on, and in which cloud.
 #[derive(Debug, Clone)]
 pub struct TenantChoice {
-    pub endpoints: Endpoints,
+    /// Where the tenant lives; the saved connection records it (except for the in-process
+    /// practice tenant, whose address dies with the process).
+    pub cloud: Cloud,
     /// `organizations`, a domain or a tenant id.
     pub tenant: String,
     /// The local practice tenant.
     pub practice: bool,
-    /// The sign-in client id (defaults to Microsoft Graph Command Line Tools).
+    /// The sign-in client id (default: the cloud's [`Cloud::sign_in_client`]).
     pub client_id: Option<String>,
+}
+
+impl TenantChoice {
+    /// The cloud to record on a connection made with this choice.
+    pub fn recorded_cloud(&self) -> Option<Cloud> {
+        (!self.practice).then(|| self.cloud.clone())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +62,10 @@ pub enum FlowError {
     NotApplied,
     #[error(transparent)]
     SignIn(#[from] SignInError),
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error("Microsoft provides no sign-in app in {0}; name your organisation's own app registration (its Application (client) ID).")]
+    NeedsClientId(&'static str),
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error(transparent)]
@@ -111,6 +124,7 @@ pub struct Flow {
     secrets: Arc<dyn TokenStore>,
     policy: RetryPolicy,
     tenant: Option<TenantChoice>,
+    endpoints: Option<Endpoints>,
     auth: Option<Arc<Authenticator>>,
     device: Option<DeviceCodePrompt>,
     current: Option<Current>,
@@ -124,6 +138,7 @@ impl Flow {
             secrets,
             policy: RetryPolicy::default(),
             tenant: None,
+            endpoints: None,
             auth: None,
             device: None,
             current: None,
@@ -140,17 +155,34 @@ impl Flow {
         self.tenant.as_ref()
     }
 
+    /// The chosen tenant's endpoints (hosts, resource, trusted CA).
+    pub fn endpoints(&self) -> Result<&Endpoints, FlowError> {
+        self.endpoints.as_ref().ok_or(FlowError::NoTenant)
+    }
+
+    /// An HTTP client for the chosen tenant (trusts its CA file, if it has one).
+    pub fn http_client(&self) -> Result<reqwest::Client, FlowError> {
+        Ok(crate::identity::http_client_for(self.endpoints()?)?)
+    }
+
     /// Chooses the tenant; signs out of any other one.
+    /// Fails, changing nothing, when the cloud's endpoints or CA file are unusable or the
+    /// cloud needs a client id that was not given.
     pub fn use_tenant(&mut self, choice: TenantChoice) -> Result<(), FlowError> {
-        let mut config = SignInConfig::new(choice.endpoints.clone());
+        let endpoints = choice.cloud.endpoints()?;
+        let client_id = match (&choice.client_id, choice.cloud.sign_in_client()) {
+            (Some(id), _) => id.clone(),
+            (None, Some(id)) => id.to_string(),
+            (None, None) => return Err(FlowError::NeedsClientId(choice.cloud.label())),
+        };
+        let mut config = SignInConfig::new(endpoints.clone());
         config.tenant = choice.tenant.clone();
-        if let Some(id) = &choice.client_id {
-            config.client_id = id.clone();
-        }
+        config.client_id = client_id;
         self.auth = Some(Arc::new(Authenticator::new(
             config,
             Arc::clone(&self.secrets),
         )?));
+        self.endpoints = Some(endpoints);
         self.tenant = Some(choice);
         self.device = None;
         self.current = None;
@@ -215,10 +247,9 @@ impl Flow {
     }
 
     fn graph_with(&self, access: Access) -> Result<GraphClient, FlowError> {
-        let tenant = self.tenant.as_ref().ok_or(FlowError::NoTenant)?;
         Ok(GraphClient::new(
-            crate::identity::http_client()?,
-            &tenant.endpoints.graph,
+            self.http_client()?,
+            &self.endpoints()?.graph,
             Arc::new(DelegatedToken {
                 auth: self.auth()?,
                 access,
@@ -501,15 +532,15 @@ impl Flow {
         outcome: &ApplyOutcome,
         reports: Vec<ScopeReport>,
     ) -> Result<Vec<ScopeReport>, FlowError> {
-        let tenant = self.tenant.clone().ok_or(FlowError::NoTenant)?;
+        let endpoints = self.endpoints()?.clone();
         let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
         let admin = self.limit_graph()?;
         let secrets = self.app_secrets(outcome).await;
         let ctx = ScopeVerifyContext {
-            endpoints: &tenant.endpoints,
+            endpoints: &endpoints,
             tenant_id: &session.tenant_id,
             admin: &admin,
-            http: crate::identity::http_client()?,
+            http: self.http_client()?,
             policy: self.policy,
             propagation: MICROSOFT_PROPAGATION,
         };
@@ -530,12 +561,12 @@ impl Flow {
 
     /// Reads the tenant and plans the recipe with the admin's choices. Writes nothing.
     pub async fn plan(&mut self, recipe: Recipe, choices: Choices) -> Result<Plan, FlowError> {
-        let tenant = self.tenant.clone().ok_or(FlowError::NoTenant)?;
+        let endpoints = self.endpoints()?.clone();
         let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
         let journal = Journal::open(&self.data_dir, &session.tenant_id, &recipe.id)?;
         let the_plan = plan(
             &self.graph()?,
-            &tenant.endpoints,
+            &endpoints,
             &session,
             &recipe,
             &choices,
@@ -596,7 +627,7 @@ impl Flow {
 
     /// Proves the result works; see [`crate::verify`].
     pub async fn verify(&mut self) -> Result<VerifyReport, FlowError> {
-        let tenant = self.tenant.clone().ok_or(FlowError::NoTenant)?;
+        let endpoints = self.endpoints()?.clone();
         let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
         let admin = self.graph()?;
         let outcome = self
@@ -607,12 +638,13 @@ impl Flow {
             .clone()
             .ok_or(FlowError::NotApplied)?;
         let secrets = self.app_secrets(&outcome).await;
+        let http = self.http_client()?;
         let current = self.current.as_mut().ok_or(FlowError::NoPlan)?;
         let ctx = VerifyContext {
-            endpoints: &tenant.endpoints,
+            endpoints: &endpoints,
             tenant_id: &session.tenant_id,
             admin: &admin,
-            http: crate::identity::http_client()?,
+            http,
             policy: self.policy,
             probe_user: Some(session.user_id.clone()),
             on_wait: None,
@@ -648,6 +680,7 @@ impl Flow {
             outcome,
             session.tenant_domain.clone(),
             tenant.practice,
+            tenant.recorded_cloud(),
             verified_at,
         );
         connection.mailbox_limits = current

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod lifecycle;
 pub mod plan;
 pub mod recipe;
+pub mod reminder;
 pub mod scope;
 pub mod secret;
 pub mod vault;

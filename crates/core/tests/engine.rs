@@ -596,6 +596,7 @@ async fn no_secret_lands_in_the_data_dir_journal_or_logs() {
         &outcome,
         None,
         true,
+        None,
         Some(chrono::Utc::now()),
     );
     vault.save(&connection).unwrap();
@@ -656,7 +657,7 @@ async fn removing_a_connection_deletes_what_the_recipe_created() {
     let (plan, result, _) = h.run(&recipe, &Choices::default(), &journal).await;
     let outcome = result.expect("apply");
     let vault = Vault::open(dir.clone(), Arc::new(h.secrets.clone())).unwrap();
-    let connection = connection_from(&recipe, &plan, &outcome, None, true, None);
+    let connection = connection_from(&recipe, &plan, &outcome, None, true, None, None);
     vault.save(&connection).unwrap();
 
     let summary = removal_summary(&connection);

@@ -13,7 +13,7 @@ use appgrant_core::plan::Choices;
 use appgrant_core::recipe::builtin_by_id;
 use appgrant_core::vault::Vault;
 use appgrant_sim::Knobs;
-use common::{endpoints, sim_with, Decision, FormBrowser};
+use common::{sim_with, Decision, FormBrowser};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
@@ -30,7 +30,7 @@ async fn start_to_done_in_the_practice_tenant() {
         Err(FlowError::NoTenant)
     ));
     flow.use_tenant(TenantChoice {
-        endpoints: endpoints(&sim),
+        cloud: common::cloud(&sim),
         tenant: sim.tenant_id(),
         practice: true,
         client_id: Some(sim.public_client_id().to_string()),
@@ -71,6 +71,10 @@ async fn start_to_done_in_the_practice_tenant() {
     let vault = Vault::open(dir.clone(), Arc::new(secrets.clone())).unwrap();
     let connection = flow.finish(&vault).await.expect("saved");
     assert!(connection.practice);
+    assert_eq!(
+        connection.cloud, None,
+        "the in-process practice tenant's address dies with it, so none is recorded"
+    );
     assert!(connection.verified_at.is_some());
     let again = flow.finish(&vault).await.expect("saved again");
     assert_eq!(
@@ -84,4 +88,48 @@ async fn start_to_done_in_the_practice_tenant() {
         "secret retrievable from the vault"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_cloud_without_a_microsoft_sign_in_app_or_with_a_bad_ca_file_is_refused_up_front() {
+    use appgrant_core::cloud::{Cloud, CloudError};
+    let dir = std::env::temp_dir().join(format!("appgrant-flow-{}", uuid::Uuid::new_v4()));
+    let mut flow = Flow::new(dir, Arc::new(MemoryStore::new()));
+    let choice = |cloud: Cloud, client_id: Option<&str>| TenantChoice {
+        cloud,
+        tenant: "contoso.partner.onmschina.cn".into(),
+        practice: false,
+        client_id: client_id.map(str::to_string),
+    };
+    let err = flow.use_tenant(choice(Cloud::China, None)).unwrap_err();
+    assert!(matches!(err, FlowError::NeedsClientId("China (21Vianet)")));
+    assert!(err.to_string().contains("Application (client) ID"), "{err}");
+    assert!(flow.tenant().is_none(), "nothing chosen after a refusal");
+
+    flow.use_tenant(choice(
+        Cloud::China,
+        Some("0c8a5a4e-1f0b-4d53-9a55-3f2a1c0e7b11"),
+    ))
+    .expect("China with the organisation's own app");
+    assert_eq!(
+        flow.endpoints().unwrap().resource,
+        "https://microsoftgraph.chinacloudapi.cn"
+    );
+
+    let bad_ca = Cloud::Custom {
+        login: "https://127.0.0.1:1".into(),
+        graph: "https://127.0.0.1:1".into(),
+        resource: None,
+        ca_file: Some("/nonexistent/ca.pem".into()),
+    };
+    let err = flow.use_tenant(choice(bad_ca, None)).unwrap_err();
+    assert!(
+        matches!(err, FlowError::Cloud(CloudError::CaFile { .. })),
+        "{err}"
+    );
+    assert_eq!(
+        flow.tenant().map(|t| t.cloud.id()),
+        Some("china"),
+        "a refused choice leaves the previous one in place"
+    );
 }

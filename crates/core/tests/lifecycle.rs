@@ -112,6 +112,7 @@ impl World {
             &outcome,
             self.session.tenant_domain.clone(),
             true,
+            None,
             Some(Utc::now()),
         );
         self.vault.save(&connection).unwrap();

@@ -45,7 +45,7 @@ async fn applied_recipe(knobs: Knobs, recipe_id: &str) -> Run {
     let mut flow =
         Flow::new(dir.clone(), Arc::new(secrets.clone())).with_policy(RetryPolicy::fast());
     flow.use_tenant(TenantChoice {
-        endpoints: endpoints(&sim),
+        cloud: common::cloud(&sim),
         tenant: sim.tenant_id(),
         practice: true,
         client_id: Some(sim.public_client_id().to_string()),

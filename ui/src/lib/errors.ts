@@ -20,6 +20,7 @@ export const NEXT_ACTION: Record<ErrorCode | "unknown", string> = {
   vault: "Unlock your computer's credential store (keyring), then try again.",
   export: "Try again, or choose another format.",
   practice: "Restart AppGrant and open the practice tenant again.",
+  lifecycle: "Try again: a rotation continues where it stopped, without losing a secret.",
   unknown: "Try again. If it happens again, restart AppGrant.",
 };
 

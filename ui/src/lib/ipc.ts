@@ -6,15 +6,21 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   ApplyEvent,
   ApplyResult,
+  CheckResult,
   Choices,
+  CloudId,
   ConnectionCard,
+  DashboardView,
   DeviceCode,
   DoneView,
+  LifecycleEvent,
   MailboxLimitOutcome,
   SignInLimit,
   PlanView,
   Recipient,
   RecipeCard,
+  Reminder,
+  RotateResult,
   SessionInfo,
   TenantInfo,
   UiErrorPayload,
@@ -32,8 +38,11 @@ export interface Backend {
   importRecipe(fileName: string, text: string): Promise<RecipeCard>;
   /** Starts the built-in practice tenant (idempotent). */
   startPractice(): Promise<TenantInfo>;
-  /** A real tenant: "organizations" (any work account) or a domain / tenant id. */
-  useTenant(tenant: string): Promise<TenantInfo>;
+  /**
+   * A real tenant: "organizations" (any work account) or a domain / tenant id, in a Microsoft
+   * cloud; `clientId` names the organisation's own sign-in app (required in China).
+   */
+  useTenant(tenant: string, cloud: CloudId, clientId: string | null): Promise<TenantInfo>;
   signInBrowser(): Promise<SessionInfo>;
   cancelSignIn(): Promise<void>;
   startDeviceCode(): Promise<DeviceCode>;
@@ -67,6 +76,34 @@ export interface Backend {
   changeMailboxes(ids: string[]): Promise<MailboxLimitOutcome>;
   /** Removes the mailbox limit and restores the organisation-wide grants it replaced. */
   removeMailboxLimit(): Promise<void>;
+
+  // ---- Connections dashboard ----
+  /**
+   * Every saved connection with its status from what this computer knows (no network).
+   * `lookInKeyring` also asks the credential store for each secret (slower: one read each).
+   */
+  loadDashboard(lookInKeyring: boolean): Promise<DashboardView>;
+  /** Reads the connection's tenant and saves what it found; `not_signed_in` asks for a sign-in. */
+  checkConnection(connectionId: string): Promise<CheckResult>;
+  /**
+   * Brings the grants back to the recipe's (the check's reviewed plan, through apply);
+   * `removeExtra` also removes application permissions the recipe does not ask for.
+   */
+  fixDrift(connectionId: string, removeExtra: boolean): Promise<CheckResult>;
+  /** Browser sign-in to the connection's own tenant (its cloud; the practice tenant for practice). */
+  signInForConnection(connectionId: string): Promise<SessionInfo>;
+  /** New secret → stored → proved; the old one stays valid for `graceDays` or until confirmed. */
+  rotateConnection(
+    connectionId: string,
+    graceDays: number,
+    onEvent: (event: LifecycleEvent) => void,
+  ): Promise<RotateResult>;
+  /** "The vendor now uses the new secret": removes the old one from Entra and the keyring. */
+  finishRotation(connectionId: string, onEvent: (event: LifecycleEvent) => void): Promise<RotateResult>;
+  /** Saves a rotation's hand-off (only what changed; `.ics`: the fresh reminder) and returns its path. */
+  exportRotation(connectionId: string, format: ExportFormat, includeSecrets: boolean): Promise<string>;
+  /** On start: what is due within 30 days; sends one OS notification a day for the same set. */
+  reminders(): Promise<Reminder>;
 }
 
 /** An error from a command, carrying the shell's code so the UI can branch on it. */
@@ -114,18 +151,14 @@ export const tauriBackend: Backend = {
   listRecipes: () => call<RecipeCard[]>("list_recipes"),
   importRecipe: (fileName, text) => call<RecipeCard>("import_recipe", { fileName, text }),
   startPractice: () => call<TenantInfo>("start_practice"),
-  useTenant: (tenant) => call<TenantInfo>("use_tenant", { tenant }),
+  useTenant: (tenant, cloud, clientId) => call<TenantInfo>("use_tenant", { tenant, cloud, clientId }),
   signInBrowser: () => call<SessionInfo>("sign_in_browser"),
   cancelSignIn: () => call<void>("cancel_sign_in"),
   startDeviceCode: () => call<DeviceCode>("start_device_code"),
   finishDeviceCode: () => call<SessionInfo>("finish_device_code"),
   signOut: () => call<void>("sign_out"),
   planRecipe: (recipeId, choices) => call<PlanView>("plan_recipe", { recipeId, choices }),
-  applyPlan: (onEvent) => {
-    const channel = new Channel<ApplyEvent>();
-    channel.onmessage = onEvent;
-    return call<ApplyResult>("apply_plan", { onEvent: channel });
-  },
+  applyPlan: (onEvent) => call<ApplyResult>("apply_plan", { onEvent: channel(onEvent) }),
   cancelApply: () => call<void>("cancel_apply"),
   verify: () => call<VerifyCheck[]>("verify"),
   finish: () => call<DoneView>("finish"),
@@ -142,4 +175,21 @@ export const tauriBackend: Backend = {
   limitSignIn: (ids) => call<SignInLimit[]>("limit_sign_in", { ids }),
   changeMailboxes: (ids) => call<MailboxLimitOutcome>("change_mailboxes", { ids }),
   removeMailboxLimit: () => call<void>("remove_mailbox_limit"),
+  loadDashboard: (lookInKeyring) => call<DashboardView>("load_dashboard", { lookInKeyring }),
+  checkConnection: (connectionId) => call<CheckResult>("check_connection", { connectionId }),
+  fixDrift: (connectionId, removeExtra) => call<CheckResult>("fix_drift", { connectionId, removeExtra }),
+  signInForConnection: (connectionId) => call<SessionInfo>("sign_in_for_connection", { connectionId }),
+  rotateConnection: (connectionId, graceDays, onEvent) =>
+    call<RotateResult>("rotate_connection", { connectionId, graceDays, onEvent: channel(onEvent) }),
+  finishRotation: (connectionId, onEvent) =>
+    call<RotateResult>("finish_rotation", { connectionId, onEvent: channel(onEvent) }),
+  exportRotation: (connectionId, format, includeSecrets) =>
+    call<string>("export_rotation", { connectionId, format, includeSecrets }),
+  reminders: () => call<Reminder>("reminders"),
 };
+
+function channel<T>(onEvent: (event: T) => void): Channel<T> {
+  const c = new Channel<T>();
+  c.onmessage = onEvent;
+  return c;
+}

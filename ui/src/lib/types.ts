@@ -51,7 +51,8 @@ export type ErrorCode =
   | "apply"
   | "vault"
   | "export"
-  | "practice";
+  | "practice"
+  | "lifecycle";
 
 export interface UiErrorPayload {
   code: ErrorCode;
@@ -68,7 +69,49 @@ export interface TenantInfo {
   label: string;
   /** Practice only: which seeded account to sign in as, and what it can do. */
   signInHint: string | null;
+  /** The Microsoft cloud of a real tenant (null for the practice tenant). */
+  cloud: CloudView | null;
 }
+
+/** The Microsoft clouds, by core's stable id (`Cloud::id`). */
+export type CloudId = "global" | "us_gov" | "us_gov_dod" | "china";
+
+/** A cloud as the shell reports it for the chosen tenant. */
+export interface CloudView {
+  id: CloudId;
+  /** "US Government (GCC High)". */
+  label: string;
+  /** Where the admin signs in, e.g. "login.microsoftonline.us". */
+  signInHost: string;
+}
+
+/** The clouds the Start screen offers, in order, with a one-line explanation each. */
+export const CLOUDS: readonly { id: CloudId; label: string; explanation: string; needsClientId: boolean }[] = [
+  {
+    id: "global",
+    label: "Global",
+    explanation: "Most organisations. Microsoft 365 GCC uses Global too.",
+    needsClientId: false,
+  },
+  {
+    id: "us_gov",
+    label: "US Government (GCC High)",
+    explanation: "Tenants in Microsoft 365 GCC High; you sign in at login.microsoftonline.us.",
+    needsClientId: false,
+  },
+  {
+    id: "us_gov_dod",
+    label: "US Government (DoD)",
+    explanation: "Tenants in Microsoft 365 DoD (IL5); you sign in at login.microsoftonline.us.",
+    needsClientId: false,
+  },
+  {
+    id: "china",
+    label: "China (21Vianet)",
+    explanation: "Microsoft 365 operated by 21Vianet. Microsoft has no sign-in app there, so you name your own.",
+    needsClientId: true,
+  },
+];
 
 export interface Capabilities {
   canCreateApps: boolean;
@@ -246,4 +289,152 @@ export interface SignInLimit {
   recipients: Recipient[];
   assignments: [string, string][];
   appliedAt: string;
+}
+
+// ---- Connections dashboard (core's `lifecycle` shapes, passed through by the shell) ----
+
+/** How alarming a state is (core's `lifecycle::Severity`); the UI adds colour, icon, shape. */
+export type Severity = "ok" | "info" | "warning" | "critical";
+
+export type StatusKind =
+  | "ok"
+  | "expiring_soon"
+  | "expired"
+  | "secret_missing"
+  | "app_deleted"
+  | "mailbox_limit_pending"
+  | "mailbox_limit_verified"
+  | "mailbox_limit_handed_off"
+  | "mailbox_limit_failed"
+  | "sign_in_limit"
+  | "rotation_in_progress"
+  | "rotation_due"
+  | "drift"
+  | "checked";
+
+/** One state of a connection, in core's words ("TonicDM secret expires in 12 days (…)"). */
+export interface StatusItem {
+  kind: StatusKind;
+  severity: Severity;
+  appKey: string | null;
+  text: string;
+  at: string | null;
+}
+
+export type CredentialRole =
+  | { role: "current" }
+  | { role: "old_in_overlap"; validUntil: string | null }
+  | { role: "new_in_rotation" }
+  | { role: "not_held" };
+
+/** One client secret of an app. */
+export type CredentialView = {
+  keyId: string;
+  description: string;
+  createdAt: string | null;
+  expiresAt: string;
+  daysLeft: number;
+  /** Whether this computer's credential store holds the value (null: not looked up). */
+  inKeyring: boolean | null;
+} & CredentialRole;
+
+/** A rotation's saved stage on an app (core's `lifecycle::RotationStage`). */
+export type RotationStage = "creating" | "stored" | "overlap" | "removing_old" | "done";
+
+/** The finer steps a rotation reports while it runs (core's `lifecycle::RotationStep`). */
+export type RotationStep =
+  | "started"
+  | "reading_policy"
+  | "removing_orphan"
+  | "creating_secret"
+  | "secret_created"
+  | "stored"
+  | "proving"
+  | "proved"
+  | "confirmed"
+  | "removing_old"
+  | "old_removed"
+  | "checking_new"
+  | "done";
+
+export interface DashboardApp {
+  key: string;
+  name: string;
+  clientId: string;
+  credentials: CredentialView[];
+  rotation: RotationStage | null;
+}
+
+export interface TenantRef {
+  id: string;
+  domain: string | null;
+  practice: boolean;
+  cloud: string;
+}
+
+/** One dashboard row (core's `lifecycle::ConnectionStatus`). */
+export interface DashboardConnection {
+  id: string;
+  recipeId: string;
+  vendor: string;
+  tenant: TenantRef;
+  apps: DashboardApp[];
+  /** Worst first; never empty (at least "OK"). */
+  states: StatusItem[];
+  severity: Severity;
+  nextExpiry: string | null;
+  daysLeft: number | null;
+  createdAt: string;
+  verifiedAt: string | null;
+  lastCheckedAt: string | null;
+}
+
+export interface DashboardView {
+  /** "Now" as the shell saw it, so days left and the timeline agree. */
+  now: string;
+  connections: DashboardConnection[];
+  /** Whether each secret was looked up in the credential store (a second, slower read). */
+  keyringChecked: boolean;
+  /** When the practice tenant started empty this run (practice apps made before are gone). */
+  practiceFreshSince: string | null;
+}
+
+export interface Finding {
+  kind: string;
+  severity: Severity;
+  appKey: string | null;
+  text: string;
+}
+
+/** What "Check now" found (core's `lifecycle::CheckReport`) and the row as saved after it. */
+export interface CheckResult {
+  report: {
+    connectionId: string;
+    summary: { checkedAt: string; findings: Finding[] };
+    /** Steps that would grant what is missing, in the plan's words. */
+    fixSteps: PlanStep[];
+    /** Grants beyond the recipe. */
+    extraGrants: { appKey: string; permission: string; kind: string }[];
+  };
+  connection: DashboardConnection;
+}
+
+export type LifecycleEvent =
+  | { event: "step"; data: { connectionId: string; appKey: string; step: RotationStep; message: string } }
+  | { event: "waiting"; data: { connectionId: string; appKey: string | null; reason: WaitReason; delayMs: number } }
+  | { event: "notice"; data: { connectionId: string; appKey: string | null; message: string } }
+  | { event: "checked"; data: { connectionId: string; severity: Severity } }
+  | { event: "failed"; data: { connectionId: string; code: string; message: string; hint: string } };
+
+/** A rotation's result: the row as saved, and what to hand the vendor (only what changed). */
+export interface RotateResult {
+  connection: DashboardConnection;
+  /** Null once the rotation is finished. */
+  handoff: DoneView | null;
+}
+
+/** The start-up reminder: what is due within 30 days, and whether the OS was notified. */
+export interface Reminder {
+  due: { connectionId: string; vendor: string; tenant: string; expiresAt: string; daysLeft: number }[];
+  notified: boolean;
 }

@@ -3,9 +3,11 @@
 
 import { IpcError, type Backend, type ExportFormat } from "./ipc";
 import { toProblem, type Problem } from "./errors";
+import { CLOUDS } from "./types";
 import type {
   ApplyEvent,
   Choices,
+  CloudId,
   ConnectionCard,
   DeviceCode,
   DoneView,
@@ -68,6 +70,10 @@ export class Wizard {
 
   // Start
   tenant = $state.raw<TenantInfo | null>(null);
+  /** The cloud chosen for "my organisation's tenant" (kept for the session). */
+  cloud = $state<CloudId>("global");
+  /** The organisation's own sign-in app, for clouds where Microsoft has none (China). */
+  clientId = $state("");
   opening = $state<"practice" | "tenant" | null>(null);
   tenantProblem = $state.raw<Problem | null>(null);
   connections = $state.raw<ConnectionCard[] | null>(null);
@@ -166,9 +172,13 @@ export class Wizard {
     await this.#openTenant("practice", () => this.backend.startPractice());
   }
 
-  /** An empty value means "any work account". */
+  /** An empty value means "any work account". Uses the chosen cloud (and own sign-in app). */
   async useTenant(value: string): Promise<void> {
-    await this.#openTenant("tenant", () => this.backend.useTenant(value.trim() || "organizations"));
+    const needsClientId = CLOUDS.find((c) => c.id === this.cloud)?.needsClientId ?? false;
+    const clientId = needsClientId ? this.clientId.trim() || null : null;
+    await this.#openTenant("tenant", () =>
+      this.backend.useTenant(value.trim() || "organizations", this.cloud, clientId),
+    );
   }
 
   async #openTenant(kind: "practice" | "tenant", open: () => Promise<TenantInfo>): Promise<void> {

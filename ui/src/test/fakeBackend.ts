@@ -3,11 +3,19 @@
 
 import { vi } from "vitest";
 import { IpcError, type Backend } from "../lib/ipc";
+import { CLOUDS } from "../lib/types";
 import type {
   ApplyEvent,
   ApplyResult,
+  CheckResult,
   Choices,
+  CloudId,
   ConnectionCard,
+  DashboardConnection,
+  DashboardView,
+  LifecycleEvent,
+  RotateResult,
+  StatusItem,
   DoneView,
   ErrorCode,
   MailboxLimitOutcome,
@@ -82,6 +90,15 @@ export const practiceTenant: TenantInfo = {
   practice: true,
   label: "Contoso Practice",
   signInHint: "Sign in as admin@contoso.example (password: practice). This account is a Global Administrator.",
+  cloud: null,
+};
+
+/** Where each cloud signs in (what core's `Cloud::endpoints` says). */
+const SIGN_IN_HOSTS: Record<CloudId, string> = {
+  global: "login.microsoftonline.com",
+  us_gov: "login.microsoftonline.us",
+  us_gov_dod: "login.microsoftonline.us",
+  china: "login.partner.microsoftonline.cn",
 };
 
 export const adminSession: SessionInfo = {
@@ -320,6 +337,109 @@ export function limitOutcome(status: "verified" | "pending" | "handoff"): Mailbo
   };
 }
 
+// ---- Connections dashboard ----
+
+export const NOW = "2026-12-04T12:00:00Z";
+
+function addDays(days: number): string {
+  return new Date(Date.parse(NOW) + days * 86_400_000).toISOString().replace(".000", "");
+}
+
+type Cred = DashboardConnection["apps"][number]["credentials"][number];
+
+function cred(days: number, inKeyring: boolean | null = true, role: Cred["role"] = "current", keyId = `key-${days}`): Cred {
+  const base = { keyId, description: "AppGrant", createdAt: addDays(days - 365), expiresAt: addDays(days), daysLeft: days, inKeyring };
+  return role === "old_in_overlap" ? { ...base, role, validUntil: null } : ({ ...base, role } as Cred);
+}
+
+function app(key: string, name: string, clientId: string, credentials: Cred[]) {
+  return { key, name, clientId, credentials, rotation: null };
+}
+
+const tenant = (domain: string, practice = false) => ({ id: `${domain}-id`, domain, practice, cloud: practice ? "custom" : "global" });
+
+function row(
+  id: string,
+  vendor: string,
+  t: DashboardConnection["tenant"],
+  apps: DashboardConnection["apps"],
+  states: DashboardConnection["states"],
+  lastCheckedAt: string | null = null,
+): DashboardConnection {
+  const days = apps.flatMap((a) => a.credentials.filter((c) => c.role === "current").map((c) => c.daysLeft));
+  const daysLeft = days.length ? Math.min(...days) : null;
+  const order = ["ok", "info", "warning", "critical"] as const;
+  return {
+    id,
+    recipeId: vendor.toLowerCase(),
+    vendor,
+    tenant: t,
+    apps,
+    states,
+    severity: states.map((s) => s.severity).sort((x, y) => order.indexOf(y) - order.indexOf(x))[0],
+    nextExpiry: daysLeft === null ? null : addDays(daysLeft),
+    daysLeft,
+    createdAt: addDays(-300),
+    verifiedAt: addDays(-300),
+    lastCheckedAt,
+  };
+}
+
+const item = (kind: StatusItem["kind"], severity: StatusItem["severity"], text: string, at: string | null = null, appKey: string | null = "main") => ({
+  kind,
+  severity,
+  appKey,
+  text,
+  at,
+});
+
+/** Four connections: one due in 12 days, one healthy, one expired with a deleted app, one whose secret is missing. */
+export function dashboardConnections(): DashboardConnection[] {
+  return [
+    row("tonic-contoso", "TonicDM", tenant("contoso.onmicrosoft.com"), [app("main", "TonicDM Office 365 Token", TONIC_CLIENT_ID, [cred(12)])], [
+      item("expiring_soon", "warning", "TonicDM Office 365 Token: secret expires in 12 days (2026-12-16).", addDays(12)),
+      item("mailbox_limit_verified", "ok", "TonicDM Office 365 Token: mailbox limit verified on 2026-11-25.", "2026-11-25T09:42:00Z"),
+    ]),
+    row("docbits-fabrikam", "DocBits", tenant("adatum.onmicrosoft.com"), [app("main", "DocBits Mail", "11111111-2222-4333-8444-555555555555", [cred(200)])], [item("ok", "ok", "OK: the secret is valid for a while", null, null)], "2026-12-01T08:30:00Z"),
+    row(
+      "totalview-contoso",
+      "Totalview",
+      tenant("contoso.onmicrosoft.com"),
+      [
+        app("calendar", "Totalview Calendar", "22222222-3333-4444-8555-666666666666", [cred(-3)]),
+        app("presence", "Totalview Presence", "33333333-4444-4555-8666-777777777777", [cred(300)]),
+      ],
+      [
+        item("expired", "critical", "Totalview Calendar: secret expired 3 days ago (2026-12-01).", addDays(-3), "calendar"),
+        item("app_deleted", "critical", "Totalview Presence: the app was deleted in the tenant.", null, "presence"),
+      ],
+      "2026-12-03T10:00:00Z",
+    ),
+    row("ttr-practice", "timetoreply", tenant("contosopractice.onmicrosoft.com", true), [app("main", "timetoreply", TTR_CLIENT_ID, [cred(41, false)])], [
+      item("secret_missing", "critical", "timetoreply: the secret is not in this computer's credential store."),
+    ]),
+  ];
+}
+
+/** `c` after a rotation started (overlap open for `graceDays`) or finished. */
+export function rotated(c: DashboardConnection, graceDays: number, stage: "overlap" | "done" = "overlap"): DashboardConnection {
+  const apps = c.apps.map((a) => ({
+    ...a,
+    rotation: stage,
+    credentials: [
+      ...(stage === "overlap"
+        ? a.credentials.filter((x) => x.role === "current").map((x) => ({ ...x, role: "old_in_overlap" as const, validUntil: addDays(graceDays) }))
+        : []),
+      cred(365, true, "current", `new-${a.key}`),
+    ],
+  }));
+  const states =
+    stage === "overlap"
+      ? [item("rotation_in_progress", "info", `${c.apps[0].name}: rotation in progress; the old secret stays valid until ${addDays(graceDays).slice(0, 10)}.`, addDays(graceDays))]
+      : [item("ok", "ok", "OK: the secret is valid for a while", null, null)];
+  return { ...row(c.id, c.vendor, c.tenant, apps, states, c.lastCheckedAt) };
+}
+
 type Method = keyof Backend;
 
 export interface ApplyScript {
@@ -345,6 +465,11 @@ export class FakeBackend {
   applyScripts: ApplyScript[] = [];
   people: Recipient[] = people;
   limitStatus: "verified" | "pending" | "handoff" = "verified";
+  dashboard: DashboardConnection[] = dashboardConnections();
+  /** What a check finds, by connection id (default: nothing). */
+  findings: Record<string, { findings: string[]; fixSteps: CheckResult["report"]["fixSteps"]; extraGrants: CheckResult["report"]["extraGrants"] }> = {};
+  dueReminder = true;
+  practiceFreshSince: string | null = null;
   #failures = new Map<Method, unknown[]>();
   #holds = new Map<Method, { promise: Promise<void>; release: () => void }>();
 
@@ -396,9 +521,25 @@ export class FakeBackend {
       await this.#enter("startPractice");
       return this.tenant;
     }),
-    useTenant: vi.fn(async (tenant: string) => {
+    useTenant: vi.fn(async (tenant: string, cloud: CloudId, clientId: string | null): Promise<TenantInfo> => {
       await this.#enter("useTenant");
-      return { practice: false, label: tenant === "organizations" ? "any organisation" : tenant, signInHint: null };
+      const known = CLOUDS.find((c) => c.id === cloud);
+      if (!known) throw ipcError("sign_in", `"${cloud}" is not a cloud AppGrant knows.`);
+      if (known.needsClientId && !clientId) {
+        throw ipcError(
+          "sign_in",
+          `Microsoft provides no sign-in app in ${known.label}; name your organisation's own app registration (its Application (client) ID).`,
+          "Register a public client app (redirect URI http://localhost) in your tenant and enter its Application (client) ID.",
+          "use_tenant",
+          "needs_client_id",
+        );
+      }
+      return {
+        practice: false,
+        label: tenant === "organizations" ? "any organisation" : tenant,
+        signInHint: null,
+        cloud: { id: cloud, label: known.label, signInHost: SIGN_IN_HOSTS[cloud] },
+      };
     }),
     signInBrowser: vi.fn(async () => {
       await this.#enter("signInBrowser");
@@ -517,5 +658,102 @@ export class FakeBackend {
     removeMailboxLimit: vi.fn(async () => {
       await this.#enter("removeMailboxLimit");
     }),
+    loadDashboard: vi.fn(async (lookInKeyring: boolean): Promise<DashboardView> => {
+      await this.#enter("loadDashboard");
+      const hide = (c: DashboardConnection): DashboardConnection =>
+        lookInKeyring
+          ? c
+          : {
+              ...c,
+              states: c.states.filter((s) => s.kind !== "secret_missing").length ? c.states.filter((s) => s.kind !== "secret_missing") : [item("ok", "ok", "OK: the secret is valid for a while", null, null)],
+              apps: c.apps.map((a) => ({ ...a, credentials: a.credentials.map((x) => ({ ...x, inKeyring: null })) })),
+            };
+      return { now: NOW, connections: this.dashboard.map(hide), keyringChecked: lookInKeyring, practiceFreshSince: this.practiceFreshSince };
+    }),
+    checkConnection: vi.fn(async (connectionId: string): Promise<CheckResult> => {
+      await this.#enter("checkConnection");
+      const connection = { ...this.#find(connectionId), lastCheckedAt: NOW };
+      this.#save(connection);
+      const found = this.findings[connectionId] ?? { findings: [], fixSteps: [], extraGrants: [] };
+      return {
+        report: {
+          connectionId,
+          summary: { checkedAt: NOW, findings: found.findings.map((text) => ({ kind: "extra_permission", severity: "warning", appKey: "main", text })) },
+          fixSteps: found.fixSteps,
+          extraGrants: found.extraGrants,
+        },
+        connection,
+      };
+    }),
+    fixDrift: vi.fn(async (connectionId: string, _removeExtra: boolean): Promise<CheckResult> => {
+      await this.#enter("fixDrift");
+      delete this.findings[connectionId];
+      return this.backend.checkConnection(connectionId);
+    }),
+    signInForConnection: vi.fn(async (_connectionId: string) => {
+      await this.#enter("signInForConnection");
+      return this.session;
+    }),
+    rotateConnection: vi.fn(async (connectionId: string, graceDays: number, onEvent: (e: LifecycleEvent) => void): Promise<RotateResult> => {
+      const before = this.#find(connectionId);
+      const held = this.#holds.get("rotateConnection");
+      for (const [step, message] of [
+        ["creating_secret", "Adding a new secret in Entra"],
+        ["secret_created", "Microsoft created the new secret"],
+        ["stored", "The new secret is in this computer's credential store"],
+        ["proving", "Proving the new secret works"],
+        ["proved", "The new secret works; the old one stays valid during the overlap"],
+      ] as const) {
+        await Promise.resolve();
+        onEvent({ event: "step", data: { connectionId, appKey: before.apps[0].key, step, message } });
+        if (step === "secret_created" && held) await held.promise;
+      }
+      await this.#enter("rotateConnection");
+      const connection = rotated(before, graceDays);
+      this.#save(connection);
+      return {
+        connection,
+        handoff: {
+          ...tonicDone,
+          connectionId,
+          vendor: before.vendor,
+          fields: [
+            { label: "App Secret", value: "<hidden: reveal in AppGrant>", secret: true, help: null, appKey: before.apps[0].key },
+            { label: "Expiry Date", value: addDays(365).slice(0, 10), secret: false, help: null, appKey: null },
+          ],
+          expiries: [{ app: before.apps[0].name, expiresOn: addDays(365).slice(0, 10) }],
+        },
+      };
+    }),
+    finishRotation: vi.fn(async (connectionId: string, onEvent: (e: LifecycleEvent) => void): Promise<RotateResult> => {
+      await this.#enter("finishRotation");
+      const before = this.#find(connectionId);
+      onEvent({ event: "step", data: { connectionId, appKey: before.apps[0].key, step: "old_removed", message: "The old secret is removed" } });
+      const connection = rotated({ ...before, apps: before.apps.map((a) => ({ ...a, credentials: [] })) }, 0, "done");
+      this.#save(connection);
+      return { connection, handoff: null };
+    }),
+    exportRotation: vi.fn(async (connectionId: string, format: string, includeSecrets: boolean) => {
+      await this.#enter("exportRotation");
+      return `/home/avery/Downloads/AppGrant/${connectionId}-rotation${includeSecrets ? "-with-secret" : ""}.${format}`;
+    }),
+    reminders: vi.fn(async () => {
+      await this.#enter("reminders");
+      const due = this.dueReminder ? this.dashboard.filter((c) => c.daysLeft !== null && c.daysLeft <= 30) : [];
+      return {
+        due: due.map((c) => ({ connectionId: c.id, vendor: c.vendor, tenant: c.tenant.domain ?? c.tenant.id, expiresAt: c.nextExpiry ?? "", daysLeft: c.daysLeft ?? 0 })),
+        notified: due.length > 0,
+      };
+    }),
   } satisfies Backend;
+
+  #find(id: string): DashboardConnection {
+    const c = this.dashboard.find((x) => x.id === id);
+    if (!c) throw ipcError("vault", `There is no connection ${id}.`);
+    return c;
+  }
+
+  #save(c: DashboardConnection): void {
+    this.dashboard = this.dashboard.map((x) => (x.id === c.id ? c : x));
+  }
 }

@@ -4,11 +4,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use appgrant_core::apply::ApplyEvent;
+use appgrant_core::cloud::Cloud;
 use appgrant_core::export::Handoff;
 use appgrant_core::plan::{Choices, Plan};
 use appgrant_core::verify::{CheckStatus, VerifyReport};
 use serde_json::json;
 
+use crate::cloud::{describe, CloudArgs};
 use crate::context::{find_recipe, Context};
 use crate::error::{CliError, Code};
 use crate::out::{confirm, say, Out};
@@ -42,6 +44,8 @@ pub struct ConnectArgs {
     /// Apply without asking for confirmation.
     #[arg(long)]
     yes: bool,
+    #[command(flatten)]
+    cloud: CloudArgs,
 }
 
 fn key_value(s: &str) -> Result<(String, String), String> {
@@ -56,14 +60,25 @@ pub async fn run(out: &Out, args: ConnectArgs) -> Result<(), CliError> {
     let recipe = find_recipe(&args.recipe)?;
     // Open the vault first: a damaged index should stop us before anything is created.
     let vault = ctx.vault().await?;
+    let cloud = if args.practice {
+        args.cloud.check_not_practice()?;
+        None
+    } else {
+        Some(args.cloud.resolve(None)?)
+    };
     let cancel = signin::interrupt();
-    let mut tenant = match (&args.tenant, args.practice) {
-        (_, true) => {
+    let mut tenant = match (&args.tenant, cloud) {
+        (_, None) => {
             out.line("PRACTICE: using a practice tenant that runs inside this command. Nothing is created in a real tenant.");
             signin::practice(&ctx).await?
         }
-        (Some(t), false) => signin::real(&ctx, t.trim())?,
-        (None, false) => {
+        (Some(t), Some(cloud)) => {
+            if cloud != Cloud::Global {
+                out.line(format!("Cloud: {}.", describe(&cloud)));
+            }
+            signin::real(&ctx, t.trim(), cloud, args.cloud.client_id())?
+        }
+        (None, Some(_)) => {
             return Err(CliError::new(
                 Code::InvalidInput,
                 "Say which tenant to connect.",

@@ -1,9 +1,11 @@
 //! `connections`, `export` and `remove`: what is saved, and what to do with it.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use appgrant_core::cloud::Cloud;
 use appgrant_core::connect::{removal_summary, remove as remove_connection};
 use appgrant_core::export::{AppSecrets, ExportFormat, Handoff};
 use appgrant_core::graph::{DelegatedToken, GraphClient};
@@ -13,6 +15,7 @@ use appgrant_core::vault::Connection;
 use chrono::Utc;
 use serde_json::json;
 
+use crate::cloud::{describe, CloudArgs};
 use crate::context::{blocking, find_recipe, read_recipe, Context};
 use crate::error::{CliError, Code};
 use crate::out::{confirm, Out};
@@ -22,12 +25,43 @@ fn tenant_label(c: &Connection) -> &str {
     c.tenant_domain.as_deref().unwrap_or(&c.tenant_id)
 }
 
+/// A connection's cloud for `connections --json`: `{id, label}` plus the custom addresses;
+/// `null` for the in-process practice tenant.
+fn cloud_of(c: &Connection) -> serde_json::Value {
+    if c.practice && c.cloud.is_none() {
+        return serde_json::Value::Null;
+    }
+    let cloud = Cloud::of(c);
+    let mut value = json!({ "id": cloud.id(), "label": cloud.label() });
+    if let Cloud::Custom {
+        login,
+        graph,
+        ca_file,
+        ..
+    } = &cloud
+    {
+        value["login_url"] = json!(login);
+        value["graph_url"] = json!(graph);
+        value["ca_file"] = json!(ca_file);
+    }
+    value
+}
+
 /// `connections`: saved connections with their next secret expiry and state, filtered.
 /// With `--expiring-within`, listing any marks the run "due" (exit status 12).
 pub async fn list(out: &Out, filter: &Filter) -> Result<(), CliError> {
     let ctx = Context::from_env()?;
     let vault = ctx.vault().await?;
     let now = Utc::now();
+    // Where each connection's tenant lives (the overview rows carry only the cloud's id).
+    let saved: HashMap<String, Connection> = {
+        let vault = Arc::clone(&vault);
+        blocking(move || vault.list())
+            .await??
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect()
+    };
     let life = Lifecycle::with_vault(vault);
     let rows = filter.apply(life.overview(now, ctx.persistent_secrets).await?);
     if filter.due_within_days.is_some() && !rows.is_empty() {
@@ -44,6 +78,7 @@ pub async fn list(out: &Out, filter: &Filter) -> Result<(), CliError> {
                     "tenant_id": c.tenant.id,
                     "tenant_domain": c.tenant.domain,
                     "practice": c.tenant.practice,
+                    "cloud": saved.get(&c.id).map(cloud_of),
                     "apps": c.apps.iter().map(|a| json!({
                         "key": a.key,
                         "display_name": a.name,
@@ -80,6 +115,9 @@ pub async fn list(out: &Out, filter: &Filter) -> Result<(), CliError> {
             c.vendor,
             c.tenant.label()
         ));
+        if let Some(home) = saved.get(&c.id).filter(|s| !s.practice) {
+            out.line(format!("    cloud: {}", describe(&Cloud::of(home))));
+        }
         for app in &c.apps {
             out.line(format!("    app: {} ({})", app.name, app.client_id));
         }
@@ -223,12 +261,24 @@ fn write_file(path: &Path, text: &str, secret: bool) -> Result<(), CliError> {
 }
 
 /// `remove`: shows what will be deleted, asks, signs in to the connection's tenant, removes.
-pub async fn remove(out: &Out, id: &str, yes: bool, device_code: bool) -> Result<(), CliError> {
+pub async fn remove(
+    out: &Out,
+    id: &str,
+    yes: bool,
+    device_code: bool,
+    cloud: &CloudArgs,
+) -> Result<(), CliError> {
     let ctx = Context::from_env()?;
     let vault = ctx.vault().await?;
     let connection = {
         let (vault, id) = (Arc::clone(&vault), id.to_string());
         blocking(move || vault.require(&id)).await??
+    };
+    let home = if connection.practice {
+        cloud.check_not_practice()?;
+        None
+    } else {
+        Some(cloud.resolve(connection.cloud.clone())?)
     };
     let summary = removal_summary(&connection);
     let practice = if connection.practice {
@@ -250,10 +300,9 @@ pub async fn remove(out: &Out, id: &str, yes: bool, device_code: bool) -> Result
     confirm("Remove this connection?", yes).await?;
 
     let cancel = signin::interrupt();
-    let mut tenant = if connection.practice {
-        signin::practice(&ctx).await?
-    } else {
-        signin::real(&ctx, &connection.tenant_id)?
+    let mut tenant = match home {
+        None => signin::practice(&ctx).await?,
+        Some(home) => signin::real(&ctx, &connection.tenant_id, home, cloud.client_id())?,
     };
     let session = tenant.sign_in(out, device_code, &cancel).await?;
     if session.tenant_id != connection.tenant_id {
@@ -266,14 +315,9 @@ pub async fn remove(out: &Out, id: &str, yes: bool, device_code: bool) -> Result
             Some("Sign in with an account of the connection's tenant."),
         ));
     }
-    let endpoints = tenant
-        .flow
-        .tenant()
-        .map(|t| t.endpoints.clone())
-        .ok_or_else(|| CliError::internal("no tenant chosen"))?;
     let graph = GraphClient::new(
-        appgrant_core::identity::http_client()?,
-        &endpoints.graph,
+        tenant.flow.http_client()?,
+        &tenant.flow.endpoints()?.graph,
         Arc::new(DelegatedToken {
             auth: tenant.flow.authenticator()?,
             access: Access::Apply,

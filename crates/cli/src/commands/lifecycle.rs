@@ -7,14 +7,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use appgrant_core::lifecycle::{
-    endpoints_for, BulkItem, CheckReport, Filter, FinishWhen, Lifecycle, LifecycleError,
-    LifecycleEvent, RotateOptions, RotationResult, RotationStep, Severity, SignedIn,
-    BULK_CONCURRENCY, DEFAULT_GRACE_DAYS,
+    BulkItem, CheckReport, Filter, FinishWhen, Lifecycle, LifecycleError, LifecycleEvent,
+    RotateOptions, RotationResult, RotationStep, Severity, SignedIn, BULK_CONCURRENCY,
+    DEFAULT_GRACE_DAYS,
 };
 use appgrant_core::vault::Connection;
 use chrono::Utc;
 use serde_json::json;
 
+use crate::cloud::CloudArgs;
 use crate::context::{blocking, Context};
 use crate::error::{CliError, Code};
 use crate::out::{confirm, say, Out};
@@ -144,7 +145,8 @@ fn refuse_practice(c: &Connection) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Signs in to the tenant of `c`, in its recorded cloud.
+/// Signs in to the tenant of `c`, in its recorded cloud (custom endpoints with their CA file
+/// included), with `APPGRANT_CLIENT_ID` or the cloud's default sign-in app.
 async fn sign_in(
     ctx: &Context,
     out: &Out,
@@ -152,16 +154,12 @@ async fn sign_in(
     device_code: bool,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<(SignedIn, signin::Tenant), CliError> {
-    let endpoints = endpoints_for(c).map_err(|e| {
-        CliError::new(
-            Code::InvalidInput,
-            e.to_string(),
-            Some("The connection's cloud is damaged; connect again."),
-        )
-    })?;
-    let mut tenant = signin::with_endpoints(ctx, endpoints.clone(), &c.tenant_id)?;
+    let cloud = CloudArgs::default().resolve(c.cloud.clone())?;
+    let client_id = CloudArgs::default().client_id();
+    let mut tenant = signin::real(ctx, &c.tenant_id, cloud, client_id)?;
     tenant.sign_in(out, device_code, cancel).await?;
     let auth = tenant.flow.authenticator()?;
+    let endpoints = tenant.flow.endpoints()?.clone();
     Ok((SignedIn { endpoints, auth }, tenant))
 }
 

@@ -37,13 +37,14 @@ pub use store::{
     forget_all, KeyringStore, MemoryStore, StoreError, TokenStore, ACCOUNTS_LIST, KEYRING_SERVICE,
 };
 
-use crate::cloud::Endpoints;
+use crate::cloud::{Endpoints, TrustedCa};
 use crate::secret::Secret;
 use loopback::{Callback, LoopbackError, LoopbackListener};
 
 /// "Microsoft Graph Command Line Tools": a Microsoft public client that is present in every
-/// tenant, accepts `http://localhost` on any port, and may ask for any Graph delegated scope.
-/// Organisations that prefer their own registration set [`SignInConfig::client_id`] (README).
+/// tenant of the Global and US Government clouds (not China: see `cloud.rs`), accepts
+/// `http://localhost` on any port, and may ask for any Graph delegated scope. Organisations
+/// that prefer their own registration set [`SignInConfig::client_id`] (README).
 pub const DEFAULT_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
 /// Refresh access tokens this long before they expire.
@@ -283,16 +284,52 @@ pub struct Authenticator {
     state: tokio::sync::Mutex<Option<SignedIn>>,
 }
 
-/// The one HTTP client settings AppGrant uses for identity calls: no redirects (SSRF), a
-/// timeout on every call.
+/// An HTTP client with AppGrant's settings and the system's trusted roots only (see
+/// [`http_client_for`], which every client for a chosen tenant goes through).
 pub fn http_client() -> Result<reqwest::Client, SignInError> {
-    reqwest::Client::builder()
+    build_http_client(None)
+}
+
+/// The one place AppGrant builds HTTP clients for a tenant (sign-in, Graph, verification):
+/// no redirects (SSRF), a timeout on every call, and the endpoints' own CA certificate
+/// trusted as a root when they have one (a standalone practice tenant over https).
+pub fn http_client_for(endpoints: &Endpoints) -> Result<reqwest::Client, SignInError> {
+    build_http_client(endpoints.ca.as_ref())
+}
+
+fn build_http_client(ca: Option<&TrustedCa>) -> Result<reqwest::Client, SignInError> {
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("AppGrant/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| SignInError::Network(e.to_string()))
+        .user_agent(concat!("AppGrant/", env!("CARGO_PKG_VERSION")));
+    if let Some(ca) = ca {
+        let certs = reqwest::Certificate::from_pem_bundle(&ca.pem).map_err(|e| {
+            SignInError::Failed(format!(
+                "the CA certificate {} could not be used: {e}",
+                ca.path.display()
+            ))
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| network(&e))
+}
+
+/// A failed HTTP call, with its causes (e.g. "invalid peer certificate: UnknownIssuer" when
+/// a custom tenant's CA file is missing), which reqwest's own message leaves out.
+fn network(e: &dyn std::error::Error) -> SignInError {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    SignInError::Network(text)
 }
 
 fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
@@ -309,7 +346,7 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
             let description = json.get("error_description").and_then(|v| v.as_str());
             classify(error, description)
         }
-        RequestTokenError::Request(e) => SignInError::Network(e.to_string()),
+        RequestTokenError::Request(e) => network(&e),
         RequestTokenError::Parse(e, _) => SignInError::InvalidResponse(e.to_string()),
         RequestTokenError::Other(e) => SignInError::Failed(e),
     }
@@ -318,8 +355,8 @@ fn token_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
 impl Authenticator {
     pub fn new(config: SignInConfig, store: Arc<dyn TokenStore>) -> Result<Self, SignInError> {
         Ok(Self {
+            http: http_client_for(&config.endpoints)?,
             config,
-            http: http_client()?,
             store,
             state: tokio::sync::Mutex::new(None),
         })
@@ -374,12 +411,7 @@ impl Authenticator {
             .login
             .join(&format!("{tenant}/v2.0/.well-known/openid-configuration"))
             .map_err(|e| SignInError::Failed(e.to_string()))?;
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| SignInError::Network(e.to_string()))?;
+        let response = self.http.get(url).send().await.map_err(|e| network(&e))?;
         if response.status().is_success() {
             return Ok(());
         }
@@ -759,7 +791,7 @@ impl Authenticator {
             .bearer_auth(token.expose())
             .send()
             .await
-            .map_err(|e| SignInError::Network(e.to_string()))?;
+            .map_err(|e| network(&e))?;
         if !response.status().is_success() {
             return Err(SignInError::Failed(format!(
                 "reading your organisation failed (HTTP {})",

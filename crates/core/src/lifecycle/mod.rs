@@ -102,11 +102,7 @@ pub struct SignedIn {
 /// Where to sign in for `connection`: its recorded cloud, else the global cloud. Practice
 /// connections live in a practice tenant the caller runs; pass its endpoints instead.
 pub fn endpoints_for(connection: &Connection) -> Result<Endpoints, crate::cloud::CloudError> {
-    connection
-        .cloud
-        .clone()
-        .unwrap_or(Cloud::Global)
-        .endpoints()
+    Cloud::of(connection).endpoints()
 }
 
 /// The result of starting, continuing or finishing a rotation of one connection.
@@ -251,7 +247,7 @@ impl Lifecycle {
 
     fn graph(&self, signed_in: &SignedIn) -> Result<GraphClient, LifecycleError> {
         Ok(GraphClient::new(
-            crate::identity::http_client()?,
+            crate::identity::http_client_for(&signed_in.endpoints)?,
             &signed_in.endpoints.graph,
             Arc::new(DelegatedToken {
                 auth: Arc::clone(&signed_in.auth),
@@ -295,7 +291,7 @@ impl Lifecycle {
             graph: self.graph(signed_in)?,
             vault: Arc::clone(&self.vault),
             endpoints: signed_in.endpoints.clone(),
-            http: crate::identity::http_client()?,
+            http: crate::identity::http_client_for(&signed_in.endpoints)?,
             policy: self.policy,
             probe_user: Some(session.user_id),
             cancel,

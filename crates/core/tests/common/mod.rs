@@ -23,14 +23,13 @@ pub async fn sim_with(knobs: Knobs) -> Sim {
     .expect("simulator starts")
 }
 
+/// The simulator as custom endpoints.
+pub fn cloud(sim: &Sim) -> Cloud {
+    Cloud::custom(sim.login_base(), sim.graph_base())
+}
+
 pub fn endpoints(sim: &Sim) -> Endpoints {
-    Cloud::Custom {
-        login: sim.login_base(),
-        graph: sim.graph_base(),
-        resource: None,
-    }
-    .endpoints()
-    .expect("sim URLs are valid")
+    cloud(sim).endpoints().expect("sim URLs are valid")
 }
 
 pub fn authenticator(sim: &Sim, store: Arc<dyn TokenStore>) -> Authenticator {

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what AppGrant needs on Debian 12, idempotently: system packages (only when
 # dpkg says they are missing; python3-venv is for the MSAL tests' virtual environment),
+# the Windows Rust target (only when rustup lacks it),
 # tauri-driver (only when not on PATH), npm deps (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev
       xvfb xauth webkit2gtk-driver gnome-keyring dbus-x11 dbus keyutils libsecret-tools imagemagick
-      nodejs npm python3-venv)
+      nodejs npm python3-venv
+      mingw-w64 wine64 nsis rpm)   # Windows cross-checks (scripts/windows-check.sh), installers
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -36,6 +38,12 @@ if ! node_is_recent; then
   npm install --prefix "$APPGRANT_NODE_DIR" --no-audit --no-fund --loglevel=error "node-linux-$arch@20"
   source "$(dirname "$0")/env.sh"
   node_is_recent || { echo "Node.js 20.19+ is still not available; install it and try again." >&2; exit 1; }
+fi
+
+# The Windows target for the cross-checks (linked with mingw-w64, run under wine64).
+if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  echo "adding the Rust target x86_64-pc-windows-gnu"
+  rustup target add x86_64-pc-windows-gnu
 fi
 
 if ! command -v tauri-driver >/dev/null; then

@@ -58,6 +58,11 @@ step "people search over 100,000 users (figures in artifacts/bench/people-search
 cargo test -q --workspace --features appgrant/custom-protocol -- --ignored --exact people_search_scale_100k --nocapture 2>&1 | grep -v "^running\|^test result\|^$" || true
 cat artifacts/bench/people-search.txt 2>/dev/null || true
 
+# Windows as far as Linux allows (clippy for the target, unit tests and the CLI's practice
+# flow under Wine), then the Linux installers built, installed and started (release build).
+bash scripts/windows-check.sh
+bash scripts/package.sh
+
 step "UI type check"
 npm --prefix ui run check
 

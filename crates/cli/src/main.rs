@@ -105,6 +105,9 @@ enum Command {
         #[command(flatten)]
         cloud: cloud::CloudArgs,
     },
+    /// Remove everything AppGrant stored in the OS credential store (and, with --data-folder,
+    /// its data folder): for a clean uninstall.
+    Forget(commands::forget::ForgetArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +198,7 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Connect(args) => commands::connect::run(&out, args).await,
+        Command::Forget(args) => commands::forget::run(&out, args).await,
         Command::Remove {
             id,
             yes,

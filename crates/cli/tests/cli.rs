@@ -38,6 +38,13 @@ impl Drop for TempDir {
     }
 }
 
+/// Held by each test that uses the real keyring: `forget --all` empties all of it, so those
+/// tests must not run at the same time.
+fn real_keyring() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Runs the CLI with its own data folder and (unless `keyring`) the in-memory secret store.
 fn run(data: &Path, keyring: bool, args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
@@ -400,6 +407,7 @@ fn default_data_folder_is_the_desktop_apps() {
 #[test]
 #[ignore = "touches the real OS keyring; run inside scripts/with-keyring.sh"]
 fn secrets_leave_the_keyring_only_through_include_secret() {
+    let _keyring = real_keyring();
     let data = TempDir::new();
     let o = run(
         &data.0,
@@ -475,6 +483,40 @@ fn secrets_leave_the_keyring_only_through_include_secret() {
         &["export", &id, "--format", "txt", "--include-secret"],
     );
     assert_eq!(o.status.code(), Some(4));
+}
+
+/// `forget --all --data-folder` leaves nothing behind: the sign-in and client secrets are gone
+/// from the real keyring (a second run finds none) and so is the data folder. Without `--yes`
+/// and without a terminal it changes nothing.
+#[test]
+#[ignore = "touches the real OS keyring; run inside scripts/with-keyring.sh"]
+fn forget_all_removes_every_secret_and_the_data_folder() {
+    let _keyring = real_keyring();
+    let data = TempDir::new();
+    connect_practice(&data.0, true, "tonicdm");
+
+    let o = run(&data.0, true, &["forget", "--all", "--data-folder"]);
+    assert_eq!(o.status.code(), Some(10), "{}", stderr(&o));
+    assert!(data.0.join("connections.json").exists(), "nothing removed");
+
+    let o = run(
+        &data.0,
+        true,
+        &["forget", "--all", "--data-folder", "--yes", "--json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = json_out(&o);
+    // The practice sign-in's refresh token and the tonicdm client secret, at least.
+    assert!(
+        report["credential_store_entries_removed"].as_u64().unwrap() >= 2,
+        "{report}"
+    );
+    assert!(!data.0.exists(), "data folder deleted");
+    assert_eq!(report["folders_removed"][0], data.0.display().to_string());
+
+    let o = run(&data.0, true, &["forget", "--all", "--yes", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["credential_store_entries_removed"], 0);
 }
 
 /// Sets the expiry of every secret of connection `id` in the saved index (as if it had been

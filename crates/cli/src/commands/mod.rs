@@ -3,5 +3,6 @@
 pub mod adopt;
 pub mod connect;
 pub mod connections;
+pub mod forget;
 pub mod lifecycle;
 pub mod recipes;

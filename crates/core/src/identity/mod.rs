@@ -6,6 +6,7 @@
 //! Scopes are asked for step by step: [`Access::ReadTenant`] to look around, [`Access::Apply`]
 //! (incremental consent) when the admin presses Apply.
 
+mod chunks;
 mod error;
 pub mod loopback;
 pub mod roles;
@@ -32,7 +33,9 @@ use url::Url;
 
 pub use error::{aadsts_code, classify, SignInCode, SignInError};
 pub use roles::{Capabilities, DirectoryRole};
-pub use store::{KeyringStore, MemoryStore, StoreError, TokenStore, KEYRING_SERVICE};
+pub use store::{
+    forget_all, KeyringStore, MemoryStore, StoreError, TokenStore, ACCOUNTS_LIST, KEYRING_SERVICE,
+};
 
 use crate::cloud::{Endpoints, TrustedCa};
 use crate::secret::Secret;

@@ -10,6 +10,20 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// Approves the device code `dc` as `user` through the control API (`/_sim/devicecode/approve`).
+async fn approve_through_control(
+    sim: &appgrant_sim::Sim,
+    dc: &Value,
+    user: &str,
+) -> reqwest::Response {
+    http()
+        .post(format!("{}/_sim/devicecode/approve", sim.base_url()))
+        .json(&json!({"userCode": dc["user_code"], "user": user}))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn poll(sim: &appgrant_sim::Sim, dc: &Value) -> (StatusCode, Value) {
     token_request(
         sim,
@@ -103,12 +117,7 @@ async fn device_code_decline_expiry_and_block() {
 
     let dc = device_code(&sim, "https://graph.microsoft.com/User.Read").await;
     // Approval through the control API also works.
-    let r = http()
-        .post(format!("{}/_sim/devicecode/approve", sim.base_url()))
-        .json(&json!({"userCode": dc["user_code"], "user": sim.non_admin_upn()}))
-        .send()
-        .await
-        .unwrap();
+    let r = approve_through_control(&sim, &dc, &sim.non_admin_upn()).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let (s, t) = poll(&sim, &dc).await;
     assert_eq!(s, StatusCode::OK);
@@ -165,12 +174,7 @@ async fn control_api_approval_by_a_non_admin_cannot_consent_to_admin_only_permis
     let sim = start().await;
     sim.update_knobs(|k| k.device_code_interval_secs = 0);
     let dc = device_code(&sim, "https://graph.microsoft.com/Directory.ReadWrite.All").await;
-    let r = http()
-        .post(format!("{}/_sim/devicecode/approve", sim.base_url()))
-        .json(&json!({"userCode": dc["user_code"], "user": sim.non_admin_upn()}))
-        .send()
-        .await
-        .unwrap();
+    let r = approve_through_control(&sim, &dc, &sim.non_admin_upn()).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     let msg = body["error"].as_str().unwrap();

@@ -15,30 +15,9 @@ fn first(v: &Value) -> &Value {
 async fn identity_platform_examples() {
     let sim = start().await;
     let c = http();
-    let oidc: Value = c
-        .get(format!(
-            "{}/organizations/v2.0/.well-known/openid-configuration",
-            sim.login_base()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let oidc: Value = openid_configuration(&sim, "organizations").await;
     assert_same_keys(&oidc, &load_example("openid-configuration.response.json"));
-    let oidc: Value = c
-        .get(format!(
-            "{}/{}/v2.0/.well-known/openid-configuration",
-            sim.login_base(),
-            sim.tenant_domain()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let oidc: Value = openid_configuration(&sim, &sim.tenant_domain()).await;
     assert_eq!(
         oidc["issuer"],
         format!("{}/{}/v2.0", sim.login_base(), sim.tenant_id())

@@ -304,17 +304,6 @@ async fn id_token_has_the_documented_v2_claims_and_the_nonce() {
     );
     assert!(id["exp"].as_i64().unwrap() > id["iat"].as_i64().unwrap());
     // The issuer is the one discovery advertises.
-    let doc: Value = client_for(&sim)
-        .get(format!(
-            "{}/{}/v2.0/.well-known/openid-configuration",
-            sim.login_base(),
-            sim.tenant_id()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = openid_configuration(&sim, &sim.tenant_id()).await;
     assert_eq!(doc["issuer"], id["iss"]);
 }

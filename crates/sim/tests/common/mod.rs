@@ -225,6 +225,21 @@ pub async fn device_code(sim: &Sim, scope: &str) -> Value {
     r.json().await.unwrap()
 }
 
+/// The OpenID discovery document of `tenant` (`organizations`, a tenant ID or a domain).
+pub async fn openid_configuration(sim: &Sim, tenant: &str) -> Value {
+    client_for(sim)
+        .get(format!(
+            "{}/{tenant}/v2.0/.well-known/openid-configuration",
+            sim.login_base()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// `GET path` on Graph with `token`.
 pub async fn graph_get(sim: &Sim, token: &str, path: &str) -> (StatusCode, Value) {
     graph(sim, token, Method::GET, path, None).await

@@ -225,6 +225,16 @@ pub(super) async fn run(
     })
 }
 
+/// The permissions of app `app_key` that the connection's mailbox limits cover.
+fn mailbox_limited<'a>(connection: &'a Connection, app_key: &str) -> Vec<&'a String> {
+    connection
+        .mailbox_limits
+        .iter()
+        .filter(|l| l.app_key == app_key)
+        .flat_map(|l| &l.permissions)
+        .collect()
+}
+
 /// GETs `path`: `None` when the tenant answers that it is not found (deleted there), an error
 /// saying what was being read (`reading`) for any other failure.
 async fn read_or_gone(
@@ -434,12 +444,7 @@ async fn grants(
     };
     let key = Some(app.key.as_str());
     let name = &app.display_name;
-    let limited: Vec<&String> = connection
-        .mailbox_limits
-        .iter()
-        .filter(|l| l.app_key == app.key)
-        .flat_map(|l| &l.permissions)
-        .collect();
+    let limited = mailbox_limited(connection, &app.key);
     let wanted: Vec<String> = spec
         .application_permissions()
         .map(|p| p.name.clone())
@@ -664,12 +669,7 @@ pub(super) async fn fix(
         ) else {
             continue;
         };
-        let limited: Vec<&String> = connection
-            .mailbox_limits
-            .iter()
-            .filter(|l| l.app_key == app.key)
-            .flat_map(|l| &l.permissions)
-            .collect();
+        let limited = mailbox_limited(connection, &app.key);
         let wanted: Vec<String> = the_plan
             .app(&app.key)
             .map(|p| {

@@ -4,39 +4,16 @@
 //! (secrets vanish when each command exits), except the one marked `#[ignore]`, which needs
 //! a real keyring: `dbus-run-session -- scripts/with-keyring.sh cargo test -p appgrant-cli -- --ignored`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::TempDir;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_appgrant-cli");
 const HIDDEN: &str = "<hidden: reveal in AppGrant>";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "appgrant-cli-test-{}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Held by each test that uses the real keyring: `forget --all` empties all of it, so those
 /// tests must not run at the same time.

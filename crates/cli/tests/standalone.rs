@@ -4,38 +4,18 @@
 //! separate processes pointed at it with `--login-url/--graph-url/--ca-file`, signing in with
 //! a device code that the test approves while the CLI polls.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use appgrant_sim::{Sim, SimConfig};
+use common::TempDir;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_appgrant-cli");
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "appgrant-cli-standalone-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A standalone practice tenant: its base URL and the CA file clients must trust.
 struct Standalone {

@@ -18,7 +18,7 @@ use appgrant_core::recipe::{builtin_by_id, Recipe};
 use appgrant_core::secret::Secret;
 use appgrant_core::verify::{verify, CheckStatus, VerifyContext, VerifyReport};
 use appgrant_sim::{Knobs, Sim};
-use common::{admin_session, endpoints, signed_in_as, sim_with};
+use common::{admin_session, apply_graph, dying_graph, endpoints, signed_in_as, sim_with};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -38,15 +38,7 @@ impl Harness {
     }
 
     fn with(sim: Sim, auth: Arc<Authenticator>, session: Session) -> Self {
-        let graph = GraphClient::new(
-            appgrant_core::identity::http_client().unwrap(),
-            &endpoints(&sim).graph,
-            Arc::new(DelegatedToken {
-                auth: Arc::clone(&auth),
-                access: Access::Apply,
-            }),
-        )
-        .with_policy(RetryPolicy::fast());
+        let graph = apply_graph(&sim, &auth);
         Self {
             sim,
             auth,
@@ -482,33 +474,6 @@ async fn a_keyring_that_refuses_leaves_no_unusable_secret() {
     assert_eq!(h.apps_named("TonicDM Office 365 Token").await.len(), 1);
 }
 
-/// A token source that "dies" after a number of requests: every later call fails, as if the
-/// process had been killed at that point.
-struct DyingToken {
-    inner: Arc<dyn appgrant_core::graph::TokenSource>,
-    remaining: std::sync::atomic::AtomicUsize,
-}
-
-impl appgrant_core::graph::TokenSource for DyingToken {
-    fn token(
-        &self,
-    ) -> appgrant_core::graph::BoxFuture<'_, Result<Secret<String>, appgrant_core::graph::GraphError>>
-    {
-        use std::sync::atomic::Ordering;
-        let alive = self
-            .remaining
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        Box::pin(async move {
-            if alive {
-                self.inner.token().await
-            } else {
-                Err(appgrant_core::graph::GraphError::Cancelled)
-            }
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_kill_at_every_step_resumes_without_duplicates() {
     let recipe = recipe("tonicdm");
@@ -518,18 +483,7 @@ async fn a_kill_at_every_step_resumes_without_duplicates() {
         let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "tonicdm"));
         let snapshot = journal.lock().unwrap().clone();
         let plan = h.plan(&recipe, &Choices::default(), &snapshot).await;
-        let dying = GraphClient::new(
-            appgrant_core::identity::http_client().unwrap(),
-            &endpoints(&h.sim).graph,
-            Arc::new(DyingToken {
-                inner: Arc::new(DelegatedToken {
-                    auth: Arc::clone(&h.auth),
-                    access: Access::Apply,
-                }),
-                remaining: std::sync::atomic::AtomicUsize::new(dies_after),
-            }),
-        )
-        .with_policy(RetryPolicy::fast());
+        let dying = dying_graph(&h.sim, &h.auth, dies_after);
         let ctx = ApplyContext {
             graph: dying,
             secrets: Arc::new(h.secrets.clone()),

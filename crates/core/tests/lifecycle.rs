@@ -8,14 +8,13 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use appgrant_core::apply::journal::Journal;
 use appgrant_core::apply::{apply, ApplyContext};
 use appgrant_core::connect::connection_from;
-use appgrant_core::graph::{DelegatedToken, GraphClient, RetryPolicy};
-use appgrant_core::identity::{Access, Authenticator, MemoryStore, Session, TokenStore};
+use appgrant_core::graph::{GraphClient, RetryPolicy};
+use appgrant_core::identity::{Authenticator, MemoryStore, Session, TokenStore};
 use appgrant_core::lifecycle::rotate::{self, RotateContext};
 use appgrant_core::lifecycle::{
     CredentialRole, Filter, FindingKind, FinishWhen, Lifecycle, LifecycleCode, LifecycleError,
@@ -27,7 +26,7 @@ use appgrant_core::secret::Secret;
 use appgrant_core::vault::{Connection, SecretRef, Vault};
 use appgrant_sim::{Knobs, Sim};
 use chrono::{TimeDelta, Utc};
-use common::{admin_session, endpoints, sim_with};
+use common::{admin_session, apply_graph, dying_graph, endpoints, sim_with};
 use tokio_util::sync::CancellationToken;
 
 struct World {
@@ -51,15 +50,7 @@ impl World {
     async fn new(knobs: Knobs) -> Self {
         let sim = sim_with(knobs).await;
         let (auth, session) = admin_session(&sim).await;
-        let graph = GraphClient::new(
-            appgrant_core::identity::http_client().unwrap(),
-            &endpoints(&sim).graph,
-            Arc::new(DelegatedToken {
-                auth: Arc::clone(&auth),
-                access: Access::Apply,
-            }),
-        )
-        .with_policy(RetryPolicy::fast());
+        let graph = apply_graph(&sim, &auth);
         let dir = std::env::temp_dir().join(format!("appgrant-life-{}", uuid::Uuid::new_v4()));
         let secrets = MemoryStore::new();
         let vault = Arc::new(Vault::open(dir.clone(), Arc::new(secrets.clone())).unwrap());
@@ -190,6 +181,23 @@ impl World {
             .finish_rotation(&self.signed_in(), id, when, move |e| sink(e), cancel)
             .await
             .map(|_| ())
+    }
+
+    /// Starts (or resumes) a rotation with the default options, no cancel and no listener.
+    async fn start_now(&self, id: &str) -> Result<(), LifecycleError> {
+        self.start(
+            id,
+            RotateOptions::default(),
+            CancellationToken::new(),
+            quiet(),
+        )
+        .await
+    }
+
+    /// Finishes a rotation as if the admin confirmed the vendor has the new secret.
+    async fn finish_now(&self, id: &str) -> Result<(), LifecycleError> {
+        self.finish(id, FinishWhen::Confirmed, CancellationToken::new(), quiet())
+            .await
     }
 }
 
@@ -396,14 +404,7 @@ async fn rotation_overlaps_then_finishes_with_only_the_new_secret() {
     assert_eq!(early.code(), LifecycleCode::GraceNotOver);
     assert_eq!(w.in_tenant(&app_id).len(), 2, "nothing removed early");
 
-    w.finish(
-        &c.id,
-        FinishWhen::Confirmed,
-        CancellationToken::new(),
-        quiet(),
-    )
-    .await
-    .expect("finish");
+    w.finish_now(&c.id).await.expect("finish");
     assert_rotated(&w, &c.id, &old.key_id, &old_value, "confirmed").await;
     let status = w.life.status(&c.id, Utc::now()).await.unwrap();
     assert_eq!(status.severity, Severity::Ok, "{:?}", status.states);
@@ -504,14 +505,9 @@ async fn a_kill_at_every_stage_and_a_rerun_finish_the_rotation() {
 
         // Re-run what was interrupted.
         if stage.is_none_or(|s| s < RotationStage::Overlap) {
-            w.start(
-                &c.id,
-                RotateOptions::default(),
-                CancellationToken::new(),
-                quiet(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{when}: re-run: {e}"));
+            w.start_now(&c.id)
+                .await
+                .unwrap_or_else(|e| panic!("{when}: re-run: {e}"));
             let mid = w.saved(&c.id);
             assert_eq!(
                 w.in_tenant(&app_id).len(),
@@ -523,15 +519,7 @@ async fn a_kill_at_every_stage_and_a_rerun_finish_the_rotation() {
                 RotationStage::Overlap
             );
         }
-        match w
-            .finish(
-                &c.id,
-                FinishWhen::Confirmed,
-                CancellationToken::new(),
-                quiet(),
-            )
-            .await
-        {
+        match w.finish_now(&c.id).await {
             Ok(()) => {}
             Err(e)
                 if e.code() == LifecycleCode::NothingToFinish
@@ -543,32 +531,6 @@ async fn a_kill_at_every_stage_and_a_rerun_finish_the_rotation() {
     }
 }
 
-/// A token source that "dies" after a number of requests: every later Graph call fails, as
-/// if the process had been killed just before it.
-struct DyingToken {
-    inner: Arc<dyn appgrant_core::graph::TokenSource>,
-    remaining: AtomicUsize,
-}
-
-impl appgrant_core::graph::TokenSource for DyingToken {
-    fn token(
-        &self,
-    ) -> appgrant_core::graph::BoxFuture<'_, Result<Secret<String>, appgrant_core::graph::GraphError>>
-    {
-        let alive = self
-            .remaining
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        Box::pin(async move {
-            if alive {
-                self.inner.token().await
-            } else {
-                Err(appgrant_core::graph::GraphError::Cancelled)
-            }
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_kill_before_each_graph_call_resumes_without_losing_a_secret() {
     for dies_after in 0..8 {
@@ -576,18 +538,7 @@ async fn a_kill_before_each_graph_call_resumes_without_losing_a_secret() {
         let c = w.connect("tonicdm").await;
         let old = c.apps[0].secret.clone().unwrap();
         let old_value = w.held(&c, &old.key_id).unwrap();
-        let dying = GraphClient::new(
-            appgrant_core::identity::http_client().unwrap(),
-            &endpoints(&w.sim).graph,
-            Arc::new(DyingToken {
-                inner: Arc::new(DelegatedToken {
-                    auth: Arc::clone(&w.auth),
-                    access: Access::Apply,
-                }),
-                remaining: AtomicUsize::new(dies_after),
-            }),
-        )
-        .with_policy(RetryPolicy::fast());
+        let dying = dying_graph(&w.sim, &w.auth, dies_after);
         let ctx = RotateContext {
             graph: dying,
             vault: Arc::clone(&w.vault),
@@ -614,24 +565,14 @@ async fn a_kill_before_each_graph_call_resumes_without_losing_a_secret() {
         assert_none_unrecorded(&w, &saved, &when);
         let stage = saved.apps[0].rotation.as_ref().map(|r| r.stage);
         if stage.is_none_or(|s| s < RotationStage::Overlap) {
-            w.start(
-                &c.id,
-                RotateOptions::default(),
-                CancellationToken::new(),
-                quiet(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{when}: re-run: {e}"));
+            w.start_now(&c.id)
+                .await
+                .unwrap_or_else(|e| panic!("{when}: re-run: {e}"));
         }
         if stage != Some(RotationStage::Done) {
-            w.finish(
-                &c.id,
-                FinishWhen::Confirmed,
-                CancellationToken::new(),
-                quiet(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{when}: finish: {e}"));
+            w.finish_now(&c.id)
+                .await
+                .unwrap_or_else(|e| panic!("{when}: finish: {e}"));
         }
         assert_rotated(&w, &c.id, &old.key_id, &old_value, &when).await;
     }
@@ -696,15 +637,7 @@ async fn a_keyring_that_refuses_leaves_the_old_secret_alone() {
     let c = w.connect("tonicdm").await;
     let old = c.apps[0].secret.clone().unwrap();
     w.secrets.set_unavailable(true);
-    let err = w
-        .start(
-            &c.id,
-            RotateOptions::default(),
-            CancellationToken::new(),
-            quiet(),
-        )
-        .await
-        .expect_err("no keyring");
+    let err = w.start_now(&c.id).await.expect_err("no keyring");
     assert_eq!(err.code(), LifecycleCode::Keyring, "{err}");
     assert_eq!(
         w.in_tenant(&c.apps[0].app_id),
@@ -1025,14 +958,7 @@ async fn the_new_secret_lives_within_the_tenant_policy() {
 
     w.sim
         .update_knobs(|k| k.secret_max_lifetime_days = Some(90));
-    w.start(
-        &c.id,
-        RotateOptions::default(),
-        CancellationToken::new(),
-        quiet(),
-    )
-    .await
-    .expect("rotates within the policy");
+    w.start_now(&c.id).await.expect("rotates within the policy");
     let new = w.saved(&c.id).apps[0].secret.clone().unwrap();
     let days = (new.expires_at - Utc::now()).num_days();
     assert!(

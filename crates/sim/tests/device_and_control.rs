@@ -10,18 +10,18 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn devicecode(sim: &appgrant_sim::Sim, scope: &str) -> Value {
-    let r = http()
-        .post(format!(
-            "{}/organizations/oauth2/v2.0/devicecode",
-            sim.login_base()
-        ))
-        .form(&[("client_id", sim.public_client_id()), ("scope", scope)])
+/// Approves the device code `dc` as `user` through the control API (`/_sim/devicecode/approve`).
+async fn approve_through_control(
+    sim: &appgrant_sim::Sim,
+    dc: &Value,
+    user: &str,
+) -> reqwest::Response {
+    http()
+        .post(format!("{}/_sim/devicecode/approve", sim.base_url()))
+        .json(&json!({"userCode": dc["user_code"], "user": user}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.unwrap()
+        .unwrap()
 }
 
 async fn poll(sim: &appgrant_sim::Sim, dc: &Value) -> (StatusCode, Value) {
@@ -41,7 +41,7 @@ async fn poll(sim: &appgrant_sim::Sim, dc: &Value) -> (StatusCode, Value) {
 async fn device_code_pending_slow_down_then_token() {
     let sim = start().await;
     sim.update_knobs(|k| k.device_code_interval_secs = 1);
-    let dc = devicecode(&sim, "openid offline_access https://graph.microsoft.com/User.Read https://graph.microsoft.com/Application.ReadWrite.All").await;
+    let dc = device_code(&sim, "openid offline_access https://graph.microsoft.com/User.Read https://graph.microsoft.com/Application.ReadWrite.All").await;
     assert_same_keys(&dc, &load_example("devicecode.response.json"));
     assert_eq!(dc["interval"], 1);
     assert!(dc["message"]
@@ -106,7 +106,7 @@ async fn device_code_decline_expiry_and_block() {
         k.device_code_interval_secs = 0;
         k.device_code_expires_secs = 1;
     });
-    let dc = devicecode(&sim, "https://graph.microsoft.com/User.Read").await;
+    let dc = device_code(&sim, "https://graph.microsoft.com/User.Read").await;
     sim.decline_device_code(dc["user_code"].as_str().unwrap(), &sim.admin_upn())
         .unwrap();
     let (s, e) = poll(&sim, &dc).await;
@@ -115,14 +115,9 @@ async fn device_code_decline_expiry_and_block() {
         (StatusCode::BAD_REQUEST, "authorization_declined")
     );
 
-    let dc = devicecode(&sim, "https://graph.microsoft.com/User.Read").await;
+    let dc = device_code(&sim, "https://graph.microsoft.com/User.Read").await;
     // Approval through the control API also works.
-    let r = http()
-        .post(format!("{}/_sim/devicecode/approve", sim.base_url()))
-        .json(&json!({"userCode": dc["user_code"], "user": sim.non_admin_upn()}))
-        .send()
-        .await
-        .unwrap();
+    let r = approve_through_control(&sim, &dc, &sim.non_admin_upn()).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let (s, t) = poll(&sim, &dc).await;
     assert_eq!(s, StatusCode::OK);
@@ -131,7 +126,7 @@ async fn device_code_decline_expiry_and_block() {
         sim.non_admin_upn()
     );
 
-    let dc = devicecode(&sim, "https://graph.microsoft.com/User.Read").await;
+    let dc = device_code(&sim, "https://graph.microsoft.com/User.Read").await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (s, e) = poll(&sim, &dc).await;
     assert_eq!(
@@ -148,7 +143,7 @@ async fn device_code_decline_expiry_and_block() {
     );
 
     sim.update_knobs(|k| k.block_device_code = true);
-    let dc = devicecode(&sim, "https://graph.microsoft.com/User.Read").await;
+    let dc = device_code(&sim, "https://graph.microsoft.com/User.Read").await;
     let (s, e) = poll(&sim, &dc).await;
     assert_eq!(
         (s, e["error_codes"][0].as_u64().unwrap()),
@@ -178,13 +173,8 @@ async fn device_code_decline_expiry_and_block() {
 async fn control_api_approval_by_a_non_admin_cannot_consent_to_admin_only_permissions() {
     let sim = start().await;
     sim.update_knobs(|k| k.device_code_interval_secs = 0);
-    let dc = devicecode(&sim, "https://graph.microsoft.com/Directory.ReadWrite.All").await;
-    let r = http()
-        .post(format!("{}/_sim/devicecode/approve", sim.base_url()))
-        .json(&json!({"userCode": dc["user_code"], "user": sim.non_admin_upn()}))
-        .send()
-        .await
-        .unwrap();
+    let dc = device_code(&sim, "https://graph.microsoft.com/Directory.ReadWrite.All").await;
+    let r = approve_through_control(&sim, &dc, &sim.non_admin_upn()).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     let msg = body["error"].as_str().unwrap();
@@ -199,14 +189,7 @@ async fn control_api_approval_by_a_non_admin_cannot_consent_to_admin_only_permis
     );
     // No grant for the non-admin was recorded.
     let admin = admin_token(&sim).await;
-    let (s, grants) = graph(
-        &sim,
-        &admin,
-        Method::GET,
-        "/v1.0/oauth2PermissionGrants",
-        None,
-    )
-    .await;
+    let (s, grants) = graph_get(&sim, &admin, "/v1.0/oauth2PermissionGrants").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         !grants["value"]
@@ -220,7 +203,7 @@ async fn control_api_approval_by_a_non_admin_cannot_consent_to_admin_only_permis
         "{grants}"
     );
     // An admin approving the same kind of request still gets a token.
-    let dc = devicecode(&sim, "https://graph.microsoft.com/Directory.ReadWrite.All").await;
+    let dc = device_code(&sim, "https://graph.microsoft.com/Directory.ReadWrite.All").await;
     sim.approve_device_code(dc["user_code"].as_str().unwrap(), &sim.admin_upn())
         .unwrap();
     let (s, t) = poll(&sim, &dc).await;
@@ -293,13 +276,13 @@ async fn control_api_knobs_counters_log_users_reset() {
     let tok = sign_in(&sim, &sim.admin_upn(), ADMIN_SCOPES).await;
     let at = tok["access_token"].as_str().unwrap().to_string();
     let started = std::time::Instant::now();
-    let (s, _) = graph(&sim, &at, Method::GET, "/v1.0/me", None).await;
+    let (s, _) = graph_get(&sim, &at, "/v1.0/me").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         started.elapsed() >= Duration::from_millis(20),
         "latency knob applies"
     );
-    let (s, _) = graph(&sim, &at, Method::GET, "/v1.0/users/nobody@nowhere", None).await;
+    let (s, _) = graph_get(&sim, &at, "/v1.0/users/nobody@nowhere").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     let counters: Value = c
@@ -381,7 +364,7 @@ async fn control_api_knobs_counters_log_users_reset() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let (s, _) = graph(&sim, &at, Method::GET, "/v1.0/me", None).await;
+    let (s, _) = graph_get(&sim, &at, "/v1.0/me").await;
     assert_eq!(s, StatusCode::GATEWAY_TIMEOUT);
 
     // Reset: apps gone, knobs back to start-up values, counters cleared.
@@ -389,14 +372,7 @@ async fn control_api_knobs_counters_log_users_reset() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(sim.knobs(), appgrant_sim::Knobs::default());
     assert_eq!(sim.counters().total_requests, 0);
-    let (s, _) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        &format!("/v1.0/applications/{oid}"),
-        None,
-    )
-    .await;
+    let (s, _) = graph_get(&sim, &at, &format!("/v1.0/applications/{oid}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
@@ -416,7 +392,7 @@ async fn paging_filters_and_members() {
     let mut seen = 0;
     let mut pages = 0;
     while let Some(url) = next {
-        let (s, page) = graph(&sim, &at, Method::GET, &url, None).await;
+        let (s, page) = graph_get(&sim, &at, &url).await;
         assert_eq!(s, StatusCode::OK, "{page}");
         let v = page["value"].as_array().unwrap();
         assert!(v.iter().all(|u| u.as_object().unwrap().len() == 2));
@@ -428,12 +404,10 @@ async fn paging_filters_and_members() {
     assert_eq!(seen, total);
     assert_eq!(pages, total.div_ceil(100));
 
-    let (_, l) = graph(
+    let (_, l) = graph_get(
         &sim,
         &at,
-        Method::GET,
         "/v1.0/users?$filter=startswith(displayName,'Robin')",
-        None,
     )
     .await;
     assert_eq!(l["value"].as_array().unwrap().len(), 2);
@@ -448,23 +422,14 @@ async fn paging_filters_and_members() {
     .await;
     assert!(l["@odata.count"].as_u64().unwrap() > 5);
     assert!(l["@odata.nextLink"].is_string());
-    let (_, g) = graph(
+    let (_, g) = graph_get(
         &sim,
         &at,
-        Method::GET,
         "/v1.0/groups?$filter=displayName eq 'Mail Connector Users'",
-        None,
     )
     .await;
     let gid = g["value"][0]["id"].as_str().unwrap();
-    let (s, m) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        &format!("/v1.0/groups/{gid}/members"),
-        None,
-    )
-    .await;
+    let (s, m) = graph_get(&sim, &at, &format!("/v1.0/groups/{gid}/members")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(m["value"]
         .as_array()
@@ -481,17 +446,15 @@ async fn paging_filters_and_members() {
     )
     .await;
     let robin = tok["access_token"].as_str().unwrap();
-    let (s, _) = graph(&sim, robin, Method::GET, "/v1.0/me/messages", None).await;
+    let (s, _) = graph_get(&sim, robin, "/v1.0/me/messages").await;
     assert_eq!(s, StatusCode::OK);
-    let (s, inbox) = graph(&sim, robin, Method::GET, "/v1.0/me/mailFolders/inbox", None).await;
+    let (s, inbox) = graph_get(&sim, robin, "/v1.0/me/mailFolders/inbox").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(inbox["displayName"], "Inbox");
-    let (s, _) = graph(
+    let (s, _) = graph_get(
         &sim,
         robin,
-        Method::GET,
         &format!("/v1.0/users/{}/messages", sim.admin_upn()),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
@@ -558,14 +521,7 @@ async fn control_lists_expires_secrets_and_deletes_apps() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let (_, app) = graph(
-        &sim,
-        &token,
-        Method::GET,
-        &format!("/v1.0/applications/{object_id}"),
-        None,
-    )
-    .await;
+    let (_, app) = graph_get(&sim, &token, &format!("/v1.0/applications/{object_id}")).await;
     assert_eq!(app["passwordCredentials"][0]["endDateTime"], soon);
     let r = http()
         .post(format!("{base}/_sim/apps/{app_id}/secrets/{key_id}/expire"))
@@ -601,23 +557,9 @@ async fn control_lists_expires_secrets_and_deletes_apps() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let (s, _) = graph(
-        &sim,
-        &token,
-        Method::GET,
-        &format!("/v1.0/applications/{object_id}"),
-        None,
-    )
-    .await;
+    let (s, _) = graph_get(&sim, &token, &format!("/v1.0/applications/{object_id}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = graph(
-        &sim,
-        &token,
-        Method::GET,
-        &format!("/v1.0/servicePrincipals/{sp}"),
-        None,
-    )
-    .await;
+    let (s, _) = graph_get(&sim, &token, &format!("/v1.0/servicePrincipals/{sp}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "the enterprise app went with it");
     let r = http()
         .delete(format!("{base}/_sim/apps/{app_id}"))

@@ -66,14 +66,7 @@ async fn graph_replication_errors() {
         k.replication.object_read_ms = 60_000;
     });
     let (oid, app_id) = create_app(&sim, &at).await;
-    let (s, e) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        &format!("/v1.0/applications/{oid}"),
-        None,
-    )
-    .await;
+    let (s, e) = graph_get(&sim, &at, &format!("/v1.0/applications/{oid}")).await;
     assert_graph_error(s, &e, StatusCode::NOT_FOUND, "Request_ResourceNotFound");
     assert_same_keys(
         &e,
@@ -89,12 +82,10 @@ async fn graph_replication_errors() {
     .await;
     assert_graph_error(s, &e, StatusCode::NOT_FOUND, "Request_ResourceNotFound");
     // A $filter list is not a by-id read: the object shows up there.
-    let (_, l) = graph(
+    let (_, l) = graph_get(
         &sim,
         &at,
-        Method::GET,
         &format!("/v1.0/applications?$filter=appId eq '{app_id}'"),
-        None,
     )
     .await;
     assert_eq!(l["value"].as_array().unwrap().len(), 1);
@@ -254,24 +245,15 @@ async fn graph_authorization_errors() {
     .await;
     assert_eq!(s, StatusCode::CREATED);
     // Exchange RBAC management needs Exchange Administrator (or Global Administrator).
-    let (s, e) = graph(
+    let (s, e) = graph_get(
         &sim,
         &appadmin,
-        Method::GET,
         "/beta/roleManagement/exchange/customAppScopes",
-        None,
     )
     .await;
     assert_graph_error(s, &e, StatusCode::FORBIDDEN, "Authorization_RequestDenied");
     let exo = token_for(&sim, "emery.exchange@contosopractice.onmicrosoft.com").await;
-    let (s, _) = graph(
-        &sim,
-        &exo,
-        Method::GET,
-        "/beta/roleManagement/exchange/customAppScopes",
-        None,
-    )
-    .await;
+    let (s, _) = graph_get(&sim, &exo, "/beta/roleManagement/exchange/customAppScopes").await;
     assert_eq!(s, StatusCode::OK);
 }
 
@@ -330,40 +312,19 @@ async fn graph_input_query_and_transport_errors() {
     assert_graph_error(s, &e, StatusCode::BAD_REQUEST, "Request_BadRequest");
 
     // Queries.
-    let (s, e) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        "/v1.0/applications?$filter=notes eq 'x'",
-        None,
-    )
-    .await;
+    let (s, e) = graph_get(&sim, &at, "/v1.0/applications?$filter=notes eq 'x'").await;
     assert_graph_error(s, &e, StatusCode::BAD_REQUEST, "Request_UnsupportedQuery");
     assert_eq!(
         e["error"]["message"],
         load_example("error-bad-filter-400.response.json")["error"]["message"]
     );
-    let (s, e) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        "/v1.0/applications?$filter=displayName eq",
-        None,
-    )
-    .await;
+    let (s, e) = graph_get(&sim, &at, "/v1.0/applications?$filter=displayName eq").await;
     assert_graph_error(s, &e, StatusCode::BAD_REQUEST, "BadRequest");
-    let (s, e) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        "/v1.0/users?$search=\"displayName:robin\"",
-        None,
-    )
-    .await;
+    let (s, e) = graph_get(&sim, &at, "/v1.0/users?$search=\"displayName:robin\"").await;
     assert_graph_error(s, &e, StatusCode::BAD_REQUEST, "Request_UnsupportedQuery");
-    let (s, e) = graph(&sim, &at, Method::GET, "/v1.0/users?$top=1000", None).await;
+    let (s, e) = graph_get(&sim, &at, "/v1.0/users?$top=1000").await;
     assert_graph_error(s, &e, StatusCode::BAD_REQUEST, "Request_BadRequest");
-    let (s, e) = graph(&sim, &at, Method::GET, "/v1.0/users?$select=nope", None).await;
+    let (s, e) = graph_get(&sim, &at, "/v1.0/users?$select=nope").await;
     assert_graph_error(s, &e, StatusCode::BAD_REQUEST, "BadRequest");
 
     // Credential policy.
@@ -387,14 +348,7 @@ async fn graph_input_query_and_transport_errors() {
         &e,
         &load_example("error-credential-lifetime-policy-400.response.json"),
     );
-    let (_, pol) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        "/v1.0/policies/defaultAppManagementPolicy",
-        None,
-    )
-    .await;
+    let (_, pol) = graph_get(&sim, &at, "/v1.0/policies/defaultAppManagementPolicy").await;
     assert_eq!(
         pol["applicationRestrictions"]["passwordCredentials"][0]["maxLifetime"],
         "P180D"
@@ -484,7 +438,7 @@ async fn graph_input_query_and_transport_errors() {
         k.throttle.max_requests_per_sec = None;
         k.faults.rate = 1.0;
     });
-    let (s, e) = graph(&sim, &at, Method::GET, "/v1.0/me", None).await;
+    let (s, e) = graph_get(&sim, &at, "/v1.0/me").await;
     assert!(
         s == StatusCode::SERVICE_UNAVAILABLE || s == StatusCode::GATEWAY_TIMEOUT,
         "{s}"
@@ -492,7 +446,7 @@ async fn graph_input_query_and_transport_errors() {
     assert!(e["error"]["code"] == "serviceNotAvailable" || e["error"]["code"] == "UnknownError");
     sim.update_knobs(|k| k.faults.rate = 0.0);
     sim.fail_next(1, 503);
-    let (s, e) = graph(&sim, &at, Method::GET, "/v1.0/me", None).await;
+    let (s, e) = graph_get(&sim, &at, "/v1.0/me").await;
     assert_graph_error(
         s,
         &e,
@@ -503,7 +457,7 @@ async fn graph_input_query_and_transport_errors() {
         &e,
         &load_example("error-service-unavailable-503.response.json"),
     );
-    let (s, _) = graph(&sim, &at, Method::GET, "/v1.0/me", None).await;
+    let (s, _) = graph_get(&sim, &at, "/v1.0/me").await;
     assert_eq!(s, StatusCode::OK);
 
     // /me with an app-only token.
@@ -524,16 +478,14 @@ async fn graph_input_query_and_transport_errors() {
         claims(&app_tok).get("roles").is_none(),
         "no consent: no roles claim"
     );
-    let (s, e) = graph(&sim, &app_tok, Method::GET, "/v1.0/me", None).await;
+    let (s, e) = graph_get(&sim, &app_tok, "/v1.0/me").await;
     assert_graph_error(s, &e, StatusCode::BAD_REQUEST, "BadRequest");
-    let (s, e) = graph(&sim, &app_tok, Method::GET, "/v1.0/users", None).await;
+    let (s, e) = graph_get(&sim, &app_tok, "/v1.0/users").await;
     assert_graph_error(s, &e, StatusCode::FORBIDDEN, "Authorization_RequestDenied");
-    let (s, e) = graph(
+    let (s, e) = graph_get(
         &sim,
         &app_tok,
-        Method::GET,
         &format!("/v1.0/users/{}/messages", sim.non_admin_upn()),
-        None,
     )
     .await;
     assert_graph_error(s, &e, StatusCode::FORBIDDEN, "ErrorAccessDenied");
@@ -1010,31 +962,25 @@ async fn admin_consent_endpoint_grants_static_permissions() {
     assert_eq!(query_param(&loc, "tenant"), Some(sim.tenant_id()));
     assert_eq!(query_param(&loc, "state").as_deref(), Some("ac1"));
     // The SP now exists with both app roles and a delegated grant.
-    let (s, sp) = graph(
+    let (s, sp) = graph_get(
         &sim,
         &at,
-        Method::GET,
         &format!("/v1.0/servicePrincipals(appId='{app_id}')"),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);
     let sp_id = sp["id"].as_str().unwrap();
-    let (_, l) = graph(
+    let (_, l) = graph_get(
         &sim,
         &at,
-        Method::GET,
         &format!("/v1.0/servicePrincipals/{sp_id}/appRoleAssignments"),
-        None,
     )
     .await;
     assert_eq!(l["value"].as_array().unwrap().len(), 2);
-    let (_, g) = graph(
+    let (_, g) = graph_get(
         &sim,
         &at,
-        Method::GET,
         &format!("/v1.0/oauth2PermissionGrants?$filter=clientId eq '{sp_id}'"),
-        None,
     )
     .await;
     assert_eq!(g["value"][0]["scope"], "User.Read");

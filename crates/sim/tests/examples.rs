@@ -15,30 +15,9 @@ fn first(v: &Value) -> &Value {
 async fn identity_platform_examples() {
     let sim = start().await;
     let c = http();
-    let oidc: Value = c
-        .get(format!(
-            "{}/organizations/v2.0/.well-known/openid-configuration",
-            sim.login_base()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let oidc: Value = openid_configuration(&sim, "organizations").await;
     assert_same_keys(&oidc, &load_example("openid-configuration.response.json"));
-    let oidc: Value = c
-        .get(format!(
-            "{}/{}/v2.0/.well-known/openid-configuration",
-            sim.login_base(),
-            sim.tenant_domain()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let oidc: Value = openid_configuration(&sim, &sim.tenant_domain()).await;
     assert_eq!(
         oidc["issuer"],
         format!("{}/{}/v2.0", sim.login_base(), sim.tenant_id())
@@ -116,21 +95,19 @@ async fn graph_examples_replay() {
     let sim = start().await;
     let at = admin_token(&sim).await;
 
-    let (s, me) = graph(&sim, &at, Method::GET, "/v1.0/me", None).await;
+    let (s, me) = graph_get(&sim, &at, "/v1.0/me").await;
     assert_eq!(s, StatusCode::OK);
     assert_same_keys(&me, &load_example("get-me.response.json"));
-    let (_, org) = graph(&sim, &at, Method::GET, "/v1.0/organization", None).await;
+    let (_, org) = graph_get(&sim, &at, "/v1.0/organization").await;
     assert_same_keys(
         first(&org),
         first(&load_example("get-organization.response.json")),
     );
     assert_eq!(first(&org)["id"], sim.tenant_id());
-    let (_, roles) = graph(
+    let (_, roles) = graph_get(
         &sim,
         &at,
-        Method::GET,
         "/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole",
-        None,
     )
     .await;
     assert_same_keys(
@@ -152,11 +129,11 @@ async fn graph_examples_replay() {
         format!("/v1.0/applications/{app_oid}"),
         format!("/v1.0/applications(appId='{app_id}')"),
     ] {
-        let (s, got) = graph(&sim, &at, Method::GET, &path, None).await;
+        let (s, got) = graph_get(&sim, &at, &path).await;
         assert_eq!(s, StatusCode::OK);
         assert_same_keys(&got, &load_example("get-application.response.json"));
     }
-    let (s, list) = graph(&sim, &at, Method::GET, "/v1.0/applications?$filter=displayName eq 'Contoso Mail Connector'&$select=id,appId,displayName,tags,createdDateTime", None).await;
+    let (s, list) = graph_get(&sim, &at, "/v1.0/applications?$filter=displayName eq 'Contoso Mail Connector'&$select=id,appId,displayName,tags,createdDateTime").await;
     assert_eq!(s, StatusCode::OK);
     let ex = load_example("list-applications-by-displayname.response.json");
     assert_same_keys(first(&list), first(&ex));
@@ -164,12 +141,10 @@ async fn graph_examples_replay() {
         .as_str()
         .unwrap()
         .ends_with("$metadata#applications(id,appId,displayName,tags,createdDateTime)"));
-    let (_, by_tag) = graph(
+    let (_, by_tag) = graph_get(
         &sim,
         &at,
-        Method::GET,
         "/v1.0/applications?$filter=tags/any(t:t eq 'managed-by-tool')",
-        None,
     )
     .await;
     assert_eq!(by_tag["value"].as_array().unwrap().len(), 1);
@@ -191,14 +166,7 @@ async fn graph_examples_replay() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (_, got) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        &format!("/v1.0/applications/{app_oid}"),
-        None,
-    )
-    .await;
+    let (_, got) = graph_get(&sim, &at, &format!("/v1.0/applications/{app_oid}")).await;
     assert_eq!(got["web"]["redirectUris"].as_array().unwrap().len(), 2);
     assert_eq!(
         got["web"]["implicitGrantSettings"]["enableIdTokenIssuance"],
@@ -223,12 +191,10 @@ async fn graph_examples_replay() {
     let text = pw["secretText"].as_str().unwrap();
     assert!((16..=64).contains(&text.len()));
     assert_eq!(pw["hint"].as_str().unwrap(), &text[..3]);
-    let (_, got) = graph(
+    let (_, got) = graph_get(
         &sim,
         &at,
-        Method::GET,
         &format!("/v1.0/applications/{app_oid}?$select=passwordCredentials"),
-        None,
     )
     .await;
     assert_eq!(got["passwordCredentials"][0]["secretText"], Value::Null);
@@ -258,12 +224,10 @@ async fn graph_examples_replay() {
     assert_eq!(s, StatusCode::CREATED);
     assert_documented_sp_keys(&sp, &load_example("create-service-principal.response.json"));
     let sp_id = sp["id"].as_str().unwrap().to_string();
-    let (s, got) = graph(
+    let (s, got) = graph_get(
         &sim,
         &at,
-        Method::GET,
         &format!("/v1.0/servicePrincipals(appId='{app_id}')"),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -280,16 +244,9 @@ async fn graph_examples_replay() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (_, got) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        &format!("/v1.0/servicePrincipals/{sp_id}"),
-        None,
-    )
-    .await;
+    let (_, got) = graph_get(&sim, &at, &format!("/v1.0/servicePrincipals/{sp_id}")).await;
     assert_eq!(got["appRoleAssignmentRequired"], true);
-    let (s, gsp) = graph(&sim, &at, Method::GET, "/v1.0/servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'&$select=id,appId,displayName,appRoles,oauth2PermissionScopes", None).await;
+    let (s, gsp) = graph_get(&sim, &at, "/v1.0/servicePrincipals?$filter=appId eq '00000003-0000-0000-c000-000000000000'&$select=id,appId,displayName,appRoles,oauth2PermissionScopes").await;
     assert_eq!(s, StatusCode::OK);
     let ex = load_example("get-graph-service-principal-approles.response.json");
     assert_same_keys(first(&gsp), first(&ex));
@@ -320,14 +277,7 @@ async fn graph_examples_replay() {
         &a,
         &load_example("grant-app-permission-approleassignedto.response.json"),
     );
-    let (_, robin) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        &format!("/v1.0/users/{}", sim.non_admin_upn()),
-        None,
-    )
-    .await;
+    let (_, robin) = graph_get(&sim, &at, &format!("/v1.0/users/{}", sim.non_admin_upn())).await;
     let mut u = load_example("assign-user-default-access.request.json");
     u["principalId"] = robin["id"].clone();
     u["resourceId"] = json!(sp_id);
@@ -345,24 +295,20 @@ async fn graph_examples_replay() {
         &load_example("assign-user-default-access.response.json"),
     );
     assert_eq!(a["principalType"], "User");
-    let (_, l) = graph(
+    let (_, l) = graph_get(
         &sim,
         &at,
-        Method::GET,
         &format!("/v1.0/servicePrincipals/{sp_id}/appRoleAssignedTo"),
-        None,
     )
     .await;
     assert_same_keys(
         first(&l),
         first(&load_example("list-approleassignedto.response.json")),
     );
-    let (_, l) = graph(
+    let (_, l) = graph_get(
         &sim,
         &at,
-        Method::GET,
         &format!("/v1.0/servicePrincipals/{sp_id}/appRoleAssignments"),
-        None,
     )
     .await;
     assert_same_keys(
@@ -389,7 +335,7 @@ async fn graph_examples_replay() {
         &load_example("create-oauth2permissiongrant.response.json"),
     );
     let filter = format!("/v1.0/oauth2PermissionGrants?$filter=clientId eq '{sp_id}' and consentType eq 'AllPrincipals' and resourceId eq '{graph_sp}'");
-    let (s, l) = graph(&sim, &at, Method::GET, &filter, None).await;
+    let (s, l) = graph_get(&sim, &at, &filter).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(l["value"].as_array().unwrap().len(), 1);
     assert_same_keys(
@@ -410,7 +356,7 @@ async fn graph_examples_replay() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (_, l) = graph(&sim, &at, Method::GET, &filter, None).await;
+    let (_, l) = graph_get(&sim, &at, &filter).await;
     assert_eq!(
         first(&l)["scope"],
         "User.Read offline_access openid Mail.Read"
@@ -431,14 +377,7 @@ async fn graph_examples_replay() {
     assert_same_keys(first(&groups), first(&ex));
     assert_eq!(first(&groups)["displayName"], "Mail Connector Users");
 
-    let (s, pol) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        "/v1.0/policies/defaultAppManagementPolicy",
-        None,
-    )
-    .await;
+    let (s, pol) = graph_get(&sim, &at, "/v1.0/policies/defaultAppManagementPolicy").await;
     assert_eq!(s, StatusCode::OK);
     assert_same_keys(
         &pol,
@@ -487,14 +426,7 @@ async fn graph_examples_replay() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        &format!("/v1.0/servicePrincipals/{sp_id}"),
-        None,
-    )
-    .await;
+    let (s, _) = graph_get(&sim, &at, &format!("/v1.0/servicePrincipals/{sp_id}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "deleting the app deletes its SP");
 }
 

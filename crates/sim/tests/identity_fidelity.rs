@@ -75,6 +75,14 @@ async fn refresh(sim: &Sim, rt: &str, scope: &str) -> (StatusCode, Value) {
     .await
 }
 
+/// The tenant's admin, as the simulator seeded it.
+fn admin_user(sim: &Sim) -> appgrant_sim::SeededUser {
+    sim.users()
+        .into_iter()
+        .find(|u| u.user_principal_name == sim.admin_upn())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn default_scope_for_the_first_party_public_client_yields_the_tenant_wide_consent() {
     let sim = start().await;
@@ -129,16 +137,7 @@ async fn default_scope_adds_the_users_own_consent_but_not_other_users() {
 #[tokio::test]
 async fn default_scope_on_device_code_yields_the_tenant_wide_consent() {
     let sim = start().await;
-    let r = client_for(&sim)
-        .post(format!(
-            "{}/organizations/oauth2/v2.0/devicecode",
-            sim.login_base()
-        ))
-        .form(&[("client_id", sim.public_client_id()), ("scope", DEFAULT)])
-        .send()
-        .await
-        .unwrap();
-    let dc: Value = r.json().await.unwrap();
+    let dc = device_code(&sim, DEFAULT).await;
     sim.approve_device_code(dc["user_code"].as_str().unwrap(), &sim.admin_upn())
         .unwrap();
     let (s, tok) = token_request(
@@ -233,11 +232,7 @@ async fn scope_in_responses_uses_the_clients_form_with_the_granted_oidc_scopes()
 #[tokio::test]
 async fn client_info_is_returned_when_msal_asks_for_it() {
     let sim = start().await;
-    let admin = sim
-        .users()
-        .into_iter()
-        .find(|u| u.user_principal_name == sim.admin_upn())
-        .unwrap();
+    let admin = admin_user(&sim);
     let tok = code_flow(
         &sim,
         &sim.admin_upn(),
@@ -268,11 +263,7 @@ async fn client_info_is_returned_when_msal_asks_for_it() {
 #[tokio::test]
 async fn id_token_has_the_documented_v2_claims_and_the_nonce() {
     let sim = start().await;
-    let admin = sim
-        .users()
-        .into_iter()
-        .find(|u| u.user_principal_name == sim.admin_upn())
-        .unwrap();
+    let admin = admin_user(&sim);
     let tok = code_flow(
         &sim,
         &sim.admin_upn(),
@@ -313,17 +304,6 @@ async fn id_token_has_the_documented_v2_claims_and_the_nonce() {
     );
     assert!(id["exp"].as_i64().unwrap() > id["iat"].as_i64().unwrap());
     // The issuer is the one discovery advertises.
-    let doc: Value = client_for(&sim)
-        .get(format!(
-            "{}/{}/v2.0/.well-known/openid-configuration",
-            sim.login_base(),
-            sim.tenant_id()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = openid_configuration(&sim, &sim.tenant_id()).await;
     assert_eq!(doc["issuer"], id["iss"]);
 }

@@ -56,14 +56,7 @@ async fn an_app_with_its_secret_and_grants_survives_a_restart() {
 
     let sim = start_with(&path).await;
     let at = admin_token(&sim).await; // sessions are not kept: sign in again
-    let (s, app) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        &format!("/v1.0/applications/{oid}"),
-        None,
-    )
-    .await;
+    let (s, app) = graph_get(&sim, &at, &format!("/v1.0/applications/{oid}")).await;
     assert_eq!(s, StatusCode::OK, "{app}");
     assert_eq!(app["appId"], app_id);
     assert_eq!(app["passwordCredentials"][0]["displayName"], "kept");
@@ -96,14 +89,7 @@ async fn an_app_with_its_secret_and_grants_survives_a_restart() {
     sim.shutdown().await;
     let sim = start_with(&path).await;
     let at = admin_token(&sim).await;
-    let (s, _) = graph(
-        &sim,
-        &at,
-        Method::GET,
-        &format!("/v1.0/applications/{oid}"),
-        None,
-    )
-    .await;
+    let (s, _) = graph_get(&sim, &at, &format!("/v1.0/applications/{oid}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Only the state file is left behind (no temp files).
     let names: Vec<String> = std::fs::read_dir(&dir)

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::graph::fields::{text, time};
 use crate::graph::{ErrorClass, Expect, GraphClient, GraphError, Wait, WaitReason};
 use crate::identity::TokenStore;
 use crate::plan::{marker_tag, AppPlan, Plan, Step, StepKind};
@@ -751,8 +752,8 @@ impl Run<'_> {
                 hint: "Unlock or start your system keyring (Windows Credential Manager, macOS Keychain, GNOME Keyring / KWallet), then run Apply again.".to_string(),
             });
         }
-        let created_at = parse_time(&created, "startDateTime").unwrap_or(pending_since);
-        let expires_at = parse_time(&created, "endDateTime").unwrap_or(pending_since);
+        let created_at = time(&created, "startDateTime").unwrap_or(pending_since);
+        let expires_at = time(&created, "endDateTime").unwrap_or(pending_since);
         self.journal_update(|j| {
             let a = j.app_mut(&app.key);
             a.secret_key_id = Some(key_id.clone());
@@ -784,24 +785,10 @@ fn is_orphan(
     stored_key: Option<&str>,
     stored: bool,
 ) -> bool {
-    let started = parse_time(cred, "startDateTime");
+    let started = time(cred, "startDateTime");
     text(cred, "displayName") == description
         && started.is_some_and(|s| s >= since - chrono::TimeDelta::minutes(10))
         && !(stored && stored_key == Some(text(cred, "keyId").as_str()))
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn parse_time(v: &Value, key: &str) -> Option<DateTime<Utc>> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc))
 }
 
 #[cfg(test)]

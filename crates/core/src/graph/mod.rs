@@ -17,6 +17,7 @@
 //! nothing of plans or recipes.
 
 mod error;
+pub(crate) mod fields;
 
 use std::future::Future;
 use std::pin::Pin;

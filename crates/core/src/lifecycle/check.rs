@@ -17,6 +17,7 @@ use super::error::LifecycleError;
 use super::rotate::RotationStage;
 use crate::apply::journal::Journal;
 use crate::cloud::Endpoints;
+use crate::graph::fields::{text, time};
 use crate::graph::{ErrorClass, GraphClient};
 use crate::identity::Session;
 use crate::plan::{plan, Choices, Phase, Plan, StepKind};
@@ -170,20 +171,6 @@ impl Findings {
     }
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn time(v: &Value, key: &str) -> Option<DateTime<Utc>> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc))
-}
-
 /// Reads the tenant for `connection` and reports what differs. Writes nothing.
 pub(super) async fn run(
     graph: &GraphClient,
@@ -238,6 +225,30 @@ pub(super) async fn run(
     })
 }
 
+/// The permissions of app `app_key` that the connection's mailbox limits cover.
+fn mailbox_limited<'a>(connection: &'a Connection, app_key: &str) -> Vec<&'a String> {
+    connection
+        .mailbox_limits
+        .iter()
+        .filter(|l| l.app_key == app_key)
+        .flat_map(|l| &l.permissions)
+        .collect()
+}
+
+/// GETs `path`: `None` when the tenant answers that it is not found (deleted there), an error
+/// saying what was being read (`reading`) for any other failure.
+async fn read_or_gone(
+    graph: &GraphClient,
+    path: &str,
+    reading: String,
+) -> Result<Option<Value>, LifecycleError> {
+    match graph.get(path).await {
+        Ok(body) => Ok(Some(body)),
+        Err(e) if e.class() == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(LifecycleError::graph(reading, e)),
+    }
+}
+
 /// The app, its enterprise app and its secrets. False when the app is gone.
 async fn check_app(
     graph: &GraphClient,
@@ -247,49 +258,37 @@ async fn check_app(
 ) -> Result<bool, LifecycleError> {
     let key = Some(app.key.as_str());
     let name = &app.display_name;
-    let body = match graph
-        .get(&format!(
+    let Some(body) = read_or_gone(
+        graph,
+        &format!(
             "applications/{}?$select=id,appId,passwordCredentials",
             app.object_id
-        ))
-        .await
-    {
-        Ok(body) => body,
-        Err(e) if e.class() == ErrorClass::NotFound => {
-            f.add(
-                FindingKind::AppDeleted,
-                key,
-                format!("The app \"{name}\" was deleted in the tenant"),
-            );
-            return Ok(false);
-        }
-        Err(e) => {
-            return Err(LifecycleError::graph(
-                format!("Reading the app \"{name}\""),
-                e,
-            ))
-        }
+        ),
+        format!("Reading the app \"{name}\""),
+    )
+    .await?
+    else {
+        f.add(
+            FindingKind::AppDeleted,
+            key,
+            format!("The app \"{name}\" was deleted in the tenant"),
+        );
+        return Ok(false);
     };
     if let Some(sp) = &app.service_principal_id {
-        match graph
-            .get(&format!("servicePrincipals/{sp}?$select=id"))
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if e.class() == ErrorClass::NotFound => {
-                f.add(
-                    FindingKind::EnterpriseAppDeleted,
-                    key,
-                    format!("The enterprise app of \"{name}\" was deleted in the tenant"),
-                );
-                return Ok(false);
-            }
-            Err(e) => {
-                return Err(LifecycleError::graph(
-                    format!("Reading the enterprise app of \"{name}\""),
-                    e,
-                ))
-            }
+        let found = read_or_gone(
+            graph,
+            &format!("servicePrincipals/{sp}?$select=id"),
+            format!("Reading the enterprise app of \"{name}\""),
+        )
+        .await?;
+        if found.is_none() {
+            f.add(
+                FindingKind::EnterpriseAppDeleted,
+                key,
+                format!("The enterprise app of \"{name}\" was deleted in the tenant"),
+            );
+            return Ok(false);
         }
     }
     let creds = body
@@ -445,12 +444,7 @@ async fn grants(
     };
     let key = Some(app.key.as_str());
     let name = &app.display_name;
-    let limited: Vec<&String> = connection
-        .mailbox_limits
-        .iter()
-        .filter(|l| l.app_key == app.key)
-        .flat_map(|l| &l.permissions)
-        .collect();
+    let limited = mailbox_limited(connection, &app.key);
     let wanted: Vec<String> = spec
         .application_permissions()
         .map(|p| p.name.clone())
@@ -675,12 +669,7 @@ pub(super) async fn fix(
         ) else {
             continue;
         };
-        let limited: Vec<&String> = connection
-            .mailbox_limits
-            .iter()
-            .filter(|l| l.app_key == app.key)
-            .flat_map(|l| &l.permissions)
-            .collect();
+        let limited = mailbox_limited(connection, &app.key);
         let wanted: Vec<String> = the_plan
             .app(&app.key)
             .map(|p| {

@@ -29,6 +29,7 @@ use super::error::LifecycleError;
 use super::LifecycleEvent;
 use crate::apply::AppOutcome;
 use crate::cloud::Endpoints;
+use crate::graph::fields::{text, time};
 use crate::graph::{ErrorClass, Expect, GraphClient, GraphError, RetryPolicy};
 use crate::plan::SecretPolicy;
 use crate::recipe::{CredentialSpec, Recipe};
@@ -274,20 +275,6 @@ fn description_for(base: &str, id: &str, now: DateTime<Utc>) -> String {
         now.format("%Y-%m-%d"),
         &id[..id.len().min(8)]
     )
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn parse_time(v: &Value, key: &str) -> Option<DateTime<Utc>> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc))
 }
 
 impl Run<'_> {
@@ -650,8 +637,8 @@ impl Run<'_> {
         rotation.new_secret = Some(SecretMeta {
             key_id,
             description: rotation.description.clone(),
-            created_at: parse_time(&created, "startDateTime").unwrap_or(now),
-            expires_at: parse_time(&created, "endDateTime").unwrap_or(end),
+            created_at: time(&created, "startDateTime").unwrap_or(now),
+            expires_at: time(&created, "endDateTime").unwrap_or(end),
         });
         rotation.pending_since = None;
         rotation.stage = RotationStage::Stored;

@@ -3,13 +3,16 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use appgrant_core::cloud::{Cloud, Endpoints};
+use appgrant_core::graph::{DelegatedToken, GraphClient, RetryPolicy};
 use appgrant_core::identity::{
     Access, Authenticator, BrowserOpener, MemoryStore, SignInConfig, TokenStore,
 };
+use appgrant_core::secret::Secret;
 use appgrant_sim::{Knobs, Sim, SimConfig};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -188,4 +191,63 @@ pub async fn signed_in_as(
         .await
         .expect("signs in with write access");
     (auth, session)
+}
+
+/// A token source that "dies" after a number of requests: every later Graph call fails, as
+/// if the process had been killed just before it.
+struct DyingToken {
+    inner: Arc<dyn appgrant_core::graph::TokenSource>,
+    remaining: AtomicUsize,
+}
+
+impl appgrant_core::graph::TokenSource for DyingToken {
+    fn token(
+        &self,
+    ) -> appgrant_core::graph::BoxFuture<'_, Result<Secret<String>, appgrant_core::graph::GraphError>>
+    {
+        let alive = self
+            .remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        Box::pin(async move {
+            if alive {
+                self.inner.token().await
+            } else {
+                Err(appgrant_core::graph::GraphError::Cancelled)
+            }
+        })
+    }
+}
+
+/// A Graph client on `sim`, signed in through `auth` for applying, with fast retries.
+pub fn apply_graph(sim: &Sim, auth: &Arc<Authenticator>) -> GraphClient {
+    graph_with_token(sim, apply_token(auth))
+}
+
+/// `apply_graph` whose every call after the first `dies_after` fails, as if the process had
+/// been killed just before it.
+pub fn dying_graph(sim: &Sim, auth: &Arc<Authenticator>, dies_after: usize) -> GraphClient {
+    graph_with_token(
+        sim,
+        Arc::new(DyingToken {
+            inner: apply_token(auth),
+            remaining: AtomicUsize::new(dies_after),
+        }),
+    )
+}
+
+fn apply_token(auth: &Arc<Authenticator>) -> Arc<dyn appgrant_core::graph::TokenSource> {
+    Arc::new(DelegatedToken {
+        auth: Arc::clone(auth),
+        access: Access::Apply,
+    })
+}
+
+fn graph_with_token(sim: &Sim, token: Arc<dyn appgrant_core::graph::TokenSource>) -> GraphClient {
+    GraphClient::new(
+        appgrant_core::identity::http_client().unwrap(),
+        &endpoints(sim).graph,
+        token,
+    )
+    .with_policy(RetryPolicy::fast())
 }

@@ -210,6 +210,41 @@ pub async fn graph(
     graph_h(sim, token, method, path, body, &[]).await
 }
 
+/// Starts a device-code sign-in for the public client asking for `scope`: the `/devicecode` answer.
+pub async fn device_code(sim: &Sim, scope: &str) -> Value {
+    let r = client_for(sim)
+        .post(format!(
+            "{}/organizations/oauth2/v2.0/devicecode",
+            sim.login_base()
+        ))
+        .form(&[("client_id", sim.public_client_id()), ("scope", scope)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// The OpenID discovery document of `tenant` (`organizations`, a tenant ID or a domain).
+pub async fn openid_configuration(sim: &Sim, tenant: &str) -> Value {
+    client_for(sim)
+        .get(format!(
+            "{}/{tenant}/v2.0/.well-known/openid-configuration",
+            sim.login_base()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `GET path` on Graph with `token`.
+pub async fn graph_get(sim: &Sim, token: &str, path: &str) -> (StatusCode, Value) {
+    graph(sim, token, Method::GET, path, None).await
+}
+
 pub async fn graph_h(
     sim: &Sim,
     token: &str,

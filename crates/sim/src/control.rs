@@ -162,7 +162,7 @@ pub fn app_secrets(state: &SimState, app_id: &str) -> Result<Vec<serde_json::Val
                 "displayName": s.display_name,
                 "startDateTime": crate::model::fmt_time(&s.start),
                 "endDateTime": crate::model::fmt_time(&s.end),
-                "hint": s.text.chars().take(3).collect::<String>(),
+                "hint": s.hint,
             })
         })
         .collect())

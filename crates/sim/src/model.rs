@@ -100,15 +100,53 @@ pub struct Mailbox {
     pub sent: Vec<Value>,
 }
 
-/// A client secret (the value is kept so the token endpoint can check it).
+/// A client secret. Like Entra, the tenant keeps only a hash of the value (to check it at the
+/// token endpoint) and its first three characters (the `hint`), never the value itself: the
+/// practice tenant's saved state holds nothing a client could sign in with.
 #[derive(Debug, Clone)]
 pub struct Secret {
     pub key_id: String,
-    pub text: String,
+    /// SHA-256 of the value, base64url.
+    pub hash: String,
+    /// The value's first three characters, as Graph shows them.
+    pub hint: String,
     pub display_name: Option<String>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub created: Instant,
+}
+
+impl Secret {
+    /// A secret whose value is `text` (kept only as its hash and hint).
+    pub fn from_text(
+        key_id: String,
+        text: &str,
+        display_name: Option<String>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            key_id,
+            hash: Self::digest(text),
+            hint: text.chars().take(3).collect(),
+            display_name,
+            start,
+            end,
+            created: Instant::now(),
+        }
+    }
+
+    /// The stored form of a secret's value.
+    pub fn digest(text: &str) -> String {
+        use base64::Engine as _;
+        use sha2::{Digest, Sha256};
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
+    }
+
+    /// Whether `text` is this secret's value.
+    pub fn matches(&self, text: &str) -> bool {
+        Self::digest(text) == self.hash
+    }
 }
 
 /// An application registration.
@@ -134,7 +172,7 @@ impl Application {
                     "customKeyIdentifier": null,
                     "displayName": s.display_name,
                     "endDateTime": fmt_time(&s.end),
-                    "hint": s.text.chars().take(3).collect::<String>(),
+                    "hint": s.hint,
                     "keyId": s.key_id,
                     "secretText": null,
                     "startDateTime": fmt_time(&s.start),

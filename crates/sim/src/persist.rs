@@ -1,5 +1,5 @@
 //! Persisted tenant state (`SimConfig::state_file`, `--state-file`): the objects an admin
-//! creates (applications with their secrets, service principals, app role assignments,
+//! creates (applications with their secrets' hashes, service principals, app role assignments,
 //! delegated grants, Exchange app scopes and role assignments) are loaded at start and saved
 //! atomically (temp file + rename) after every successful write, so a desktop practice tenant
 //! or a trainer's standalone tenant survives restarts.
@@ -57,7 +57,9 @@ struct Snapshot {
 #[derive(Serialize, Deserialize)]
 struct SecretRecord {
     key_id: String,
-    text: String,
+    /// The value's hash and hint only (see `model::Secret`): the file holds no usable secret.
+    hash: String,
+    hint: String,
     display_name: Option<String>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -148,7 +150,8 @@ fn snapshot(t: &Tenant) -> Snapshot {
                     .iter()
                     .map(|s| SecretRecord {
                         key_id: s.key_id.clone(),
-                        text: s.text.clone(),
+                        hash: s.hash.clone(),
+                        hint: s.hint.clone(),
                         display_name: s.display_name.clone(),
                         start: s.start,
                         end: s.end,
@@ -257,7 +260,8 @@ fn restore(t: &mut Tenant, s: Snapshot, path: &Path) -> Result<(), PersistError>
                 .into_iter()
                 .map(|x| Secret {
                     key_id: x.key_id,
-                    text: x.text,
+                    hash: x.hash,
+                    hint: x.hint,
                     display_name: x.display_name,
                     start: x.start,
                     end: x.end,
@@ -340,8 +344,8 @@ pub fn load(state: &SimState, path: &Path) -> Result<(), PersistError> {
     restore(&mut state.tenant(), snap, path)
 }
 
-/// Saves the tenant to `path` atomically: a temp file next to it (readable by the owner only:
-/// it holds the practice tenant's client secrets), then a rename.
+/// Saves the tenant to `path` atomically: a temp file next to it (readable by the owner only;
+/// client secrets are in it only as hashes and hints), then a rename.
 pub fn save(state: &SimState, path: &Path) -> Result<(), PersistError> {
     let write_err = |source| PersistError::Write {
         path: path.to_path_buf(),

@@ -249,14 +249,13 @@ fn application(tag: &str, name: &str, access: Vec<Value>, created: DateTime<Utc>
 
 fn secret(tag: &str, name: &str, now: DateTime<Utc>, days: i64) -> Secret {
     let end = now + Duration::days(days);
-    Secret {
-        key_id: det_uuid(&format!("{tag}:key")),
-        text: format!("hm{}", det_uuid(tag).replace('-', "")),
-        display_name: Some(name.to_string()),
-        start: end - Duration::days(365),
+    Secret::from_text(
+        det_uuid(&format!("{tag}:key")),
+        &format!("hm{}", det_uuid(tag).replace('-', "")),
+        Some(name.to_string()),
+        end - Duration::days(365),
         end,
-        created: Instant::now(),
-    }
+    )
 }
 
 fn set_certificates(app: &mut Application, certs: &[(&str, i64)], tag: &str, now: DateTime<Utc>) {

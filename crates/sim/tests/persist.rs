@@ -1,5 +1,6 @@
 //! Persisted state (`SimConfig::state_file`): what an admin created survives a restart of the
-//! practice tenant; a damaged file is refused with a clear error instead of being overwritten.
+//! practice tenant (client secrets only as a hash and hint, as Entra keeps them); a damaged
+//! file is refused with a clear error instead of being overwritten.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -53,6 +54,10 @@ async fn an_app_with_its_secret_and_grants_survives_a_restart() {
     assert_eq!(s, StatusCode::OK);
     let secret = pw["secretText"].as_str().unwrap().to_string();
     sim.shutdown().await;
+    // Like Entra, the tenant keeps a hash and the hint, never the value.
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(!saved.contains(&secret), "the state file holds the secret");
+    assert!(saved.contains(&secret[..3]), "the hint is kept");
 
     let sim = start_with(&path).await;
     let at = admin_token(&sim).await; // sessions are not kept: sign in again

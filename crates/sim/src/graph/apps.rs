@@ -759,14 +759,13 @@ fn add_password(ctx: &Ctx, k: &str) -> GResult {
         }
     }
     let text = secret_text();
-    let secret = Secret {
-        key_id: uuid::Uuid::new_v4().to_string(),
-        text: text.clone(),
-        display_name: pc.display_name.clone(),
+    let secret = Secret::from_text(
+        uuid::Uuid::new_v4().to_string(),
+        &text,
+        pc.display_name.clone(),
         start,
         end,
-        created: Instant::now(),
-    };
+    );
     let out = json!({
         "@odata.context": ctx.context("microsoft.graph.passwordCredential"),
         "customKeyIdentifier": null,

@@ -997,7 +997,7 @@ fn check_secret(
     let s = app
         .secrets
         .iter()
-        .find(|s| s.matches(&secret))
+        .find(|s| s.matches(secret))
         .ok_or_else(|| AadError::invalid_secret(client_id))?;
     if too_young(s.created, knobs.replication.secret_to_token_ms) || s.start > Utc::now() {
         return Err(AadError::invalid_secret(client_id));

@@ -19,6 +19,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use appgrant_sim::model::Secret;
 use appgrant_sim::{Knobs, Sim, SimConfig};
 use serde_json::Value;
 
@@ -305,12 +306,13 @@ fn audit(
     if assignments.is_empty() && grants.is_empty() {
         row.problems.push("no permission was granted".into());
     }
+    // The tenant keeps each secret as a hash (as Entra does), so compare hashes.
     let secrets: HashMap<String, Vec<String>> = apps
         .iter()
         .map(|a| {
             (
                 a.app_id.clone(),
-                a.secrets.iter().map(|s| s.text.clone()).collect(),
+                a.secrets.iter().map(|s| s.hash.clone()).collect(),
             )
         })
         .collect();
@@ -379,7 +381,7 @@ fn audit(
             .unwrap_or_default();
         if !on_app
             .iter()
-            .any(|s| revealed.iter().any(|v| v.contains(s.as_str())))
+            .any(|hash| revealed.iter().any(|v| Secret::digest(v.trim()) == *hash))
         {
             row.lost += 1;
         }

@@ -72,8 +72,12 @@ function keyringSecret(appId, keyId) {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // Match the entry's own account attribute: AppGrant's list of accounts is an item in the
+  // same store whose value names every account, so a plain substring match could pick it.
+  const account = `secret/${TENANT_ID}/${appId}/${keyId}`;
   for (const block of out.split(/\n(?=\[)/)) {
-    if (block.includes(`secret/${TENANT_ID}/${appId}/${keyId}`)) {
+    const lines = block.split("\n").filter((line) => !line.startsWith("secret = "));
+    if (lines.some((line) => line.includes(account))) {
       return block.match(/^secret = (.*)$/m)?.[1] ?? null;
     }
   }

@@ -44,6 +44,9 @@ const COMMANDS: &[&str] = &[
     "plan_drift_fix",
     "fix_adopted_drift",
     "open_external",
+    "set_presenter",
+    "practice_scenarios",
+    "choose_practice_scenario",
 ];
 
 fn main() {

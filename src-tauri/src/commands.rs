@@ -9,6 +9,7 @@ use appgrant_core::identity::{DeviceCodePrompt, Session};
 use appgrant_core::plan::Choices;
 use appgrant_core::scope::signin::SignInLimit;
 use appgrant_core::scope::Recipient;
+use appgrant_core::settings::{LastTenant, Settings};
 use appgrant_core::vault::Connection;
 use appgrant_core::verify::Check;
 use tauri::ipc::Channel;
@@ -25,23 +26,22 @@ use crate::state::AppState;
 type Result<T> = std::result::Result<T, UiError>;
 
 /// How the window should open: `APPGRANT_START=practice` opens the practice tenant straight
-/// away (what `scripts/start.sh` does when no tenant is given), a domain opens that tenant.
+/// away (what `scripts/start.sh` does when no tenant is given), a domain opens that tenant;
+/// otherwise the tenant chosen last time opens again (the Start screen asks on a first run).
+/// `APPGRANT_PRESENTER=1` (`start.sh --presenter`) turns presenter mode on and remembers it.
 #[tauri::command]
-pub async fn launch_options() -> Result<LaunchOptions> {
+pub async fn launch_options(state: State<'_, AppState>) -> Result<LaunchOptions> {
+    let presenter_asked = std::env::var("APPGRANT_PRESENTER").is_ok_and(|v| v.trim() == "1");
+    let settings = if presenter_asked {
+        state.remember(|s| s.presenter = true)
+    } else {
+        Settings::load(&state.data_dir)
+    };
     let start = std::env::var("APPGRANT_START").unwrap_or_default();
     Ok(match start.trim() {
-        "" => LaunchOptions {
-            start: None,
-            tenant: None,
-        },
-        "practice" => LaunchOptions {
-            start: Some("practice"),
-            tenant: None,
-        },
-        tenant => LaunchOptions {
-            start: Some("tenant"),
-            tenant: Some(tenant.to_string()),
-        },
+        "" => LaunchOptions::remembered(settings),
+        "practice" => LaunchOptions::practice(settings.presenter),
+        tenant => LaunchOptions::tenant(tenant, None, None, settings.presenter),
     })
 }
 
@@ -73,21 +73,19 @@ pub async fn import_recipe(
 #[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn start_practice(state: State<'_, AppState>) -> Result<TenantInfo> {
     let practice = state.practice_tenant().await?;
-    state.flow.lock().await.use_tenant(TenantChoice {
-        cloud: practice.cloud,
-        tenant: practice.tenant_id,
-        practice: true,
-        client_id: Some(practice.client_id),
-    })?;
-    Ok(TenantInfo {
-        practice: true,
-        label: "Contoso Practice".to_string(),
-        sign_in_hint: Some(format!(
-            "Sign in as {} (a Global Administrator). No password is needed in the practice tenant.",
-            practice.admin_upn
-        )),
-        cloud: None,
-    })
+    let scenario = state.scenario();
+    {
+        let mut flow = state.flow.lock().await;
+        flow.set_login_hint(Some(scenario.sign_in_upn(&practice.domain)))?;
+        flow.use_tenant(TenantChoice {
+            cloud: practice.cloud,
+            tenant: practice.tenant_id,
+            practice: true,
+            client_id: Some(practice.client_id),
+        })?;
+    }
+    state.remember(|s| s.last_tenant = Some(LastTenant::Practice));
+    Ok(TenantInfo::practice(&scenario, &practice.domain))
 }
 
 /// Points the wizard at a real tenant ("organizations" for any work account) in a Microsoft
@@ -116,12 +114,20 @@ pub async fn use_tenant(
         .map(|id| id.trim().to_string())
         .filter(|id| !id.is_empty());
     let mut flow = state.flow.lock().await;
+    flow.set_login_hint(None)?;
     flow.use_tenant(TenantChoice {
         cloud: cloud.clone(),
         tenant: tenant.clone(),
         practice: false,
-        client_id,
+        client_id: client_id.clone(),
     })?;
+    state.remember(|s| {
+        s.last_tenant = Some(LastTenant::Tenant {
+            tenant: tenant.clone(),
+            cloud: cloud.id().to_string(),
+            client_id,
+        })
+    });
     Ok(TenantInfo {
         practice: false,
         label: if tenant == "organizations" {

@@ -5,7 +5,9 @@ use appgrant_core::catalog::{PermissionKind, Risk};
 use appgrant_core::cloud::{Cloud, Endpoints};
 use appgrant_core::export::Handoff;
 use appgrant_core::plan::{ConsentHandoff, Lifetime, Plan, Step};
+use appgrant_core::practice::Scenario;
 use appgrant_core::recipe::{Audience, Recipe, Var};
+use appgrant_core::settings::{LastTenant, Settings};
 use appgrant_core::vault::Connection;
 use serde::Serialize;
 
@@ -106,6 +108,58 @@ pub struct LaunchOptions {
     /// "practice", "tenant", or none (show the Start screen).
     pub start: Option<&'static str>,
     pub tenant: Option<String>,
+    /// The tenant's cloud (`Cloud::id`) when it was remembered; none: Global.
+    pub cloud: Option<String>,
+    /// The organisation's own sign-in app, when it was remembered with the tenant.
+    pub client_id: Option<String>,
+    /// Presenter mode (remembered across restarts).
+    pub presenter: bool,
+}
+
+impl LaunchOptions {
+    pub fn practice(presenter: bool) -> Self {
+        Self {
+            start: Some("practice"),
+            tenant: None,
+            cloud: None,
+            client_id: None,
+            presenter,
+        }
+    }
+
+    pub fn tenant(
+        tenant: &str,
+        cloud: Option<String>,
+        client_id: Option<String>,
+        presenter: bool,
+    ) -> Self {
+        Self {
+            start: Some("tenant"),
+            tenant: Some(tenant.to_string()),
+            cloud,
+            client_id,
+            presenter,
+        }
+    }
+
+    /// The tenant chosen last time, or the Start screen on a first run.
+    pub fn remembered(settings: Settings) -> Self {
+        match settings.last_tenant {
+            Some(LastTenant::Practice) => Self::practice(settings.presenter),
+            Some(LastTenant::Tenant {
+                tenant,
+                cloud,
+                client_id,
+            }) => Self::tenant(&tenant, Some(cloud), client_id, settings.presenter),
+            None => Self {
+                start: None,
+                tenant: None,
+                cloud: None,
+                client_id: None,
+                presenter: settings.presenter,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,6 +170,41 @@ pub struct TenantInfo {
     pub sign_in_hint: Option<String>,
     /// The Microsoft cloud of a real tenant (none for the practice tenant).
     pub cloud: Option<CloudView>,
+}
+
+impl TenantInfo {
+    /// The practice tenant, with the sign-in hint of the chosen scenario.
+    pub fn practice(scenario: &Scenario, domain: &str) -> Self {
+        Self {
+            practice: true,
+            label: "Contoso Practice".to_string(),
+            sign_in_hint: Some(scenario.sign_in_hint(domain)),
+            cloud: None,
+        }
+    }
+}
+
+/// The practice scenarios menu: every scenario with its one line, and the one now chosen.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioMenu {
+    pub scenarios: Vec<Scenario>,
+    pub active: String,
+}
+
+/// What choosing a scenario did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioChosen {
+    /// The practice tenant with the scenario's sign-in hint.
+    pub tenant: TenantInfo,
+    /// The scenario now in effect ("reset" leaves an ordinary day).
+    pub active: String,
+    /// Whoever was signed in was signed out (another account should sign in, or the tenant
+    /// was reset).
+    pub signed_out: bool,
+    /// Apps made by hand that were put back into the tenant.
+    pub added_apps: Vec<String>,
 }
 
 /// A Microsoft cloud as the wizard shows it.

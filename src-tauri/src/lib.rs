@@ -2,7 +2,7 @@
 //!
 //! `commands` adapts the wizard's calls and `dashboard` the connections dashboard's, `dto`
 //! shapes what the UI receives, `error` turns core errors into `{ code, message, hint }`,
-//! `state` holds the wizard's flow, the dashboard's sign-ins and the practice tenant between
+//! `guided` holds presenter mode and the practice scenarios, `state` holds the wizard's flow, the dashboard's sign-ins and the practice tenant between
 //! commands. Everything worth testing lives in `appgrant-core`.
 
 mod adopt;
@@ -10,6 +10,7 @@ mod commands;
 mod dashboard;
 mod dto;
 mod error;
+mod guided;
 mod state;
 
 use tauri::Manager;
@@ -60,6 +61,9 @@ macro_rules! app_commands {
             adopt::plan_drift_fix,
             adopt::fix_adopted_drift,
             commands::open_external,
+            guided::set_presenter,
+            guided::practice_scenarios,
+            guided::choose_practice_scenario,
         ]
     };
 }

@@ -128,6 +128,8 @@ pub struct Flow {
     auth: Option<Arc<Authenticator>>,
     device: Option<DeviceCodePrompt>,
     current: Option<Current>,
+    /// The account Microsoft's sign-in page suggests (the practice scenario's account).
+    login_hint: Option<String>,
 }
 
 impl Flow {
@@ -142,6 +144,7 @@ impl Flow {
             auth: None,
             device: None,
             current: None,
+            login_hint: None,
         }
     }
 
@@ -178,6 +181,7 @@ impl Flow {
         let mut config = SignInConfig::new(endpoints.clone());
         config.tenant = choice.tenant.clone();
         config.client_id = client_id;
+        config.login_hint = self.login_hint.clone();
         self.auth = Some(Arc::new(Authenticator::new(
             config,
             Arc::clone(&self.secrets),
@@ -187,6 +191,16 @@ impl Flow {
         self.device = None;
         self.current = None;
         Ok(())
+    }
+
+    /// Suggests `hint` as the account on the sign-in page from now on. With a tenant chosen,
+    /// this signs out (the next sign-in is a new one) and forgets the plan.
+    pub fn set_login_hint(&mut self, hint: Option<String>) -> Result<(), FlowError> {
+        self.login_hint = hint;
+        match self.tenant.clone() {
+            Some(choice) => self.use_tenant(choice),
+            None => Ok(()),
+        }
     }
 
     fn auth(&self) -> Result<Arc<Authenticator>, FlowError> {

@@ -1,7 +1,8 @@
 //! The `/_sim/` control and observation API: knobs (GET/PUT), reset, counters, the redacted
 //! request log, seeded users, device code approval, one-shot failures, refresh token
 //! revocation, and what an admin might do behind AppGrant's back (list an app's secrets,
-//! make one expire early, delete an app with its enterprise app). Not part of Microsoft's
+//! make one expire early, delete an app with its enterprise app, put back the apps made by
+//! hand from the vendors' guides). Not part of Microsoft's
 //! surface; never throttled or delayed.
 
 use crate::config::Knobs;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<SimState> {
         .route("/_sim/devicecode/approve", post(approve))
         .route("/_sim/fail-next", post(fail_next))
         .route("/_sim/revoke-refresh-tokens", post(revoke))
+        .route("/_sim/hand-made-apps", post(hand_made_apps))
         .route("/_sim/apps/{app_id}", delete(remove_app))
         .route("/_sim/apps/{app_id}/secrets", get(list_secrets))
         .route("/_sim/apps/{app_id}/secrets/{key_id}/expire", post(expire))
@@ -254,6 +256,13 @@ async fn expire(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => not_found(e),
     }
+}
+
+/// Puts the app registrations an admin made by hand from the vendors' guides (see
+/// `seed_apps`) back into the tenant, those still missing; answers their names.
+async fn hand_made_apps(State(s): State<SimState>) -> Response {
+    let added = crate::seed_apps::add_hand_made(&mut s.tenant());
+    Json(json!({ "added": added })).into_response()
 }
 
 async fn remove_app(State(s): State<SimState>, Path(app_id): Path<String>) -> Response {

@@ -444,6 +444,14 @@ impl Sim {
         Ok(())
     }
 
+    /// Puts back the app registrations made by hand from the vendors' guides that the tenant
+    /// no longer holds (`POST /_sim/hand-made-apps`); returns their names.
+    pub fn add_hand_made_apps(&self) -> Vec<&'static str> {
+        let added = seed_apps::add_hand_made(&mut self.state.tenant());
+        self.state.persist();
+        added
+    }
+
     /// Re-seeds the tenant and resets knobs, counters and log (and the state file, if any).
     pub fn reset(&self) {
         self.state.reset();

@@ -18,6 +18,7 @@ import type {
   DashboardView,
   DeviceCode,
   DoneView,
+  LaunchOptions,
   LifecycleEvent,
   MailboxLimitOutcome,
   SignInLimit,
@@ -26,6 +27,8 @@ import type {
   RecipeCard,
   Reminder,
   RotateResult,
+  ScenarioChosen,
+  ScenarioMenu,
   SessionInfo,
   TenantInfo,
   UiErrorPayload,
@@ -37,7 +40,13 @@ export type ExportFormat = DoneView["formats"][number];
 /** Everything the UI asks of the Rust shell. Tests hand components a fake implementation. */
 export interface Backend {
   /** How the window opens: straight into the practice tenant or a given tenant, or at Start. */
-  launchOptions(): Promise<{ start: "practice" | "tenant" | null; tenant: string | null }>;
+  launchOptions(): Promise<LaunchOptions>;
+  /** Turns presenter mode on or off; remembered for the next launch. */
+  setPresenter(on: boolean): Promise<boolean>;
+  /** The practice scenarios with their one line each, and the one in effect. */
+  practiceScenarios(): Promise<ScenarioMenu>;
+  /** Puts the practice tenant into a scenario (code "practice" outside the practice tenant). */
+  choosePracticeScenario(id: string): Promise<ScenarioChosen>;
   listRecipes(): Promise<RecipeCard[]>;
   /** Checks a recipe file's text; errors name the line (code "invalid_recipe"). */
   importRecipe(fileName: string, text: string): Promise<RecipeCard>;
@@ -166,7 +175,10 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 }
 
 export const tauriBackend: Backend = {
-  launchOptions: () => call("launch_options"),
+  launchOptions: () => call<LaunchOptions>("launch_options"),
+  setPresenter: (on) => call<boolean>("set_presenter", { on }),
+  practiceScenarios: () => call<ScenarioMenu>("practice_scenarios"),
+  choosePracticeScenario: (id) => call<ScenarioChosen>("choose_practice_scenario", { id }),
   listRecipes: () => call<RecipeCard[]>("list_recipes"),
   importRecipe: (fileName, text) => call<RecipeCard>("import_recipe", { fileName, text }),
   startPractice: () => call<TenantInfo>("start_practice"),

@@ -74,6 +74,42 @@ export interface TenantInfo {
   cloud: CloudView | null;
 }
 
+/** How the window opens (`launch_options`): the tenant from `start.sh` or chosen last time. */
+export interface LaunchOptions {
+  start: "practice" | "tenant" | null;
+  tenant: string | null;
+  /** The remembered tenant's cloud (null: Global). */
+  cloud?: CloudId | null;
+  /** The organisation's own sign-in app, remembered with the tenant. */
+  clientId?: string | null;
+  /** Presenter mode, remembered across restarts (`start.sh --presenter` turns it on). */
+  presenter?: boolean;
+}
+
+/** One practice scenario of the presenter's menu (`appgrant_core::practice`). */
+export interface Scenario {
+  id: string;
+  title: string;
+  /** One line saying what it will show. */
+  shows: string;
+}
+
+export interface ScenarioMenu {
+  scenarios: Scenario[];
+  /** The scenario now in effect. */
+  active: string;
+}
+
+/** What choosing a scenario did. */
+export interface ScenarioChosen {
+  tenant: TenantInfo;
+  active: string;
+  /** Whoever was signed in was signed out (another account should sign in, or a reset). */
+  signedOut: boolean;
+  /** Apps made by hand that were put back into the tenant. */
+  addedApps: string[];
+}
+
 /** The Microsoft clouds, by core's stable id (`Cloud::id`). */
 export type CloudId = "global" | "us_gov" | "us_gov_dod" | "china";
 

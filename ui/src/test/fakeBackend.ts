@@ -13,7 +13,10 @@ import type {
   ConnectionCard,
   DashboardConnection,
   DashboardView,
+  LaunchOptions,
   LifecycleEvent,
+  ScenarioChosen,
+  ScenarioMenu,
   RotateResult,
   StatusItem,
   DoneView,
@@ -566,12 +569,40 @@ export class FakeBackend {
   }
 
   /** What `launchOptions` answers (default: open at the Start screen). */
-  launch: { start: "practice" | "tenant" | null; tenant: string | null } = { start: null, tenant: null };
+  launch: LaunchOptions = { start: null, tenant: null };
+
+  /** The practice scenarios menu (as `appgrant_core::practice` has it, shortened). */
+  scenarios: ScenarioMenu = {
+    active: "ordinary",
+    scenarios: [
+      { id: "ordinary", title: "An ordinary day", shows: "Everything works at once; Avery Admin signs in." },
+      { id: "reset", title: "Reset the practice tenant", shows: "Puts the tenant back as it was first seeded." },
+      { id: "cannot-consent", title: "Sign in as someone who cannot consent", shows: "Casey gets a message to forward." },
+      { id: "slow", title: "Microsoft is slow today", shows: "Apply explains each wait." },
+    ],
+  };
 
   readonly backend = {
     launchOptions: vi.fn(async () => {
       await this.#enter("launchOptions");
       return this.launch;
+    }),
+    setPresenter: vi.fn(async (on: boolean) => {
+      await this.#enter("setPresenter");
+      return on;
+    }),
+    practiceScenarios: vi.fn(async () => {
+      await this.#enter("practiceScenarios");
+      return this.scenarios;
+    }),
+    choosePracticeScenario: vi.fn(async (id: string): Promise<ScenarioChosen> => {
+      await this.#enter("choosePracticeScenario");
+      if (!this.scenarios.scenarios.some((s) => s.id === id)) throw ipcError("practice", `There is no practice scenario "${id}".`);
+      const active = id === "reset" ? "ordinary" : id;
+      this.scenarios = { ...this.scenarios, active };
+      const signedOut = id === "reset" || id === "cannot-consent";
+      const hint = id === "cannot-consent" ? "Sign in as casey.cloudapps@contosopractice.onmicrosoft.com." : this.tenant.signInHint;
+      return { tenant: { ...this.tenant, signInHint: hint }, active, signedOut, addedApps: [] };
     }),
     listRecipes: vi.fn(async () => {
       await this.#enter("listRecipes");

@@ -108,7 +108,6 @@ describe("adopting a hand-made vendor app in the real window", () => {
     await click("Open the practice tenant");
     await heading("Which service do you want to connect");
     await click("Choose TonicDM");
-    await click("Continue");
     await heading("Sign in to");
     // The sign-in button, unless the practice tenant's sign-in is already there.
     const signIn = await browser.$("button=Sign in with your browser");

@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod lockdown;
 pub mod panic_hook;
 pub mod plan;
+pub mod portal;
 pub mod recipe;
 pub mod reminder;
 pub mod scope;

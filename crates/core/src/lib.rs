@@ -20,6 +20,7 @@ pub mod panic_hook;
 pub mod plan;
 pub mod portal;
 pub mod recipe;
+pub mod record;
 pub mod reminder;
 pub mod scope;
 pub mod secret;

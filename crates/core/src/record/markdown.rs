@@ -23,6 +23,15 @@ pub(super) fn md(text: &str) -> String {
     out
 }
 
+/// An id as a code span (copyable, no escapes inside), unless it could break out of one.
+pub(super) fn code(id: &str) -> String {
+    if id.is_empty() || id.chars().any(|c| c == '`' || c == '|' || c.is_control()) {
+        md(id)
+    } else {
+        format!("`{id}`")
+    }
+}
+
 fn table(out: &mut String, head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
     let _ = writeln!(out, "| {} |", head.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(head.len()));
@@ -35,7 +44,7 @@ fn table(out: &mut String, head: &[&str], rows: impl IntoIterator<Item = Vec<Str
 fn ids(row: &ObjectRow) -> String {
     row.ids
         .iter()
-        .map(|(label, id)| format!("{}: {}", md(label), md(id)))
+        .map(|(label, id)| format!("{}: {}", md(label), code(id)))
         .collect::<Vec<_>>()
         .join("<br>")
 }
@@ -58,7 +67,7 @@ fn header(out: &mut String, r: &ChangeRecord) {
     );
     out.push_str("> What AppGrant created or changed in your Microsoft tenant, for your change management. It contains no secret: secret values stay in the credential store of the computer that made the connection.\n\n");
     let mut facts = vec![
-        vec!["Tenant".into(), format!("{} ({})", md(&r.tenant), md(&r.tenant_id))],
+        vec!["Tenant".into(), format!("{} ({})", md(&r.tenant), code(&r.tenant_id))],
         vec!["Microsoft cloud".into(), md(&r.cloud)],
         vec!["Signed in as".into(), md(&r.signed_in)],
         vec!["Connected".into(), md(&r.connected_at)],
@@ -67,7 +76,7 @@ fn header(out: &mut String, r: &ChangeRecord) {
         facts.push(vec!["Last verified".into(), md(v)]);
     }
     facts.push(vec!["Record written".into(), md(&r.generated_at)]);
-    facts.push(vec!["AppGrant connection".into(), md(&r.connection_id)]);
+    facts.push(vec!["AppGrant connection".into(), code(&r.connection_id)]);
     table(out, &["", ""], facts);
 }
 
@@ -167,7 +176,7 @@ fn secrets(out: &mut String, r: &ChangeRecord) {
             vec![
                 md(&s.app),
                 md(&s.description),
-                md(&s.key_id),
+                code(&s.key_id),
                 md(&s.created),
                 md(&s.expires),
                 md(&s.due),

@@ -458,7 +458,7 @@ fn probe_line(probe: &Probe, side: &str) -> String {
         ProbeResult::Inconclusive => "Inconclusive",
     };
     format!(
-        "{result}: {} on {} ({side} the limit). {}",
+        "{result}: {} from {}, a mailbox {side} the limit (Microsoft: {}).",
         probe.what, probe.mailbox, probe.detail
     )
 }

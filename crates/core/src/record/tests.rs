@@ -170,7 +170,7 @@ fn every_object_id_is_in_both_formats() {
         let text = record.render(format);
         for id in ids_of(&c) {
             assert!(
-                text.contains(&crate::record::markdown::md(&id))
+                text.contains(&crate::record::markdown::code(&id))
                     || text.contains(&crate::record::html::esc(&id)),
                 "{format:?} names {id}"
             );

@@ -98,7 +98,9 @@ fn tenant_ids(sim: &Sim, connection: &Connection) -> Vec<String> {
     let t = sim.state().tenant();
     let mut ids = vec![t.id.clone()];
     for app in &connection.apps {
-        let application = t.app_by_app_id(&app.app_id).expect("the app is in the tenant");
+        let application = t
+            .app_by_app_id(&app.app_id)
+            .expect("the app is in the tenant");
         ids.push(application.id.clone());
         ids.push(application.app_id.clone());
         ids.extend(application.secrets.iter().map(|s| s.key_id.clone()));
@@ -116,14 +118,11 @@ fn tenant_ids(sim: &Sim, connection: &Connection) -> Vec<String> {
                 .filter(|g| g.client_id == sp.id)
                 .map(|g| g.id.clone()),
         );
-        for a in t
-            .ex_assignments
-            .iter()
-            .filter(|a| {
-                a.deleted.is_none()
-                    && (a.sp_id.eq_ignore_ascii_case(&sp.id) || a.sp_id.eq_ignore_ascii_case(&app.app_id))
-            })
-        {
+        for a in t.ex_assignments.iter().filter(|a| {
+            a.deleted.is_none()
+                && (a.sp_id.eq_ignore_ascii_case(&sp.id)
+                    || a.sp_id.eq_ignore_ascii_case(&app.app_id))
+        }) {
             ids.push(a.id.clone());
             if let ExchangeTarget::AppScope(scope) = &a.target {
                 ids.push(scope.clone());
@@ -153,7 +152,10 @@ async fn each_recipes_record_names_every_object_the_tenant_holds_and_no_secret()
             .iter()
             .map(|r| vault.load_secret(r).unwrap().expect("stored").into_inner())
             .collect();
-        assert!(!secret_values.is_empty(), "{recipe_id} has a secret to hide");
+        assert!(
+            !secret_values.is_empty(),
+            "{recipe_id} has a secret to hide"
+        );
         for format in [RecordFormat::Md, RecordFormat::Html] {
             let text = record.render(format);
             for id in &ids {

@@ -63,7 +63,12 @@ footer { margin-top: 2rem; padding-top: .8rem; border-top: 1px solid #d5dbe3; co
 }
 "#;
 
-fn table(out: &mut String, class: &str, head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+fn table(
+    out: &mut String,
+    class: &str,
+    head: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) {
     let _ = write!(out, "<table class=\"{class}\"><thead><tr>");
     for h in head {
         let _ = write!(out, "<th>{}</th>", esc(h));
@@ -118,7 +123,14 @@ fn header(out: &mut String, r: &ChangeRecord) {
         esc(&r.tenant)
     );
     let mut facts = vec![
-        ("Tenant", format!("{} <span class=\"ids\">{}</span>", esc(&r.tenant), esc(&r.tenant_id))),
+        (
+            "Tenant",
+            format!(
+                "{} <span class=\"ids\">{}</span>",
+                esc(&r.tenant),
+                esc(&r.tenant_id)
+            ),
+        ),
         ("Microsoft cloud", esc(&r.cloud)),
         ("Signed in as", esc(&r.signed_in)),
         ("Connected", esc(&r.connected_at)),
@@ -127,10 +139,17 @@ fn header(out: &mut String, r: &ChangeRecord) {
         facts.push(("Last verified", esc(v)));
     }
     facts.push(("Record written", esc(&r.generated_at)));
-    facts.push(("AppGrant connection", format!("<span class=\"ids\">{}</span>", esc(&r.connection_id))));
+    facts.push((
+        "AppGrant connection",
+        format!("<span class=\"ids\">{}</span>", esc(&r.connection_id)),
+    ));
     out.push_str("<table class=\"facts\"><tbody>\n");
     for (k, v) in facts {
-        let _ = writeln!(out, "<tr><th scope=\"row\">{}</th><td>{v}</td></tr>", esc(k));
+        let _ = writeln!(
+            out,
+            "<tr><th scope=\"row\">{}</th><td>{v}</td></tr>",
+            esc(k)
+        );
     }
     out.push_str("</tbody></table>\n");
 }

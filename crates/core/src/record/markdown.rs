@@ -67,7 +67,10 @@ fn header(out: &mut String, r: &ChangeRecord) {
     );
     out.push_str("> What AppGrant created or changed in your Microsoft tenant, for your change management. It contains no secret: secret values stay in the credential store of the computer that made the connection.\n\n");
     let mut facts = vec![
-        vec!["Tenant".into(), format!("{} ({})", md(&r.tenant), code(&r.tenant_id))],
+        vec![
+            "Tenant".into(),
+            format!("{} ({})", md(&r.tenant), code(&r.tenant_id)),
+        ],
         vec!["Microsoft cloud".into(), md(&r.cloud)],
         vec!["Signed in as".into(), md(&r.signed_in)],
         vec!["Connected".into(), md(&r.connected_at)],
@@ -183,7 +186,9 @@ fn secrets(out: &mut String, r: &ChangeRecord) {
             ]
         }),
     );
-    out.push_str("Rotate each secret in AppGrant before it expires, then give the vendor the new value.\n");
+    out.push_str(
+        "Rotate each secret in AppGrant before it expires, then give the vendor the new value.\n",
+    );
 }
 
 pub(super) fn render(r: &ChangeRecord) -> String {

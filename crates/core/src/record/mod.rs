@@ -19,8 +19,8 @@ pub use facts::{read_grants, GrantRecord, LimitProof, SignedInAdmin, VerifyRecor
 
 use crate::catalog::{Catalog, PermissionKind};
 use crate::cloud::Cloud;
-use crate::portal::{self, deep_link, object_place, step_place, ObjectIds, Place, PortalObject};
 use crate::plan::StepKind;
+use crate::portal::{self, deep_link, object_place, step_place, ObjectIds, Place, PortalObject};
 use crate::recipe::Recipe;
 use crate::scope::signin::SignInLimit;
 use crate::scope::verify::{Probe, ProbeResult};
@@ -259,7 +259,10 @@ impl<'a> Builder<'a> {
             .map(|g| {
                 let (object, kind) = match g.kind {
                     PermissionKind::Application => (
-                        format!("Admin consent: Microsoft Graph {} (Application)", g.permissions.join(" ")),
+                        format!(
+                            "Admin consent: Microsoft Graph {} (Application)",
+                            g.permissions.join(" ")
+                        ),
                         StepKind::GrantApplicationPermission {
                             name: g.permissions.join(" "),
                             app_role_id: String::new(),
@@ -317,19 +320,21 @@ impl<'a> Builder<'a> {
             }
         }
         for g in &limit.replaced_entra_grants {
-            rows.push(self.row(
-                app,
-                format!(
-                    "Admin consent: Microsoft Graph {} (Application)",
-                    g.permission
+            rows.push(
+                self.row(
+                    app,
+                    format!(
+                        "Admin consent: Microsoft Graph {} (Application)",
+                        g.permission
+                    ),
+                    "Removed: replaced by the Exchange limit above",
+                    object_place(PortalObject::PermissionGrants, &app.display_name),
+                    g.assignment_id
+                        .iter()
+                        .map(|id| ("Former app role assignment ID", id.clone()))
+                        .collect(),
                 ),
-                "Removed: replaced by the Exchange limit above",
-                object_place(PortalObject::PermissionGrants, &app.display_name),
-                g.assignment_id
-                    .iter()
-                    .map(|id| ("Former app role assignment ID", id.clone()))
-                    .collect(),
-            ));
+            );
         }
         rows
     }
@@ -368,10 +373,20 @@ impl<'a> Builder<'a> {
         let mut rows = Vec::new();
         for app in &self.connection.apps {
             rows.extend(self.app_rows(app));
-            for limit in self.connection.mailbox_limits.iter().filter(|l| l.app_key == app.key) {
+            for limit in self
+                .connection
+                .mailbox_limits
+                .iter()
+                .filter(|l| l.app_key == app.key)
+            {
                 rows.extend(self.mailbox_rows(app, limit));
             }
-            for limit in self.connection.sign_in_limits.iter().filter(|l| l.app_key == app.key) {
+            for limit in self
+                .connection
+                .sign_in_limits
+                .iter()
+                .filter(|l| l.app_key == app.key)
+            {
                 rows.extend(self.sign_in_rows(app, limit));
             }
         }
@@ -386,7 +401,12 @@ impl<'a> Builder<'a> {
             let from_recipe = self
                 .recipe
                 .and_then(|r| r.apps.iter().find(|a| a.key == app.key))
-                .map(|spec| spec.permissions.iter().map(|p| (p.name.clone(), p.kind)).collect::<Vec<_>>());
+                .map(|spec| {
+                    spec.permissions
+                        .iter()
+                        .map(|p| (p.name.clone(), p.kind))
+                        .collect::<Vec<_>>()
+                });
             let names = from_recipe.unwrap_or_else(|| {
                 self.connection
                     .grants
@@ -401,13 +421,21 @@ impl<'a> Builder<'a> {
             .into_iter()
             .map(|(key, name, kind)| {
                 let entry = catalog.and_then(|c| c.get(kind, &name));
-                let app = self.connection.app(&key).map(|a| a.display_name.clone()).unwrap_or(key.clone());
+                let app = self
+                    .connection
+                    .app(&key)
+                    .map(|a| a.display_name.clone())
+                    .unwrap_or(key.clone());
                 PermissionRow {
                     status: self.permission_status(&key, &name, kind),
                     app,
                     kind: capitalised(kind.portal_name()),
-                    meaning: entry.map(|p| p.summary()).unwrap_or_else(|| "Not in AppGrant's permission catalog".to_string()),
-                    risk: entry.map(|p| p.risk().label().to_string()).unwrap_or_else(|| "unknown".to_string()),
+                    meaning: entry
+                        .map(|p| p.summary())
+                        .unwrap_or_else(|| "Not in AppGrant's permission catalog".to_string()),
+                    risk: entry
+                        .map(|p| p.risk().label().to_string())
+                        .unwrap_or_else(|| "unknown".to_string()),
                     name,
                 }
             })
@@ -423,9 +451,10 @@ impl<'a> Builder<'a> {
         if limited && kind == PermissionKind::Application {
             return "Limited to chosen mailboxes (Exchange)".to_string();
         }
-        let granted = self.connection.grants.iter().any(|g| {
-            g.app_key == key && g.kind == kind && g.permissions.iter().any(|p| p == name)
-        });
+        let granted =
+            self.connection.grants.iter().any(|g| {
+                g.app_key == key && g.kind == kind && g.permissions.iter().any(|p| p == name)
+            });
         match (granted, self.connection.grants.is_empty()) {
             (true, _) => "Granted for the whole organisation".to_string(),
             (false, true) => "Not read from the tenant".to_string(),
@@ -474,7 +503,10 @@ fn mailbox_section(app: &str, limit: &ScopeState, proof: Option<&LimitProof>) ->
     }
     if let ScopeStatus::Verified { verified_at, .. } = &limit.status {
         if lines.is_empty() {
-            lines.push(format!("Proven with the app's own token on {}.", when(*verified_at)));
+            lines.push(format!(
+                "Proven with the app's own token on {}.",
+                when(*verified_at)
+            ));
         }
     }
     LimitSection {
@@ -526,7 +558,10 @@ impl ChangeRecord {
             .mailbox_limits
             .iter()
             .map(|l| {
-                let proof = connection.limit_proofs.iter().find(|p| p.app_key == l.app_key);
+                let proof = connection
+                    .limit_proofs
+                    .iter()
+                    .find(|p| p.app_key == l.app_key);
                 mailbox_section(&app_name(&l.app_key), l, proof)
             })
             .collect();
@@ -598,7 +633,13 @@ impl ChangeRecord {
     pub fn file_name(&self, format: RecordFormat, now: DateTime<Utc>) -> String {
         let safe = |s: &str| -> String {
             s.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c.to_ascii_lowercase() } else { '-' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
                 .collect()
         };
         format!(
@@ -608,6 +649,29 @@ impl ChangeRecord {
             now.format("%Y-%m-%d"),
             format.extension()
         )
+    }
+}
+
+/// A rendered record and the file name to save it under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFile {
+    pub file_name: String,
+    pub text: String,
+}
+
+/// The record of `connection` in `format`, ready to write (what the desktop shell and the CLI
+/// save). `recipes` are the loaded recipes; the connection's own is looked up among them.
+pub fn record_file(
+    connection: &Connection,
+    recipes: &[Recipe],
+    format: RecordFormat,
+    now: DateTime<Utc>,
+) -> RecordFile {
+    let recipe = recipes.iter().find(|r| r.id == connection.recipe_id);
+    let record = ChangeRecord::build(connection, recipe, now);
+    RecordFile {
+        file_name: record.file_name(format, now),
+        text: record.render(format),
     }
 }
 

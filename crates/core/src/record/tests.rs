@@ -175,7 +175,10 @@ fn every_object_id_is_in_both_formats() {
                 "{format:?} names {id}"
             );
         }
-        assert!(text.contains("Avery Admin"), "{format:?} says who signed in");
+        assert!(
+            text.contains("Avery Admin"),
+            "{format:?} says who signed in"
+        );
         assert!(text.contains("Global Administrator"));
         assert!(
             text.contains("2028-11-30"),
@@ -192,7 +195,10 @@ fn html_is_well_formed_standalone_and_escapes_hostile_names() {
     let record = ChangeRecord::build(&connection(false), None, at(4));
     let html = record.render(RecordFormat::Html);
     assert_well_formed(&html);
-    assert!(!html.contains("<script"), "no script, not even a hostile one");
+    assert!(
+        !html.contains("<script"),
+        "no script, not even a hostile one"
+    );
     assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
     assert!(html.contains("&lt;with its secret&gt;"));
     assert!(!html.contains("src="), "no external resources");

@@ -18,7 +18,6 @@ use appgrant_core::recipe::builtin_by_id;
 use appgrant_core::record::{ChangeRecord, RecordFormat};
 use appgrant_core::scope::RecipientKind;
 use appgrant_core::vault::{Connection, Vault};
-use appgrant_sim::model::ExchangeTarget;
 use appgrant_sim::{Knobs, Sim};
 use common::{sim_with, Decision, FormBrowser};
 use tokio_util::sync::CancellationToken;
@@ -92,40 +91,20 @@ async fn done(sim: &Sim, recipe_id: &str) -> (Connection, MemoryStore, std::path
     (connection, secrets, dir)
 }
 
-/// Every id the practice tenant holds for the connection's apps, from the simulator's state
-/// (not from what AppGrant remembers).
+/// Every id the practice tenant holds for the connection's apps, from the simulator's own
+/// state (its `/_sim/apps/{appId}/objects` view), not from what AppGrant remembers.
 fn tenant_ids(sim: &Sim, connection: &Connection) -> Vec<String> {
-    let t = sim.state().tenant();
-    let mut ids = vec![t.id.clone()];
+    let mut ids = vec![sim.tenant_id()];
     for app in &connection.apps {
-        let application = t
-            .app_by_app_id(&app.app_id)
+        let objects = appgrant_sim::control::app_objects(sim.state(), &app.app_id)
             .expect("the app is in the tenant");
-        ids.push(application.id.clone());
-        ids.push(application.app_id.clone());
-        ids.extend(application.secrets.iter().map(|s| s.key_id.clone()));
-        let sp = t.sp_by_app_id(&app.app_id).expect("its enterprise app too");
-        ids.push(sp.id.clone());
-        ids.extend(
-            t.assignments
-                .iter()
-                .filter(|a| a.principal_id == sp.id || a.resource_id == sp.id)
-                .map(|a| a.id.clone()),
-        );
-        ids.extend(
-            t.grants
-                .iter()
-                .filter(|g| g.client_id == sp.id)
-                .map(|g| g.id.clone()),
-        );
-        for a in t.ex_assignments.iter().filter(|a| {
-            a.deleted.is_none()
-                && (a.sp_id.eq_ignore_ascii_case(&sp.id)
-                    || a.sp_id.eq_ignore_ascii_case(&app.app_id))
-        }) {
-            ids.push(a.id.clone());
-            if let ExchangeTarget::AppScope(scope) = &a.target {
-                ids.push(scope.clone());
+        for (key, value) in objects.as_object().unwrap() {
+            match value {
+                serde_json::Value::String(id) => ids.push(id.clone()),
+                serde_json::Value::Array(list) => {
+                    ids.extend(list.iter().map(|v| v.as_str().unwrap().to_string()))
+                }
+                other => panic!("{key}: {other}"),
             }
         }
     }
@@ -141,8 +120,8 @@ async fn each_recipes_record_names_every_object_the_tenant_holds_and_no_secret()
         let (connection, secrets, dir) = done(&sim, recipe_id).await;
         let ids = tenant_ids(&sim, &connection);
         assert!(
-            ids.len() >= 5,
-            "{recipe_id}: app, client id, secret, enterprise app, grants: {ids:?}"
+            ids.len() >= 6,
+            "{recipe_id}: tenant, app, client id, secret, enterprise app, grants: {ids:?}"
         );
         let recipe = builtin_by_id(recipe_id).unwrap().unwrap();
         let record = ChangeRecord::build(&connection, Some(&recipe), chrono::Utc::now());

@@ -203,13 +203,22 @@ pub async fn plan_recipe(
                 Some("Choose a vendor from the list."),
             )
         })?;
-    let plan = state
-        .flow
-        .lock()
+    let mut flow = state.flow.lock().await;
+    let plan = flow.plan(recipe.clone(), choices).await?;
+    let cloud = flow
+        .tenant()
+        .filter(|t| !t.practice)
+        .map(|t| t.cloud.clone());
+    let tenant = flow
+        .session()
         .await
-        .plan(recipe.clone(), choices)
-        .await?;
-    Ok(PlanView::new(&recipe, &plan))
+        .and_then(|s| s.tenant_name.or(s.tenant_domain))
+        .unwrap_or_default();
+    Ok(PlanView::new(
+        &recipe,
+        &plan,
+        &crate::dto::PortalContext { cloud, tenant },
+    ))
 }
 
 /// Applies the reviewed plan, streaming progress; failed steps come back in the result.
@@ -258,7 +267,7 @@ pub async fn finish(state: State<'_, AppState>) -> Result<DoneView> {
     let connection = flow.finish(&state.vault).await?;
     let recipe = flow.recipe().cloned().ok_or(FlowError::NoPlan)?;
     let handoff = Handoff::build(&recipe, &connection, None)?;
-    let mut view = DoneView::new(&recipe, &handoff);
+    let mut view = DoneView::new(&recipe, &handoff).with_portal(&recipe, &connection);
     view.mailbox_limits = crate::dto::limit_headlines(&connection);
     view.sign_in_limits = connection
         .sign_in_limits
@@ -488,16 +497,16 @@ pub async fn sign_in_for_mailbox_limit(state: State<'_, AppState>) -> Result<Ses
     Ok(Flow::sign_in_for_mailbox_limit(auth, browser.as_ref(), &cancel).await?)
 }
 
-/// Opens a link (the device-code page, a consent URL) in the system browser, only when core's
-/// allow-list accepts it: a Microsoft sign-in page of the chosen cloud, or the practice
-/// tenant. The page cannot open anything else through AppGrant.
+/// Opens a link (the device-code page, a consent URL, a "Show in the Entra admin center"
+/// blade) in the system browser, only when core's allow-list accepts it: a Microsoft sign-in
+/// or admin portal page of the chosen cloud, or the practice tenant. The page cannot open anything else through AppGrant.
 #[tauri::command]
 #[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn open_external(state: State<'_, AppState>, url: String) -> Result<()> {
     let refused = || {
         UiError::new(
             Code::SignIn,
-            "AppGrant opens only Microsoft's sign-in pages for the chosen cloud (and the practice tenant).",
+            "AppGrant opens only Microsoft's sign-in and admin portal pages for the chosen cloud (and the practice tenant).",
             Some("Copy the link instead and check where it goes before opening it."),
         )
     };

@@ -5,6 +5,7 @@ use appgrant_core::catalog::{PermissionKind, Risk};
 use appgrant_core::cloud::{Cloud, Endpoints};
 use appgrant_core::export::Handoff;
 use appgrant_core::plan::{ConsentHandoff, Lifetime, Plan, Step};
+use appgrant_core::portal::{deep_link, handoff_place, portal_name, step_place, ObjectIds, Place};
 use appgrant_core::practice::Scenario;
 use appgrant_core::recipe::{Audience, Recipe, Var};
 use appgrant_core::settings::{LastTenant, Settings};
@@ -256,8 +257,9 @@ pub struct PlanView {
     pub recipe_id: String,
     pub vendor: String,
     pub apps: Vec<PlanApp>,
-    /// The plan's steps as core has them (`kind` is the step's tag, e.g. "register_app").
-    pub steps: Vec<Step>,
+    /// The plan's steps as core has them (`kind` is the step's tag, e.g. "register_app"),
+    /// each with where it lives in the Entra admin center.
+    pub steps: Vec<StepView>,
     pub lifetime: Lifetime,
     pub consent_handoff: Option<ConsentHandoff>,
     pub notes: Vec<String>,
@@ -269,8 +271,55 @@ pub struct PlanView {
     pub sign_in_limit_note: Option<String>,
 }
 
+/// A plan step and where the same thing lives in the Entra admin center.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepView {
+    #[serde(flatten)]
+    pub step: Step,
+    pub portal: PortalView,
+}
+
+/// Where something lives in the portal, and (for a real tenant, once the object exists) the
+/// link that opens that blade.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalView {
+    /// "Entra ID → App registrations → TonicDM O365 Token → API permissions → …".
+    pub text: String,
+    /// The blade's address in the cloud's portal; none for the practice tenant or before the
+    /// object exists.
+    pub link: Option<String>,
+    /// The portal's name for the link's label ("Microsoft Entra admin center").
+    pub portal_name: Option<&'static str>,
+}
+
+impl PortalView {
+    /// `cloud` is None for the practice tenant (it has no portal); `ids` None until the
+    /// object exists.
+    pub fn new(place: Place, cloud: Option<&Cloud>, ids: Option<ObjectIds<'_>>) -> Self {
+        let link = match (cloud, place.blade, ids) {
+            (Some(cloud), Some(blade), Some(ids)) => deep_link(cloud, blade, ids),
+            _ => None,
+        };
+        Self {
+            text: place.text,
+            portal_name: link.as_ref().and(cloud.and_then(portal_name)),
+            link,
+        }
+    }
+}
+
+/// The tenant a plan or a connection is in, as the portal names it.
+pub struct PortalContext {
+    /// None for the practice tenant.
+    pub cloud: Option<Cloud>,
+    /// The organisation's name, as the portal's "Grant admin consent for …" button shows it.
+    pub tenant: String,
+}
+
 impl PlanView {
-    pub fn new(recipe: &Recipe, plan: &Plan) -> Self {
+    pub fn new(recipe: &Recipe, plan: &Plan, portal: &PortalContext) -> Self {
         let apps = plan
             .apps
             .iter()
@@ -321,7 +370,27 @@ impl PlanView {
             recipe_id: recipe.id.clone(),
             vendor: recipe.vendor.clone(),
             apps,
-            steps: plan.steps.clone(),
+            steps: plan
+                .steps
+                .iter()
+                .map(|step| {
+                    let app = plan.apps.iter().find(|a| a.key == step.app);
+                    let name = app.map_or(step.app.as_str(), |a| a.display_name.as_str());
+                    let existing = app.and_then(|a| a.existing.as_ref());
+                    let ids = existing.map(|e| ObjectIds {
+                        app_id: &e.app_id,
+                        service_principal_id: e.service_principal_id.as_deref(),
+                    });
+                    StepView {
+                        portal: PortalView::new(
+                            step_place(&step.kind, name, &portal.tenant),
+                            portal.cloud.as_ref(),
+                            ids,
+                        ),
+                        step: step.clone(),
+                    }
+                })
+                .collect(),
             lifetime: plan.lifetime.clone(),
             consent_handoff: plan.consent_handoff.clone(),
             notes: plan.notes.clone(),
@@ -360,6 +429,8 @@ pub struct HandoffField {
     pub secret: bool,
     pub help: Option<String>,
     pub app_key: Option<String>,
+    /// Where the value can be read in the portal (none for the admin's own inputs).
+    pub portal: Option<PortalView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -385,6 +456,40 @@ pub struct DoneView {
 }
 
 impl DoneView {
+    /// Says where each value lives in the portal, with a link for a real tenant's cloud.
+    pub fn with_portal(mut self, recipe: &Recipe, connection: &Connection) -> Self {
+        let cloud = if connection.practice {
+            None
+        } else {
+            Some(connection.cloud.clone().unwrap_or(Cloud::Global))
+        };
+        for field in &mut self.fields {
+            let var = recipe
+                .handoff
+                .iter()
+                .find(|h| h.label == field.label)
+                .and_then(|h| h.value.vars().next());
+            let Some(var) = var else { continue };
+            let key = match var {
+                Var::ClientId(k) | Var::Secret(k) | Var::SecretExpiry(k) | Var::SecretId(k) => {
+                    Some(k.as_str())
+                }
+                _ => None,
+            };
+            let app = key.and_then(|k| connection.apps.iter().find(|a| a.key == k));
+            let Some(place) = handoff_place(var, app.map_or("", |a| a.display_name.as_str()))
+            else {
+                continue;
+            };
+            let ids = app.map(|a| ObjectIds {
+                app_id: &a.app_id,
+                service_principal_id: a.service_principal_id.as_deref(),
+            });
+            field.portal = Some(PortalView::new(place, cloud.as_ref(), ids));
+        }
+        self
+    }
+
     /// `handoff` must be built without secrets.
     pub fn new(recipe: &Recipe, handoff: &Handoff) -> Self {
         let fields = handoff
@@ -407,6 +512,7 @@ impl DoneView {
                     secret: f.secret,
                     help: f.help.clone(),
                     app_key,
+                    portal: None,
                 }
             })
             .collect();

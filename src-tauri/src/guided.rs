@@ -74,6 +74,15 @@ pub async fn choose_practice_scenario(
             .practice_fresh_since
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(chrono::Utc::now());
+        // The runs in the practice tenant name objects the reset removed: start afresh.
+        appgrant_core::apply::journal::Journal::forget_tenant(&state.data_dir, &tenant.tenant_id)
+            .map_err(|e| {
+            UiError::new(
+                Code::Practice,
+                e.to_string(),
+                Some("Check that the data folder is writable."),
+            )
+        })?;
     }
     let active = if scenario.effect.reset_tenant {
         practice::ordinary()

@@ -34,3 +34,16 @@ export function keyringHas(secret) {
     return false;
   }
 }
+
+/** Every secret value AppGrant keeps in the OS keyring (to prove one never reached the screen). */
+export function keyringSecretValues() {
+  try {
+    const out = execFileSync("secret-tool", ["search", "--all", "--unlock", "service", "AppGrant"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return [...out.matchAll(/^secret = (.+)$/gm)].map((m) => m[1].trim()).filter((v) => v.length >= 16);
+  } catch {
+    return [];
+  }
+}

@@ -192,6 +192,8 @@ export interface PlanStep {
   risk: Risk | null;
   done: boolean;
   blocked: string | null;
+  /** Where the same thing lives in the Entra admin center. */
+  portal?: PortalView;
 }
 
 export interface PlanApp {
@@ -255,6 +257,18 @@ export interface HandoffValue {
   help: string | null;
   /** For secrets: which app's secret to reveal or copy. */
   appKey: string | null;
+  /** Where the value can be read in the Entra admin center (none for the admin's inputs). */
+  portal?: PortalView | null;
+}
+
+/** Where something lives in the Entra admin center (`appgrant_core::portal`). */
+export interface PortalView {
+  /** "Entra ID → App registrations → TonicDM O365 Token → API permissions → …". */
+  text: string;
+  /** Opens that blade (real tenants, once the object exists); null for the practice tenant. */
+  link: string | null;
+  /** "Microsoft Entra admin center", or "Azure portal" in national clouds. */
+  portalName: string | null;
 }
 
 export interface DoneView {

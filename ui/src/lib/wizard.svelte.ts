@@ -204,9 +204,9 @@ export class Wizard {
   }
 
   /**
-   * Puts the practice tenant into a scenario. What was read from the tenant is read again;
-   * when the scenario wants another account (or resets the tenant) the wizard goes back to
-   * Sign in, keeping the chosen vendor.
+   * Puts the practice tenant into a scenario. What was read from the tenant is read again:
+   * a run in progress goes back to Sign in with the chosen vendor (signed out when the
+   * scenario wants another account or resets the tenant); a finished one to the vendor list.
    */
   async chooseScenario(id: string): Promise<void> {
     if (this.choosingScenario) return;
@@ -217,8 +217,13 @@ export class Wizard {
       this.tenant = chosen.tenant;
       if (this.scenarioMenu) this.scenarioMenu = { ...this.scenarioMenu, active: chosen.active };
       if (chosen.signedOut) this.session = null;
-      this.#forgetRun();
-      if (!["start", "vendor"].includes(this.screen)) this.screen = this.vendorReady ? "signin" : "vendor";
+      if (this.screen === "done") {
+        // Finished: the next vendor starts from the list, in the new scenario.
+        this.startOver();
+      } else {
+        this.#forgetRun();
+        if (!["start", "vendor"].includes(this.screen)) this.screen = this.vendorReady ? "signin" : "vendor";
+      }
       const title = this.scenarioMenu?.scenarios.find((s) => s.id === id)?.title ?? id;
       const added = chosen.addedApps.length ? ` Put back: ${chosen.addedApps.join(", ")}.` : "";
       this.scenarioSaid = `${title}: done.${chosen.signedOut ? " Sign in again." : ""}${added}`;

@@ -348,6 +348,7 @@ export class Wizard {
       if (!current()) return;
       this.session = session;
       this.plan = null;
+      this.scenarioSaid = "";
       // Read the tenant now, so a missing consent right shows up here, not after Review.
       void this.#skipSignedIn();
     } catch (error) {

@@ -149,7 +149,10 @@ const HANDOFF = {
   url: "https://login.microsoftonline.com/3f2b9c1e-7d4a-4e55-9a0b-1c2d3e4f5a6b/adminconsent?client_id=8d1e4f0a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
 };
 
-export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: string[] } = {}): PlanView {
+export function tonicPlan(
+  choices: Choices,
+  opts: { handoff?: boolean; done?: string[]; portalLink?: string | null } = {},
+): PlanView {
   const name = choices.appNames.main ?? "TonicDM Office 365 Token";
   const months = choices.secretLifetimeMonths ?? 24;
   const blocked = opts.handoff ? "Your account cannot grant application permissions." : null;
@@ -163,6 +166,11 @@ export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: st
     risk,
     done: done.has(id),
     blocked: phase === "consent" ? blocked : null,
+    portal: {
+      text: `Entra ID → App registrations → ${name} → ${phase === "consent" ? "API permissions" : "Overview"}`,
+      link: opts.portalLink ?? null,
+      portalName: opts.portalLink ? "Microsoft Entra admin center" : null,
+    },
   });
   return {
     recipeId: "tonicdm",
@@ -526,6 +534,8 @@ export class FakeBackend {
   connections: ConnectionCard[] = existingConnections;
   handoff = false;
   doneSteps: string[] = [];
+  /** A "Show in the Entra admin center" link on every plan step (a real tenant's existing app). */
+  portalLink: string | null = null;
   checks: VerifyCheck[] = tonicChecks;
   doneView: DoneView = tonicDone;
   applyScripts: ApplyScript[] = [];
@@ -671,7 +681,7 @@ export class FakeBackend {
         }
         return ttrPlan(choices);
       }
-      return tonicPlan(choices, { handoff: this.handoff, done: this.doneSteps });
+      return tonicPlan(choices, { handoff: this.handoff, done: this.doneSteps, portalLink: this.portalLink });
     }),
     applyPlan: vi.fn(async (onEvent: (event: ApplyEvent) => void) => {
       const script = this.applyScripts.shift() ?? { events: tonicApplyEvents, result: { ok: true, failures: [] } };

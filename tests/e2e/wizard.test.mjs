@@ -86,9 +86,7 @@ async function sim(pathname, init) {
   return response;
 }
 
-before(async () => {
-  mkdirSync(path.join(work, "data"), { recursive: true });
-  signInAs(ADMIN);
+async function launch() {
   app = await launchApp({
     env: {
       APPGRANT_BROWSER: path.join(repoRoot, "tests/e2e/fake-browser.mjs"),
@@ -99,6 +97,12 @@ before(async () => {
     },
   });
   browser = app.browser;
+}
+
+before(async () => {
+  mkdirSync(path.join(work, "data"), { recursive: true });
+  signInAs(ADMIN);
+  await launch();
 });
 
 after(async () => {
@@ -134,6 +138,7 @@ async function chooseVendor(id, vendor, inputs = {}) {
  * returns the Done screen's values.
  */
 async function runRecipe(id, vendor, inputs = {}) {
+  browserActions(); // sign-ins of earlier tests are theirs, not this recipe's
   await chooseVendor(id, vendor, inputs);
   await heading("Sign in to").catch(() => {}); // skipped by itself when already signed in
   if (shot < 4) await screenshot("sign-in");
@@ -306,6 +311,16 @@ describe("the wizard in practice mode", () => {
     assert.match(message, /Global Administrator or Privileged Role Administrator/);
     await screenshot("non-admin-handoff");
     signInAs(ADMIN);
+  });
+
+  test("after a restart the practice tenant opens by itself: DocBits again from launch to a verified Done", async () => {
+    signInAs(ADMIN);
+    await app.close();
+    await launch();
+    const id = "docbits (after a restart)";
+    actions[id] = [];
+    const values = await runRecipe(id, "DocBits");
+    assert.ok(values["Application (client) ID"], "Done shows the client id");
   });
 });
 

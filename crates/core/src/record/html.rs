@@ -119,11 +119,11 @@ fn place(row: &ObjectRow, portal: Option<&str>) -> String {
 }
 
 fn header(out: &mut String, r: &ChangeRecord) {
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<header><p class=\"kicker\">AppGrant change record</p><h1>{} in {}</h1>\
          <p class=\"lead\">What AppGrant created or changed in your Microsoft tenant, for your change management.</p>\
-         <p class=\"nosecret\">Contains no secret: secret values stay in the credential store of the computer that made the connection.</p></header>\n",
+         <p class=\"nosecret\">Contains no secret: secret values stay in the credential store of the computer that made the connection.</p></header>",
         esc(&r.vendor),
         esc(&r.tenant)
     );

@@ -173,18 +173,31 @@ async function photograph(file, name) {
       await page.setWindowSize(1000, 820);
       await page.url(`file://${file}`);
       assert.match(await page.getTitle(), /^Change record: TonicDM in /);
-      const height = await page.execute(() => document.documentElement.scrollHeight);
-      const view = await page.execute(() => window.innerHeight);
-      for (let y = 0, i = 1; y < height && i <= 6; y += view - 60, i++) {
-        await page.execute((top) => window.scrollTo(0, top), y);
-        await page.waitUntil(async () => (await page.execute(() => Math.round(window.scrollY))) >= Math.min(y, height - view) - 2, {
-          timeout: 5_000,
-        });
-        await page.pause(150);
-        const shot = path.join(artifactsDir, `${name}-${i}.png`);
-        await page.saveScreenshot(shot);
-        shots.push(shot);
-      }
+      const scrollShots = async (prefix) => {
+        const height = await page.execute(() => document.documentElement.scrollHeight);
+        const view = await page.execute(() => window.innerHeight);
+        for (let y = 0, i = 1; y < height && i <= 6; y += view - 60, i++) {
+          await page.execute((top) => window.scrollTo(0, top), y);
+          await page.waitUntil(async () => (await page.execute(() => Math.round(window.scrollY))) >= Math.min(y, height - view) - 2, {
+            timeout: 5_000,
+          });
+          await page.pause(150);
+          const shot = path.join(artifactsDir, `${prefix}-${i}.png`);
+          await page.saveScreenshot(shot);
+          shots.push(shot);
+        }
+      };
+      await scrollShots(name);
+      // As printed: the print rules applied on screen, at an A4 page's width (96 dpi).
+      await page.execute(() => {
+        for (const sheet of document.styleSheets) {
+          for (const rule of sheet.cssRules) {
+            if (rule instanceof CSSMediaRule && rule.media.mediaText === "print") rule.media.mediaText = "all";
+          }
+        }
+      });
+      await page.setWindowSize(794, 1123);
+      await scrollShots(`${name}-print`);
     } finally {
       await page.deleteSession();
     }

@@ -64,7 +64,7 @@ footer { margin-top: 2rem; padding-top: .8rem; border-top: 1px solid #d5dbe3; co
   tr, li { break-inside: avoid; }
   thead { display: table-header-group; }
   .place a { display: none; }
-  th { background: #f4f6f9 !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  thead th { background: #f4f6f9 !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 "#;
 
@@ -99,6 +99,9 @@ fn badge(kind: &str, text: &str) -> String {
 }
 
 fn ids(row: &ObjectRow) -> String {
+    if row.ids.is_empty() {
+        return "—".to_string();
+    }
     row.ids
         .iter()
         .map(|(label, id)| format!("<span><b>{}</b> {}</span>", esc(label), esc(id)))

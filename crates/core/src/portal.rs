@@ -394,7 +394,7 @@ pub enum PortalObject {
 /// Learn "Role Based Access Control for Applications in Exchange Online"
 /// (learn.microsoft.com/exchange/permissions-exo/application-rbac).
 pub const MAILBOX_LIMIT_PLACE: &str =
-    "Exchange Online PowerShell: Get-ManagementRoleAssignment -RoleAssignee <the app's service principal>; Get-ManagementScope";
+    "Exchange Online PowerShell → Get-ManagementScope, Get-ManagementRoleAssignment (not shown in the Entra admin center)";
 
 #[cfg(test)]
 mod tests {

@@ -185,7 +185,16 @@ pub fn app_objects(state: &SimState, app_id: &str) -> Result<serde_json::Value, 
         .ok_or_else(|| format!("no application with appId {app_id}"))?;
     let sp = t.sps.iter().find(|s| s.app_id.eq_ignore_ascii_case(app_id));
     let sp_id = sp.map(|s| s.id.clone()).unwrap_or_default();
-    let ids = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<String>>();
+    // Distinct ids, in the order met (two role assignments can share one scope).
+    let ids = |it: &mut dyn Iterator<Item = String>| {
+        let mut out: Vec<String> = Vec::new();
+        for id in it {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    };
     let exchange: Vec<_> = t
         .ex_assignments
         .iter()

@@ -39,15 +39,20 @@ table { width: 100%; border-collapse: collapse; margin: .4rem 0 1rem; }
 th, td { text-align: left; vertical-align: top; padding: .4rem .55rem; border-bottom: 1px solid #e1e6ec; }
 th { background: #f4f6f9; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: #4a5562; }
 table.facts th { width: 11rem; text-transform: none; letter-spacing: 0; font-size: 13px; background: none; }
-.ids { font-family: "Cascadia Mono", Consolas, "DejaVu Sans Mono", monospace; font-size: 12px; word-break: break-all; }
-.ids span { display: block; }
-.ids b { font-family: "Segoe UI", system-ui, sans-serif; font-weight: 600; color: #4a5562; }
+.ids { font-family: "Cascadia Mono", Consolas, "DejaVu Sans Mono", monospace; font-size: 12px; overflow-wrap: anywhere; }
+.ids span { display: block; margin-bottom: .3rem; }
+.ids b { display: block; font: 600 11px/1.3 "Segoe UI", system-ui, sans-serif; color: #4a5562; }
+table.objects td:nth-child(1) { width: 24%; }
+table.objects td:nth-child(2) { width: 17%; color: #2d3640; }
+table.objects td:nth-child(3) { width: 31%; }
+table.objects td:nth-child(4) { width: 28%; }
 .place { color: #2d3640; }
 .place a { display: inline-block; margin-top: .2rem; color: #0f5ea8; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: 12px; font-weight: 600; white-space: nowrap; border: 1px solid currentColor; }
 .risk-read { color: #1d5b2a; } .risk-write { color: #8a5300; } .risk-send, .risk-directory-wide, .risk-unknown { color: #a11d1d; }
 .st-passed { color: #1d5b2a; } .st-warning { color: #8a5300; } .st-failed { color: #a11d1d; } .st-skipped { color: #4a5562; }
 .note { color: #4a5562; font-style: italic; }
+.nowrap { white-space: nowrap; }
 ul { margin: .3rem 0 .8rem; padding-left: 1.3rem; }
 footer { margin-top: 2rem; padding-top: .8rem; border-top: 1px solid #d5dbe3; color: #4a5562; font-size: 12px; }
 @page { size: A4; margin: 16mm 14mm; }
@@ -59,7 +64,7 @@ footer { margin-top: 2rem; padding-top: .8rem; border-top: 1px solid #d5dbe3; co
   tr, li { break-inside: avoid; }
   thead { display: table-header-group; }
   .place a { display: none; }
-  th { background: #f4f6f9 !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  thead th { background: #f4f6f9 !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 "#;
 
@@ -94,6 +99,9 @@ fn badge(kind: &str, text: &str) -> String {
 }
 
 fn ids(row: &ObjectRow) -> String {
+    if row.ids.is_empty() {
+        return "—".to_string();
+    }
     row.ids
         .iter()
         .map(|(label, id)| format!("<span><b>{}</b> {}</span>", esc(label), esc(id)))
@@ -114,11 +122,11 @@ fn place(row: &ObjectRow, portal: Option<&str>) -> String {
 }
 
 fn header(out: &mut String, r: &ChangeRecord) {
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<header><p class=\"kicker\">AppGrant change record</p><h1>{} in {}</h1>\
          <p class=\"lead\">What AppGrant created or changed in your Microsoft tenant, for your change management.</p>\
-         <p class=\"nosecret\">Contains no secret: secret values stay in the credential store of the computer that made the connection.</p></header>\n",
+         <p class=\"nosecret\">Contains no secret: secret values stay in the credential store of the computer that made the connection.</p></header>",
         esc(&r.vendor),
         esc(&r.tenant)
     );
@@ -264,9 +272,9 @@ fn secrets(out: &mut String, r: &ChangeRecord) {
                 esc(&s.app),
                 esc(&s.description),
                 format!("<span class=\"ids\">{}</span>", esc(&s.key_id)),
-                esc(&s.created),
-                format!("<strong>{}</strong>", esc(&s.expires)),
-                esc(&s.due),
+                format!("<span class=\"nowrap\">{}</span>", esc(&s.created)),
+                format!("<strong class=\"nowrap\">{}</strong>", esc(&s.expires)),
+                format!("<span class=\"nowrap\">{}</span>", esc(&s.due)),
             ]
         }),
     );

@@ -42,6 +42,9 @@ fn table(out: &mut String, head: &[&str], rows: impl IntoIterator<Item = Vec<Str
 }
 
 fn ids(row: &ObjectRow) -> String {
+    if row.ids.is_empty() {
+        return "—".to_string();
+    }
     row.ids
         .iter()
         .map(|(label, id)| format!("{}: {}", md(label), code(id)))

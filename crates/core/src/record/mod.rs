@@ -25,7 +25,7 @@ use crate::recipe::Recipe;
 use crate::scope::signin::SignInLimit;
 use crate::scope::verify::{Probe, ProbeResult};
 use crate::scope::{ScopeState, ScopeStatus};
-use crate::vault::{ConnectedApp, Connection};
+use crate::vault::{ConnectedApp, Connection, SecretMeta};
 use crate::verify::CheckStatus;
 
 /// The two file formats.
@@ -239,11 +239,11 @@ impl<'a> Builder<'a> {
             ));
         }
         rows.extend(self.grant_rows(app));
-        if let Some(secret) = &app.secret {
+        for (secret, action) in secrets_of(app) {
             rows.push(self.row(
                 app,
                 format!("Client secret \"{}\"", secret.description),
-                "Added; the value is kept in this computer's credential store only",
+                action,
                 step_place(&StepKind::CreateSecret { days: 0 }, name, &self.tenant),
                 vec![("Secret ID", secret.key_id.clone())],
             ));
@@ -463,6 +463,32 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The app's secrets the tenant holds: the current one and, while a rotation runs, the other
+/// one of the pair (the new secret being proved, or the old one kept for the overlap).
+fn secrets_of(app: &ConnectedApp) -> Vec<(&SecretMeta, &'static str)> {
+    const CURRENT: &str = "Added; the value is kept in this computer's credential store only";
+    let mut out: Vec<(&SecretMeta, &'static str)> =
+        app.secret.iter().map(|s| (s, CURRENT)).collect();
+    if let Some(r) = app.rotation.as_ref().filter(|r| r.finished_at.is_none()) {
+        let others = [
+            (
+                r.new_secret.as_ref(),
+                "Added by a rotation that is still running (the new secret)",
+            ),
+            (
+                r.old_secret.as_ref(),
+                "Kept until the rotation finishes (the old secret)",
+            ),
+        ];
+        for (secret, action) in others {
+            if let Some(secret) = secret.filter(|s| out.iter().all(|(o, _)| o.key_id != s.key_id)) {
+                out.push((secret, action));
+            }
+        }
+    }
+    out
+}
+
 fn capitalised(word: &str) -> String {
     let mut chars = word.chars();
     chars
@@ -608,8 +634,8 @@ impl ChangeRecord {
             secrets: connection
                 .apps
                 .iter()
-                .filter_map(|a| {
-                    a.secret.as_ref().map(|s| SecretRow {
+                .flat_map(|a| {
+                    secrets_of(a).into_iter().map(|(s, _)| SecretRow {
                         app: a.display_name.clone(),
                         description: s.description.clone(),
                         key_id: s.key_id.clone(),

@@ -575,3 +575,50 @@ impl From<&Connection> for ConnectionCard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use appgrant_core::plan::StepKind;
+
+    const APP_ID: &str = "3cf9614c-cfb2-4511-a87a-458aedcd8dbb";
+
+    fn place() -> Place {
+        step_place(
+            &StepKind::RegisterApp,
+            "TonicDM Office 365 Token",
+            "Contoso",
+        )
+    }
+
+    #[test]
+    fn a_real_tenants_existing_app_gets_a_portal_link_and_the_practice_tenant_none() {
+        let ids = ObjectIds {
+            app_id: APP_ID,
+            service_principal_id: None,
+        };
+        let real = PortalView::new(place(), Some(&Cloud::Global), Some(ids));
+        assert_eq!(
+            real.text,
+            "Entra ID → App registrations → TonicDM Office 365 Token → Overview"
+        );
+        assert!(real
+            .link
+            .as_deref()
+            .is_some_and(|l| l.starts_with("https://entra.microsoft.com/") && l.ends_with(APP_ID)));
+        assert_eq!(real.portal_name, Some("Microsoft Entra admin center"));
+
+        let practice = PortalView::new(place(), None, Some(ids));
+        assert_eq!(
+            (practice.link, practice.portal_name),
+            (None, None),
+            "no portal"
+        );
+        let not_yet = PortalView::new(place(), Some(&Cloud::Global), None);
+        assert_eq!(
+            not_yet.link, None,
+            "nothing to link to before the app exists"
+        );
+        assert_eq!(not_yet.text, real.text, "the words are there all the same");
+    }
+}

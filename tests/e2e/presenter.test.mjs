@@ -123,6 +123,7 @@ describe("presenter mode", () => {
     assert.equal(await why.getText(), "Presenter mode hides secrets from the room. Copy still works.");
     await (await s.browser.$('button[aria-label="Copy App Secret"]')).click();
     await s.waitForText("App Secret copied");
+    await why.scrollIntoView({ block: "center" });
     const done = await s.bodyText();
     assert.match(done, /In the portal: Entra ID → App registrations → [^\n]* → Overview → Application \(client\) ID/);
     assert.match(done, /In the portal: Entra ID → Overview → Tenant ID/);

@@ -317,7 +317,7 @@ describe("the wizard in practice mode", () => {
     signInAs(ADMIN);
     await app.close();
     await launch();
-    const id = "docbits (after a restart)";
+    const id = "docbits-after-a-restart";
     actions[id] = [];
     const values = await runRecipe(id, "DocBits");
     assert.ok(values["Application (client) ID"], "Done shows the client id");

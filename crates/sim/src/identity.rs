@@ -1024,8 +1024,15 @@ fn authenticate_client(
         )?;
         return Ok("1");
     };
+    let malformed = |why: &str| {
+        AadError::bad(
+            "invalid_request",
+            9002313,
+            format!("Invalid request. Request is malformed or invalid. {why}"),
+        )
+    };
     if f.contains_key("client_secret") {
-        return Err(grant_invalid(
+        return Err(malformed(
             "Send either 'client_secret' or 'client_assertion', not both.",
         ));
     }
@@ -1039,7 +1046,7 @@ fn authenticate_client(
             ))
         }
         Some(other) => {
-            return Err(grant_invalid(&format!(
+            return Err(malformed(&format!(
                 "client_assertion_type '{other}' is not supported; use '{}'.",
                 assertion::JWT_BEARER
             )))

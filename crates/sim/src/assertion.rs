@@ -159,7 +159,7 @@ fn check_claims(jwt: &SignedJwt, client_id: &str, audiences: &[String]) -> Resul
             ),
         ));
     }
-    if !jwt.claims["jti"].as_str().is_some_and(|j| !j.is_empty()) {
+    if jwt.claims["jti"].as_str().is_none_or(str::is_empty) {
         return Err(invalid_jwt(
             "The token has no 'jti' claim (a fresh GUID per assertion).",
         ));

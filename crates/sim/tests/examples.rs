@@ -169,7 +169,11 @@ async fn graph_examples_replay() {
         Some(patch.clone()),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "the placeholder is no certificate: {refused}");
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "the placeholder is no certificate: {refused}"
+    );
     patch["keyCredentials"][0]["key"] = json!(cert.key_b64());
     let (s, _) = graph(
         &sim,
@@ -187,8 +191,14 @@ async fn graph_examples_replay() {
         false
     );
     assert_eq!(got["keyCredentials"][0]["key"], Value::Null);
-    assert_eq!(got["keyCredentials"][0]["displayName"], "CN=contoso-mail-connector");
-    assert_eq!(got["keyCredentials"][0]["customKeyIdentifier"], cert.thumbprint());
+    assert_eq!(
+        got["keyCredentials"][0]["displayName"],
+        "CN=contoso-mail-connector"
+    );
+    assert_eq!(
+        got["keyCredentials"][0]["customKeyIdentifier"],
+        cert.thumbprint()
+    );
 
     // Secrets.
     let mut pw_req = load_example("add-password.request.json");

@@ -29,6 +29,8 @@ pub enum CertError {
     NotBase64,
     #[error("the key is not an X.509 certificate ({0})")]
     NotCertificate(String),
+    #[error("the key holds a private key")]
+    PrivateKey,
 }
 
 /// The facts about one X.509 certificate that Entra shows and uses.
@@ -58,6 +60,9 @@ impl Certificate {
 
     fn from_der_or_pem(bytes: &[u8]) -> Result<Certificate, CertError> {
         let text = std::str::from_utf8(bytes).unwrap_or_default();
+        if text.contains("PRIVATE KEY-----") {
+            return Err(CertError::PrivateKey);
+        }
         if let Some(body) = pem_body(text, "CERTIFICATE") {
             let der = base64::engine::general_purpose::STANDARD
                 .decode(body)
@@ -330,6 +335,14 @@ mod tests {
         assert_eq!(
             Certificate::from_key_base64("not base64!").unwrap_err(),
             CertError::NotBase64
+        );
+        let with_key = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n";
+        assert_eq!(
+            Certificate::from_key_base64(
+                &base64::engine::general_purpose::STANDARD.encode(with_key)
+            )
+            .unwrap_err(),
+            CertError::PrivateKey
         );
         let junk = base64::engine::general_purpose::STANDARD.encode(b"\x30\x03\x02\x01\x01");
         assert!(matches!(

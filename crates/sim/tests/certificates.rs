@@ -8,6 +8,7 @@
 
 mod common;
 use appgrant_sim::{Sim, SimConfig};
+use base64::Engine;
 use chrono::{Duration, Utc};
 use common::certs::{assertion_claims, TestCert, Thumb};
 use common::*;
@@ -441,6 +442,14 @@ async fn key_credentials_are_checked_like_graph_checks_them() {
         bad,
         "Request_BadRequest",
         "'key'",
+    );
+    // A PEM file with the private key in it never reaches the tenant.
+    let leaky = base64::engine::general_purpose::STANDARD.encode(&cert.pem_with_private_key);
+    assert_graph_error(
+        patch(with(&|k| k["key"] = json!(leaky))).await,
+        bad,
+        "Request_BadRequest",
+        "never send a private key",
     );
     assert_graph_error(
         patch(with(&|k| {

@@ -13,7 +13,7 @@
 //! keyCredentialConfiguration (`asymmetricKeyLifetime`).
 
 use super::{Caller, Ctx, GResult, Reply};
-use crate::certs::{Certificate, SignedJwt};
+use crate::certs::{CertError, Certificate, SignedJwt};
 use crate::error::{parse_body, GraphError};
 use crate::model::{fmt_time, Application, Tenant};
 use axum::http::StatusCode;
@@ -73,31 +73,73 @@ fn normalise(k: &KeyCredentialInput, cert_max_days: Option<u32>) -> Result<Value
             .to_string(),
         None => uuid::Uuid::new_v4().to_string(),
     };
-    match (k.kind.as_str(), k.usage.as_str()) {
-        ("AsymmetricX509Cert", "Verify") => {}
-        ("AsymmetricX509Cert", _) => {
-            return Err(invalid(
-                "usage",
-                "A certificate (AsymmetricX509Cert) on an application must have usage 'Verify'.",
-            ))
-        }
-        ("Symmetric", "Sign" | "Verify") => return Ok(symmetric(k, key_id)),
-        (other, _) if other != "Symmetric" => {
-            return Err(invalid(
-                "type",
-                "Supported types are 'AsymmetricX509Cert' and 'Symmetric'.",
-            ))
-        }
-        _ => return Err(invalid("usage", "Use 'Sign' or 'Verify'.")),
+    if is_symmetric(k)? {
+        return Ok(symmetric(k, key_id));
     }
-    let raw = k.key.as_deref().filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+    let (raw, cert) = certificate_of(k)?;
+    let (start, end) = validity(k, &cert, cert_max_days)?;
+    let display = k
+        .display_name
+        .clone()
+        .or_else(|| cert.display_subject())
+        .map(|d| d.chars().take(DISPLAY_NAME_MAX).collect::<String>());
+    Ok(json!({
+        "customKeyIdentifier": k.custom_key_identifier.clone().unwrap_or_else(|| cert.thumbprint_hex()),
+        "displayName": display,
+        "endDateTime": fmt_time(&end),
+        "key": raw,
+        "keyId": key_id,
+        "startDateTime": fmt_time(&start),
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+    }))
+}
+
+/// `type`/`usage`: a certificate (`AsymmetricX509Cert` + `Verify`) or a symmetric key.
+fn is_symmetric(k: &KeyCredentialInput) -> Result<bool, GraphError> {
+    match (k.kind.as_str(), k.usage.as_str()) {
+        ("AsymmetricX509Cert", "Verify") => Ok(false),
+        ("AsymmetricX509Cert", _) => Err(invalid(
+            "usage",
+            "A certificate (AsymmetricX509Cert) on an application must have usage 'Verify'.",
+        )),
+        ("Symmetric", "Sign" | "Verify") => Ok(true),
+        ("Symmetric", _) => Err(invalid("usage", "Use 'Sign' or 'Verify'.")),
+        _ => Err(invalid(
+            "type",
+            "Supported types are 'AsymmetricX509Cert' and 'Symmetric'.",
+        )),
+    }
+}
+
+/// The certificate in `key` (trimmed base64, and what it says). A private key is refused
+/// outright: it must never reach the tenant.
+fn certificate_of(k: &KeyCredentialInput) -> Result<(String, Certificate), GraphError> {
+    let raw = k.key.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
         invalid(
             "key",
             "The certificate is required: send the base64 of its DER encoding (the public certificate only; to keep an existing certificate in a PATCH, send it again with its key, read with $select=keyCredentials).",
         )
     })?;
-    let cert = Certificate::from_key_base64(raw)
-        .map_err(|e| invalid("key", &format!("{}: send the base64 of the certificate's DER encoding (the public .cer, never a private key).", capitalise(&e.to_string()))))?;
+    let cert = Certificate::from_key_base64(raw).map_err(|e| {
+        let hint = match e {
+            CertError::PrivateKey => {
+                "upload the public certificate only (.cer); never send a private key"
+            }
+            _ => "send the base64 of the certificate's DER encoding (the public .cer)",
+        };
+        invalid("key", &format!("{}: {hint}.", capitalise(&e.to_string())))
+    })?;
+    Ok((raw.to_string(), cert))
+}
+
+/// `startDateTime`/`endDateTime`: the certificate's validity unless given, inside it, and
+/// within the tenant's certificate lifetime policy.
+fn validity(
+    k: &KeyCredentialInput,
+    cert: &Certificate,
+    cert_max_days: Option<u32>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), GraphError> {
     let start =
         parse_time("startDateTime", k.start_date_time.as_deref())?.unwrap_or(cert.not_before);
     let end = parse_time("endDateTime", k.end_date_time.as_deref())?.unwrap_or(cert.not_after);
@@ -120,30 +162,14 @@ fn normalise(k: &KeyCredentialInput, cert_max_days: Option<u32>) -> Result<Value
             ),
         ));
     }
-    if let Some(days) = cert_max_days {
-        if end - start > Duration::days(i64::from(days)) {
-            return Err(GraphError::new(
-                StatusCode::BAD_REQUEST,
-                "CredentialInvalidLifetimeAsPerAppPolicy",
-                "Credential lifetime exceeds the max value allowed as per assigned policy.",
-            ));
-        }
+    if cert_max_days.is_some_and(|days| end - start > Duration::days(i64::from(days))) {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "CredentialInvalidLifetimeAsPerAppPolicy",
+            "Credential lifetime exceeds the max value allowed as per assigned policy.",
+        ));
     }
-    let display = k
-        .display_name
-        .clone()
-        .or_else(|| cert.display_subject())
-        .map(|d| d.chars().take(DISPLAY_NAME_MAX).collect::<String>());
-    Ok(json!({
-        "customKeyIdentifier": k.custom_key_identifier.clone().unwrap_or_else(|| cert.thumbprint_hex()),
-        "displayName": display,
-        "endDateTime": fmt_time(&end),
-        "key": raw.trim(),
-        "keyId": key_id,
-        "startDateTime": fmt_time(&start),
-        "type": "AsymmetricX509Cert",
-        "usage": "Verify",
-    }))
+    Ok((start, end))
 }
 
 fn capitalise(s: &str) -> String {

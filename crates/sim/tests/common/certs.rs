@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 /// A self-signed RSA-2048 certificate and its private key.
 pub struct TestCert {
     pub der: Vec<u8>,
+    /// The certificate and its private key in one PEM text (what must never be uploaded).
+    pub pem_with_private_key: String,
     pkcs1: Vec<u8>,
 }
 
@@ -44,8 +46,10 @@ impl TestCert {
         params.not_before = to_offset(not_before);
         params.not_after = to_offset(not_after);
         let cert = params.self_signed(&signer).unwrap();
+        let key_pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
         TestCert {
             der: cert.der().to_vec(),
+            pem_with_private_key: format!("{}{}", cert.pem(), key_pem.as_str()),
             pkcs1: key.to_pkcs1_der().unwrap().as_bytes().to_vec(),
         }
     }

@@ -713,3 +713,66 @@ async fn uploaded_certificates_survive_a_restart_of_the_practice_tenant() {
     sim.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn an_orphaned_certificate_is_dropped_by_patching_back_the_others_read_with_select() {
+    let sim = start().await;
+    let at = admin_token(&sim).await;
+    let app = app_with_role(&sim, &at).await;
+    let kept = TestCert::valid_for("Kept", 365);
+    let orphan = TestCert::valid_for("Orphan, private key lost", 365);
+    let (s, _) = patch_keys(
+        &sim,
+        &at,
+        &app.oid,
+        json!([kept.key_credential(), orphan.key_credential()]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // Read the collection with its keys, drop the orphan, send the rest back unchanged.
+    let (_, sel) = graph_get(
+        &sim,
+        &at,
+        &format!("/v1.0/applications/{}?$select=keyCredentials", app.oid),
+    )
+    .await;
+    let before = sel["keyCredentials"].as_array().unwrap().clone();
+    let rest: Vec<Value> = before
+        .iter()
+        .filter(|k| k["customKeyIdentifier"] != orphan.thumbprint())
+        .cloned()
+        .collect();
+    assert_eq!(rest.len(), 1);
+    let (s, v) = patch_keys(&sim, &at, &app.oid, json!(rest)).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (_, after) = graph_get(
+        &sim,
+        &at,
+        &format!("/v1.0/applications/{}?$select=keyCredentials", app.oid),
+    )
+    .await;
+    assert_eq!(
+        after["keyCredentials"],
+        json!(rest),
+        "the kept one is unchanged"
+    );
+    let (s, tok) = assertion_token(
+        &sim,
+        &app.app_id,
+        &kept.assertion(&app.app_id, &token_endpoint(&sim)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{tok}");
+    assert_aadsts(
+        assertion_token(
+            &sim,
+            &app.app_id,
+            &orphan.assertion(&app.app_id, &token_endpoint(&sim)),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        700027,
+        "The key was not found.",
+    );
+}

@@ -106,6 +106,25 @@ pub struct CertificateMeta {
     pub certificate_base64: String,
 }
 
+/// A certificate as lists show it: thumbprint, expiry and who made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateBadge {
+    pub thumbprint: String,
+    pub not_after: DateTime<Utc>,
+    pub origin: CertificateOrigin,
+}
+
+impl From<&CertificateMeta> for CertificateBadge {
+    fn from(c: &CertificateMeta) -> Self {
+        Self {
+            thumbprint: c.thumbprint.clone(),
+            not_after: c.not_after,
+            origin: c.origin,
+        }
+    }
+}
+
 /// Upper-case hex SHA-1 and SHA-256 thumbprints of a DER certificate.
 pub fn thumbprints(der: &[u8]) -> (String, String) {
     (hex_upper(&Sha1::digest(der)), hex_upper(&Sha256::digest(der)))

@@ -35,6 +35,10 @@ pub fn inspect(file_name: &str, bytes: &[u8]) -> Result<PublicCertificate, Certi
             file: file_name.to_string(),
         });
     }
+    // A PEM private key anywhere, even pasted after binary DER, refuses the whole file.
+    if bytes.windows(PEM_KEY_MARK.len()).any(|w| w == PEM_KEY_MARK) {
+        return Err(CertificateError::PrivateKey);
+    }
     let der = match std::str::from_utf8(bytes) {
         Ok(text) if text.contains("-----BEGIN") => from_pem(text).map_err(|e| match e {
             PemProblem::PrivateKey => CertificateError::PrivateKey,
@@ -52,6 +56,25 @@ pub fn inspect(file_name: &str, bytes: &[u8]) -> Result<PublicCertificate, Certi
         PemProblem::PrivateKey => CertificateError::PrivateKey,
         PemProblem::Other(reason) => unreadable(reason),
     })
+}
+
+/// The end of every PEM private key label (`PRIVATE KEY`, `RSA PRIVATE KEY`, `ENCRYPTED ...`).
+const PEM_KEY_MARK: &[u8] = b"PRIVATE KEY-----";
+
+/// What the fuzz target and the stable replay test check for any input: no panic, and a file
+/// with a PEM private key in it is never accepted; an accepted certificate reads the same
+/// again from its own DER.
+pub fn fuzz_surface(data: &[u8]) {
+    let Ok(cert) = inspect("fuzz.cer", data) else {
+        return;
+    };
+    assert!(
+        !data.windows(PEM_KEY_MARK.len()).any(|w| w == PEM_KEY_MARK),
+        "a file with a private key was accepted"
+    );
+    assert_eq!(cert.info.thumbprint.len(), 40);
+    let again = inspect("again.cer", &cert.der).map(|c| c.info);
+    assert_eq!(again.ok().as_ref(), Some(&cert.info));
 }
 
 enum PemProblem {

@@ -422,12 +422,8 @@ impl Run<'_> {
         let policy = SecretPolicy::read(&self.graph(key))
             .await
             .map_err(|e| LifecycleError::graph("Reading the secret-lifetime policy", e))?;
-        let recipe_months = recipe.and_then(|r| {
-            r.apps
-                .iter()
-                .map(|a| a.credential.lifetime_months())
-                .min()
-        });
+        let recipe_months =
+            recipe.and_then(|r| r.apps.iter().map(|a| a.credential.lifetime_months()).min());
         let months = options.lifetime_months.or(recipe_months).unwrap_or(12);
         crate::plan::lifetime_for_months(months, &policy)
             .map(|l| l.days)
@@ -758,7 +754,14 @@ impl Run<'_> {
                 Err(message) => return Some(message),
             }
         } else {
-            crate::verify::app_only_checks(&ctx, &outcome, &roles, Some(&crate::verify::ClientCredential::Secret(secret.clone())), false).await
+            crate::verify::app_only_checks(
+                &ctx,
+                &outcome,
+                &roles,
+                Some(&crate::verify::ClientCredential::Secret(secret.clone())),
+                false,
+            )
+            .await
         };
         checks
             .iter()

@@ -19,10 +19,10 @@ pub use policy::{parse_iso_days, SecretPolicy};
 
 use crate::apply::journal::Journal;
 use crate::catalog::{PermissionKind, Risk};
+use crate::certificate::{CertificateInfo, CertificateOrigin};
 use crate::cloud::Endpoints;
 use crate::graph::{odata_quote, GraphClient, GraphError};
 use crate::identity::Session;
-use crate::certificate::{CertificateInfo, CertificateOrigin};
 use crate::recipe::{AppSpec, CredentialKind, InputValues, Recipe, MAX_SECRET_LIFETIME_MONTHS};
 
 /// The Microsoft Graph application id, the same in every tenant.
@@ -678,10 +678,14 @@ fn certificate_plan(
         return Err(PlanError::Credential {
             app: name.to_string(),
             message: format!("the recipe does not offer {:?} for this app", choice.kind()),
-            hint: "Choose one of the credentials the Review screen offers for this app.".to_string(),
+            hint: "Choose one of the credentials the Review screen offers for this app."
+                .to_string(),
         });
     }
-    let days = lifetime_days(spec.credential.lifetime_months(), policy.max_certificate_days);
+    let days = lifetime_days(
+        spec.credential.lifetime_months(),
+        policy.max_certificate_days,
+    );
     Ok(match choice {
         CredentialChoice::Secret => None,
         CredentialChoice::GeneratedCertificate => Some(CertificatePlan {
@@ -694,12 +698,13 @@ fn certificate_plan(
             file_name,
             content_base64,
         } => {
-            let vendor = read_vendor_certificate(&file_name, &content_base64, policy)
-                .map_err(|(message, hint)| PlanError::Credential {
+            let vendor = read_vendor_certificate(&file_name, &content_base64, policy).map_err(
+                |(message, hint)| PlanError::Credential {
                     app: name.to_string(),
                     message,
                     hint,
-                })?;
+                },
+            )?;
             Some(CertificatePlan {
                 origin: CertificateOrigin::Vendor,
                 subject: vendor.info.subject.clone(),
@@ -764,8 +769,7 @@ fn certificate_step(
         && journal_app
             .and_then(|a| a.certificate.as_ref())
             .is_some_and(|c| {
-                c.origin == plan.origin
-                    && thumbprint.as_ref().is_none_or(|t| *t == c.thumbprint)
+                c.origin == plan.origin && thumbprint.as_ref().is_none_or(|t| *t == c.thumbprint)
             });
     let expires = (Utc::now() + chrono::TimeDelta::days(i64::from(plan.days))).date_naive();
     let title = match &plan.vendor {

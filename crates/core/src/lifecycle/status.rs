@@ -755,6 +755,9 @@ mod tests {
             confirmed_at: None,
             finished_at: None,
             still_works: None,
+            new_certificate: None,
+            old_certificate: None,
+            pending_thumbprint: None,
         });
         let s = status_of(&c, NOW(), &held_all);
         assert!(s.has(StatusKind::RotationInProgress));

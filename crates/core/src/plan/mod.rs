@@ -746,7 +746,7 @@ pub fn read_vendor_certificate(
 }
 
 /// Days for a credential of `months` months, a day inside the policy's `max` (clock skew).
-fn lifetime_days(months: u32, max: Option<u32>) -> u32 {
+pub fn lifetime_days(months: u32, max: Option<u32>) -> u32 {
     let now = Utc::now();
     let end = now
         .checked_add_months(chrono::Months::new(months))

@@ -1066,4 +1066,32 @@ async fn a_generated_certificate_rotates_with_overlap() {
     assert!(w
         .secrets
         .contains(&key_account(&c.tenant_id, &app_id, &new.thumbprint)));
+
+    // Check now sees the certificate on the app, and notices when someone removes it.
+    let report = w
+        .life
+        .check(&w.signed_in(), &c.id, CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(!report.summary.drift(), "{:#?}", report.summary.findings);
+    w.graph
+        .patch(
+            &format!("applications/{}", c.apps[0].object_id),
+            &serde_json::json!({"keyCredentials": []}),
+            appgrant_core::graph::Expect::Settled,
+        )
+        .await
+        .unwrap();
+    let report = w
+        .life
+        .check(&w.signed_in(), &c.id, CancellationToken::new())
+        .await
+        .unwrap();
+    let missing = report
+        .summary
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::SecretMissingInTenant)
+        .expect("the removed certificate is reported");
+    assert!(missing.text.contains(&new.thumbprint), "{}", missing.text);
 }

@@ -429,3 +429,39 @@ async fn a_run_killed_between_upload_and_keyring_write_is_recovered() {
         .certificate_pending
         .is_none());
 }
+
+#[tokio::test]
+async fn the_tenant_policy_caps_certificate_lifetimes() {
+    use appgrant_core::plan::StepKind;
+    let h = Harness::new().await;
+    h.sim.update_knobs(|k| k.cert_max_lifetime_days = Some(30));
+    let recipe = recipe("tonicdm");
+    let journal = Journal::in_memory(&h.session.tenant_id, "tonicdm");
+    // A vendor certificate valid for a year is refused, naming the policy.
+    let vendor = generate("CN=Long Lived", 365).unwrap();
+    let e = h
+        .plan(
+            &recipe,
+            &choices(&recipe, &vendor_choice(&vendor.certificate_pem())),
+            &journal,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("at most 30 days"), "{e}");
+    // A generated one is made to fit, and Microsoft accepts it.
+    let generated = choices(&recipe, &CredentialChoice::GeneratedCertificate);
+    let plan = h.plan(&recipe, &generated, &journal).await.unwrap();
+    let days = plan
+        .steps
+        .iter()
+        .find_map(|s| match s.kind {
+            StepKind::AddCertificate { days, .. } => Some(days),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(days, 29);
+    let journal = Mutex::new(journal);
+    let (_, outcome) = h.run(&recipe, &generated, &journal).await;
+    let cert = outcome.apps[0].certificate.as_ref().unwrap();
+    assert!((cert.not_after - chrono::Utc::now()).num_days() <= 30);
+}

@@ -856,3 +856,47 @@ fn consent_handoff(
         url,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape the Review screen sends (`choices.credentials`, see certs-contract.md).
+    #[test]
+    fn credential_choices_read_the_ui_shape() {
+        let choices: Choices = serde_json::from_value(json!({
+            "inputs": {},
+            "credentials": {
+                "main": {"kind": "vendor_certificate", "fileName": "v.cer", "contentBase64": "QUJD"},
+                "calendar": {"kind": "generated_certificate"},
+                "mail": {"kind": "secret"}
+            }
+        }))
+        .unwrap();
+        assert_eq!(
+            choices.credentials["main"],
+            CredentialChoice::VendorCertificate {
+                file_name: "v.cer".into(),
+                content_base64: "QUJD".into()
+            }
+        );
+        assert_eq!(
+            choices.credentials["calendar"].kind(),
+            CredentialKind::GeneratedCertificate
+        );
+        assert_eq!(choices.credentials["mail"], CredentialChoice::Secret);
+        let plain: Choices = serde_json::from_value(json!({"inputs": {}})).unwrap();
+        assert!(
+            plain.credentials.is_empty(),
+            "older callers send no credentials"
+        );
+    }
+
+    #[test]
+    fn certificate_lifetimes_stay_inside_the_policy() {
+        assert_eq!(lifetime_days(12, Some(90)), 89);
+        assert!((365..=366).contains(&lifetime_days(12, None)));
+        let bad = read_vendor_certificate("v.cer", "not base64!", &SecretPolicy::default());
+        assert!(bad.unwrap_err().0.contains("did not arrive intact"));
+    }
+}

@@ -465,3 +465,53 @@ async fn the_tenant_policy_caps_certificate_lifetimes() {
     let cert = outcome.apps[0].certificate.as_ref().unwrap();
     assert!((cert.not_after - chrono::Utc::now()).num_days() <= 30);
 }
+
+/// Without a certificate whose key AppGrant holds, a new one goes on with PATCH, which
+/// replaces the whole list: the certificate already there must be sent back and survive.
+#[tokio::test]
+async fn a_patch_keeps_the_certificates_already_on_the_app() {
+    let h = Harness::new().await;
+    let recipe = recipe("tonicdm");
+    let vendor = generate("CN=Vendor First", 200).unwrap();
+    let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "tonicdm"));
+    h.run(
+        &recipe,
+        &choices(&recipe, &vendor_choice(&vendor.certificate_pem())),
+        &journal,
+    )
+    .await;
+    let (_, outcome) = h
+        .run(
+            &recipe,
+            &choices(&recipe, &CredentialChoice::GeneratedCertificate),
+            &journal,
+        )
+        .await;
+    let app = &outcome.apps[0];
+    let thumbprints: Vec<String> = h
+        .certificates(&app.app_id)
+        .iter()
+        .map(|c| c["thumbprint"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(thumbprints.len(), 2, "{thumbprints:?}");
+    assert!(
+        thumbprints.contains(&vendor.info.thumbprint),
+        "the vendor's certificate was kept"
+    );
+    assert!(thumbprints.contains(&app.certificate.as_ref().unwrap().thumbprint));
+    let report = h
+        .verify(
+            &recipe,
+            &h.plan(
+                &recipe,
+                &choices(&recipe, &CredentialChoice::GeneratedCertificate),
+                &journal.lock().unwrap().clone(),
+            )
+            .await
+            .unwrap(),
+            &outcome,
+            &load_credentials(Arc::new(h.keys.clone()), &h.session.tenant_id, &outcome).await,
+        )
+        .await;
+    assert_verified("tonicdm", &report);
+}

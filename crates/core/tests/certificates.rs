@@ -515,3 +515,43 @@ async fn a_patch_keeps_the_certificates_already_on_the_app() {
         .await;
     assert_verified("tonicdm", &report);
 }
+
+/// A proof of possession Microsoft refuses (here: the stored key does not match the app's
+/// certificate) fails the step with its own words, not as an expired sign-in.
+#[tokio::test]
+async fn a_refused_proof_of_possession_is_named() {
+    let h = Harness::new().await;
+    let recipe = recipe("tonicdm");
+    let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "tonicdm"));
+    let (_, outcome) = h
+        .run(
+            &recipe,
+            &choices(&recipe, &CredentialChoice::GeneratedCertificate),
+            &journal,
+        )
+        .await;
+    let app = &outcome.apps[0];
+    let account = key_account(
+        &h.session.tenant_id,
+        &app.app_id,
+        &app.certificate.as_ref().unwrap().thumbprint,
+    );
+    let stranger = generate("CN=Someone Else", 30).unwrap();
+    h.keys.save(&account, &stranger.key).unwrap();
+    let vendor = generate("CN=Vendor Later", 100).unwrap();
+    let (_, result) = h
+        .run_with(
+            &recipe,
+            &choices(&recipe, &vendor_choice(&vendor.certificate_pem())),
+            &journal,
+            Arc::new(h.keys.clone()),
+        )
+        .await;
+    let failure = &result.unwrap_err().failures[0];
+    assert!(
+        failure.message.contains("refused the proof of possession"),
+        "{failure:?}"
+    );
+    assert!(failure.hint.contains("clock"), "{failure:?}");
+    assert_eq!(h.certificates(&app.app_id).len(), 1, "nothing was added");
+}

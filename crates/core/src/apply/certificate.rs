@@ -202,7 +202,7 @@ impl Run<'_> {
                         Expect::Replicating,
                     )
                     .await
-                    .map_err(fail)?;
+                    .map_err(|e| proof_failure(step, e))?;
                 added.map(|a| text(&a, "keyId")).unwrap_or_default()
             }
             None => {
@@ -403,6 +403,20 @@ fn wanted(plan: &CertificatePlan, meta: &CertificateMeta) -> bool {
             .vendor
             .as_ref()
             .is_none_or(|v| v.info.thumbprint == meta.thumbprint)
+}
+
+/// An addKey failure; a refused proof of possession (HTTP 401
+/// `Authentication_MissingOrMalformed`) is not an expired sign-in, so it gets its own words.
+fn proof_failure(step: &Step, e: GraphError) -> StepFailure {
+    if e.code() != Some("Authentication_MissingOrMalformed") {
+        return failure(&step.id, &e);
+    }
+    StepFailure {
+        step: step.id.clone(),
+        code: ApplyCode::Graph,
+        message: format!("Microsoft refused the proof of possession signed with the app's current certificate ({e})."),
+        hint: "Check that this computer's clock is right, then run Apply again.".to_string(),
+    }
 }
 
 fn key_failure(step: &Step, problem: &str) -> StepFailure {

@@ -480,7 +480,7 @@ async fn a_patch_keeps_the_certificates_already_on_the_app() {
         &journal,
     )
     .await;
-    let (_, outcome) = h
+    let (plan, outcome) = h
         .run(
             &recipe,
             &choices(&recipe, &CredentialChoice::GeneratedCertificate),
@@ -499,20 +499,9 @@ async fn a_patch_keeps_the_certificates_already_on_the_app() {
         "the vendor's certificate was kept"
     );
     assert!(thumbprints.contains(&app.certificate.as_ref().unwrap().thumbprint));
-    let report = h
-        .verify(
-            &recipe,
-            &h.plan(
-                &recipe,
-                &choices(&recipe, &CredentialChoice::GeneratedCertificate),
-                &journal.lock().unwrap().clone(),
-            )
-            .await
-            .unwrap(),
-            &outcome,
-            &load_credentials(Arc::new(h.keys.clone()), &h.session.tenant_id, &outcome).await,
-        )
-        .await;
+    let credentials =
+        load_credentials(Arc::new(h.keys.clone()), &h.session.tenant_id, &outcome).await;
+    let report = h.verify(&recipe, &plan, &outcome, &credentials).await;
     assert_verified("tonicdm", &report);
 }
 

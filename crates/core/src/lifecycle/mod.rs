@@ -408,7 +408,7 @@ impl Lifecycle {
         let mut changed = false;
         for i in pending {
             let state = connection.mailbox_limits[i].clone();
-            let Some(credential) = self.credential_of(&connection, &state.app_key).await? else {
+            let Some(credential) = self.credential_of(connection, &state.app_key).await? else {
                 continue;
             };
             match crate::scope::verify::verify_scope(&ctx, &state, &credential).await {

@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "reveal_secret",
     "copy_secret",
     "export_handoff",
+    "save_change_record",
     "list_connections",
     "search_people",
     "choose_mailboxes",

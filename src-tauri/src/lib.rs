@@ -2,7 +2,7 @@
 //!
 //! `commands` adapts the wizard's calls and `dashboard` the connections dashboard's, `dto`
 //! shapes what the UI receives, `error` turns core errors into `{ code, message, hint }`,
-//! `state` holds the wizard's flow, the dashboard's sign-ins and the practice tenant between
+//! `record` saves change records, `state` holds the wizard's flow, the dashboard's sign-ins and the practice tenant between
 //! commands. Everything worth testing lives in `appgrant-core`.
 
 mod adopt;
@@ -11,6 +11,7 @@ mod commands;
 mod dashboard;
 mod dto;
 mod error;
+mod record;
 mod state;
 
 use tauri::Manager;
@@ -38,6 +39,7 @@ macro_rules! app_commands {
             commands::reveal_secret,
             commands::copy_secret,
             commands::export_handoff,
+            record::save_change_record,
             commands::list_connections,
             commands::search_people,
             commands::choose_mailboxes,

@@ -7,22 +7,18 @@
 // Screenshots: artifacts/e2e/dashboard-*.png.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort, launchApp, repoRoot } from "./harness.mjs";
+import { practiceWindow } from "./window.mjs";
 import { keyringHas, tokenStatus as practiceToken } from "./practice.mjs";
 
 const ADMIN = "avery.admin@contosopractice.onmicrosoft.com";
 const DAY = 86_400_000;
 
-const work = mkdtempSync(path.join(tmpdir(), "appgrant-e2e-dashboard-"));
-const dataDir = path.join(work, "data");
-const exportDir = path.join(work, "exports");
-const browserScript = path.join(work, "browser.json");
-const practicePort = await freePort();
-const practice = `http://127.0.0.1:${practicePort}`;
+const w = await practiceWindow("dashboard", { admin: ADMIN });
+const { dataDir, exportDir, practice } = w;
+const { click, clickLabelled, heading, waitForText } = w;
 
 let app;
 let browser;
@@ -30,57 +26,12 @@ let browser;
 const made = {};
 
 async function launch() {
-  app = await launchApp({
-    env: {
-      APPGRANT_BROWSER: path.join(repoRoot, "tests/e2e/fake-browser.mjs"),
-      APPGRANT_FAKE_BROWSER_SCRIPT: browserScript,
-      APPGRANT_DATA_DIR: dataDir,
-      APPGRANT_EXPORT_DIR: exportDir,
-      APPGRANT_PRACTICE_PORT: String(practicePort),
-    },
-  });
-  browser = app.browser;
+  app = await w.launch();
+  browser = w.browser;
 }
 
-before(async () => {
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(browserScript, JSON.stringify({ upn: ADMIN, decision: "accept" }));
-  await launch();
-});
-
-after(async () => {
-  await app?.close();
-});
-
-// ---- small steps ----
-
-async function click(text, timeout = 30_000) {
-  const button = await browser.$(`button=${text}`);
-  await button.waitForClickable({ timeout });
-  await button.click();
-}
-
-async function clickLabelled(label, timeout = 30_000) {
-  const button = await browser.$(`button[aria-label="${label}"]`);
-  await button.waitForClickable({ timeout });
-  await button.click();
-}
-
-async function heading(textPart, timeout = 60_000) {
-  const h = await browser.$(`h2*=${textPart}`);
-  await h.waitForDisplayed({ timeout });
-}
-
-const bodyText = async () => (await browser.$("main")).getText();
-
-async function waitForText(text, timeout = 60_000) {
-  try {
-    await browser.waitUntil(async () => (await bodyText()).includes(text), { timeout, interval: 250 });
-  } catch {
-    await app.screenshot(`dashboard-failed-${text.replace(/[^a-z0-9]+/gi, "-").slice(0, 40)}`);
-    throw new Error(`"${text}" did not appear within ${timeout} ms; the screen said:\n${await bodyText()}`);
-  }
-}
+before(launch);
+after(() => w.close());
 
 /** The text of the dashboard card whose heading is `vendor`. */
 async function card(vendor) {

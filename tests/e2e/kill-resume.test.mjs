@@ -13,59 +13,32 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort, launchApp, repoRoot } from "./harness.mjs";
+import { repoRoot } from "./harness.mjs";
+import { practiceWindow } from "./window.mjs";
 import { PRACTICE_TENANT_ID, keyringHas, tokenStatus } from "./practice.mjs";
 
 const ADMIN = "avery.admin@contosopractice.onmicrosoft.com";
 
-const work = mkdtempSync(path.join(tmpdir(), "appgrant-e2e-kill-resume-"));
-const dataDir = path.join(work, "data");
-const browserScript = path.join(work, "browser.json");
-const practicePort = await freePort();
-const practice = `http://127.0.0.1:${practicePort}`;
+const w = await practiceWindow("kill-resume", { admin: ADMIN });
+const { dataDir, practice } = w;
+const { click, heading } = w;
 const application = path.resolve(process.env.APPGRANT_BIN ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, "target"), "debug", "appgrant"));
 
 let app;
 let browser;
 
 async function launch() {
-  app = await launchApp({
-    env: {
-      APPGRANT_BROWSER: path.join(repoRoot, "tests/e2e/fake-browser.mjs"),
-      APPGRANT_FAKE_BROWSER_SCRIPT: browserScript,
-      APPGRANT_DATA_DIR: dataDir,
-      APPGRANT_EXPORT_DIR: path.join(work, "exports"),
-      APPGRANT_PRACTICE_PORT: String(practicePort),
-    },
-  });
-  browser = app.browser;
+  app = await w.launch();
+  browser = w.browser;
 }
 
-before(async () => {
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(browserScript, JSON.stringify({ upn: ADMIN, decision: "accept" }));
-  await launch();
-});
-
-after(async () => {
-  await app?.close();
-});
+before(launch);
+after(() => w.close());
 
 // ---- the window ----
-
-async function click(text, timeout = 30_000) {
-  const button = await browser.$(`button=${text}`);
-  await button.waitForClickable({ timeout });
-  await button.click();
-}
-
-async function heading(textPart, timeout = 60_000) {
-  await (await browser.$(`h2*=${textPart}`)).waitForDisplayed({ timeout });
-}
 
 /** From the vendor list to the Review screen, signing in through the scripted browser. */
 async function toReview(vendor) {

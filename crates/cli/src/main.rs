@@ -89,6 +89,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         recipe: Option<std::path::PathBuf>,
     },
+    /// Write a connection's change record (what AppGrant created or changed, with ids; no
+    /// secret) as Markdown or a printable HTML page.
+    Record(commands::record::RecordArgs),
     /// Sign in, review the plan, apply it, verify and save the connection.
     Connect(commands::connect::ConnectArgs),
     /// Export a generated certificate of a connection: a password-protected PFX (the password
@@ -200,6 +203,7 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Command::Record(args) => commands::record::run(&out, args).await,
         Command::Connect(args) => commands::connect::run(&out, args).await,
         Command::ExportCert(args) => commands::certificate::export(&out, args).await,
         Command::Forget(args) => commands::forget::run(&out, args).await,

@@ -19,6 +19,7 @@ use crate::identity::{
 };
 use crate::plan::{plan, Choices, Plan, PlanError};
 use crate::recipe::Recipe;
+use crate::record::{read_grants, GrantRecord, LimitProof, SignedInAdmin, VerifyRecord};
 use crate::scope::signin::{self, SignInLimit};
 use crate::scope::verify::{verify_scope, ScopeReport, ScopeVerifyContext, MICROSOFT_PROPAGATION};
 use crate::scope::{
@@ -658,6 +659,33 @@ impl Flow {
         Ok(report)
     }
 
+    /// The Graph permission grants the tenant holds for the applied apps, with their ids, for
+    /// the change record. Reading them must not stop the connection from being saved: on a
+    /// failure the record says the grants were not read.
+    async fn tenant_grants(&self, plan: &Plan, outcome: &ApplyOutcome) -> Vec<GrantRecord> {
+        let Ok(graph) = self.graph() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for app in &outcome.apps {
+            match read_grants(
+                &graph,
+                &plan.graph_service_principal_id,
+                &app.key,
+                &app.service_principal_id,
+            )
+            .await
+            {
+                Ok(grants) => out.extend(grants),
+                Err(e) => {
+                    tracing::warn!(app = %app.key, error = %e, "could not read the grants for the change record");
+                    return Vec::new();
+                }
+            }
+        }
+        out
+    }
+
     /// Saves the connection (metadata on disk, secrets already in the keyring).
     pub async fn finish(&mut self, vault: &Vault) -> Result<Connection, FlowError> {
         let tenant = self.tenant.clone().ok_or(FlowError::NoTenant)?;
@@ -693,6 +721,21 @@ impl Flow {
             .map(|l| l.reports.iter().map(|r| r.state.clone()).collect())
             .unwrap_or_default();
         connection.sign_in_limits = current.sign_in.clone();
+        connection.created_by = Some(SignedInAdmin {
+            user_principal_name: session.user_principal_name.clone(),
+            display_name: session.display_name.clone(),
+            roles: session.roles.clone(),
+        });
+        connection.last_verify = current.report.as_ref().map(|r| VerifyRecord {
+            at: Utc::now(),
+            checks: r.checks.clone(),
+        });
+        connection.limit_proofs = current
+            .limit
+            .as_ref()
+            .map(|l| l.reports.iter().map(LimitProof::from_report).collect())
+            .unwrap_or_default();
+        connection.grants = self.tenant_grants(&current.plan, outcome).await;
         if let Some(old) = existing {
             connection.id = old.id;
             connection.created_at = old.created_at;
@@ -701,6 +744,12 @@ impl Flow {
             }
             if connection.sign_in_limits.is_empty() {
                 connection.sign_in_limits = old.sign_in_limits;
+            }
+            if connection.limit_proofs.is_empty() && !current.limit_removed {
+                connection.limit_proofs = old.limit_proofs;
+            }
+            if connection.last_verify.is_none() {
+                connection.last_verify = old.last_verify;
             }
         }
         vault.save(&connection)?;

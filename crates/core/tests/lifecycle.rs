@@ -295,6 +295,14 @@ async fn rotation_overlaps_then_finishes_with_only_the_new_secret() {
         )
         .await
         .expect("rotation reaches the overlap");
+    // During the overlap the tenant holds both secrets; the change record names both.
+    let record = appgrant_core::record::ChangeRecord::build(&w.saved(&c.id), None, Utc::now())
+        .render(appgrant_core::record::RecordFormat::Md);
+    let held = w.in_tenant(&app_id);
+    assert_eq!(held.len(), 2, "old and new secret during the overlap");
+    for key_id in held {
+        assert!(record.contains(&key_id), "the record names secret {key_id}");
+    }
     let steps: Vec<RotationStep> = events
         .lock()
         .unwrap()

@@ -117,7 +117,7 @@ fn connection_for(recipe: &Recipe, expires: DateTime<Utc>) -> Connection {
         mailbox_limits: Vec::new(),
         sign_in_limits: Vec::new(),
         last_check: None,
-        extra: BTreeMap::new(),
+        ..Connection::default()
     }
 }
 

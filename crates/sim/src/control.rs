@@ -42,6 +42,7 @@ pub fn routes() -> Router<SimState> {
         .route("/_sim/revoke-refresh-tokens", post(revoke))
         .route("/_sim/apps/{app_id}", delete(remove_app))
         .route("/_sim/apps/{app_id}/secrets", get(list_secrets))
+        .route("/_sim/apps/{app_id}/objects", get(list_objects))
         .route("/_sim/apps/{app_id}/secrets/{key_id}/expire", post(expire))
         .route("/_sim/apps/{app_id}/certificates", get(list_certificates))
         .route(
@@ -172,6 +173,61 @@ pub fn app_secrets(state: &SimState, app_id: &str) -> Result<Vec<serde_json::Val
             })
         })
         .collect())
+}
+
+/// Every object the tenant holds for one app, with its id, as an admin would find them in the
+/// portal and Exchange: the app registration, its secrets, its enterprise app, the app role
+/// assignments it holds (application permissions) and the ones made to it (users and groups
+/// who may sign in), its delegated grants, and its Exchange role assignments with their
+/// management scopes.
+pub fn app_objects(state: &SimState, app_id: &str) -> Result<serde_json::Value, String> {
+    let t = state.tenant();
+    let app = t
+        .apps
+        .iter()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("no application with appId {app_id}"))?;
+    let sp = t.sps.iter().find(|s| s.app_id.eq_ignore_ascii_case(app_id));
+    let sp_id = sp.map(|s| s.id.clone()).unwrap_or_default();
+    // Distinct ids, in the order met (two role assignments can share one scope).
+    let ids = |it: &mut dyn Iterator<Item = String>| {
+        let mut out: Vec<String> = Vec::new();
+        for id in it {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    };
+    let exchange: Vec<_> = t
+        .ex_assignments
+        .iter()
+        .filter(|a| {
+            a.deleted.is_none()
+                && (a.sp_id.eq_ignore_ascii_case(&sp_id) || a.sp_id.eq_ignore_ascii_case(app_id))
+        })
+        .collect();
+    Ok(json!({
+        "objectId": app.id,
+        "appId": app.app_id,
+        "secretKeyIds": ids(&mut app.secrets.iter().map(|s| s.key_id.clone())),
+        "servicePrincipalId": sp.map(|s| s.id.clone()),
+        "appRoleAssignmentIds": ids(&mut t.assignments.iter().filter(|a| !sp_id.is_empty() && a.principal_id == sp_id).map(|a| a.id.clone())),
+        "assignedToIds": ids(&mut t.assignments.iter().filter(|a| !sp_id.is_empty() && a.resource_id == sp_id).map(|a| a.id.clone())),
+        "oauth2PermissionGrantIds": ids(&mut t.grants.iter().filter(|g| !sp_id.is_empty() && g.client_id == sp_id).map(|g| g.id.clone())),
+        "exchangeRoleAssignmentIds": ids(&mut exchange.iter().map(|a| a.id.clone())),
+        "exchangeScopeIds": ids(&mut exchange.iter().filter_map(|a| match &a.target {
+            crate::model::ExchangeTarget::AppScope(scope) => Some(scope.clone()),
+            _ => None,
+        })),
+    }))
+}
+
+async fn list_objects(State(s): State<SimState>, Path(app_id): Path<String>) -> Response {
+    match app_objects(&s, &app_id) {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => not_found(e),
+    }
 }
 
 /// Sets a secret's `endDateTime` (in the past: it has expired, and the token endpoint

@@ -33,6 +33,8 @@ import type {
 } from "./types";
 
 export type ExportFormat = DoneView["formats"][number];
+/** The change record's formats: a page to print, or Markdown. */
+export type RecordFormat = "html" | "md";
 
 /** Everything the UI asks of the Rust shell. Tests hand components a fake implementation. */
 export interface Backend {
@@ -68,6 +70,8 @@ export interface Backend {
   openExternal(url: string): Promise<void>;
   /** Writes an export file and returns its path. */
   exportHandoff(connectionId: string, format: ExportFormat, includeSecrets: boolean): Promise<string>;
+  /** Writes the connection's change record (no secret in it) and returns its path. */
+  saveChangeRecord(connectionId: string, format: RecordFormat): Promise<string>;
   listConnections(): Promise<ConnectionCard[]>;
   /** The people picker: users and groups whose name or address starts with `query`. */
   searchPeople(query: string): Promise<Recipient[]>;
@@ -186,6 +190,7 @@ export const tauriBackend: Backend = {
   openExternal: (url) => call<void>("open_external", { url }),
   exportHandoff: (connectionId, format, includeSecrets) =>
     call<string>("export_handoff", { connectionId, format, includeSecrets }),
+  saveChangeRecord: (connectionId, format) => call<string>("save_change_record", { connectionId, format }),
   listConnections: () => call<ConnectionCard[]>("list_connections"),
   searchPeople: (query) => call<Recipient[]>("search_people", { query }),
   chooseMailboxes: (ids) => call<Recipient[]>("choose_mailboxes", { ids }),

@@ -680,6 +680,10 @@ export class FakeBackend {
       const ext = { markdown: "md", text: "txt", env: "env", json: "json", ics: "ics" }[format] ?? format;
       return `/home/avery/Documents/AppGrant/${connectionId}${includeSecrets ? "-with-secret" : ""}.${ext}`;
     }),
+    saveChangeRecord: vi.fn(async (connectionId: string, format: string) => {
+      await this.#enter("saveChangeRecord");
+      return `/home/avery/Downloads/AppGrant/appgrant-change-record-${connectionId}.${format}`;
+    }),
     listConnections: vi.fn(async () => {
       await this.#enter("listConnections");
       return this.connections;

@@ -7,3 +7,4 @@ pub mod connections;
 pub mod forget;
 pub mod lifecycle;
 pub mod recipes;
+pub mod record;

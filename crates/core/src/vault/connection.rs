@@ -51,6 +51,19 @@ pub struct Connection {
     /// What the last "Check now" found in the tenant, and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check: Option<crate::lifecycle::CheckSummary>,
+    /// Who signed in to make the connection (`None` in files from before the change record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::record::SignedInAdmin>,
+    /// The Microsoft Graph permission grants the tenant held when the connection was saved,
+    /// with their ids (for the change record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<crate::record::GrantRecord>,
+    /// The last verification's checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verify: Option<crate::record::VerifyRecord>,
+    /// The probes that proved each mailbox limit, when last checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limit_proofs: Vec<crate::record::LimitProof>,
     /// Fields written by a newer AppGrant, kept as they were.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -240,7 +253,7 @@ mod tests {
             mailbox_limits: Vec::new(),
             sign_in_limits: Vec::new(),
             last_check: None,
-            extra: BTreeMap::new(),
+            ..Connection::default()
         }
     }
 

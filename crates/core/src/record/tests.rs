@@ -55,6 +55,7 @@ fn connection(practice: bool) -> Connection {
                 expires_at: at(1) + chrono::Duration::days(730),
             }),
             rotation: None,
+            certificate: None,
         }],
         created_at: at(1),
         verified_at: Some(at(1)),

@@ -3,7 +3,8 @@
 //! clipboard. The work is in `appgrant_core::certificate`.
 
 use appgrant_core::certificate::export::CertificateFormat;
-use appgrant_core::certificate::{CertificateInfo, CertificateOrigin};
+use appgrant_core::certificate::CertificateInfo;
+use appgrant_core::export::certificate::export_certificate as write_export_files;
 use base64::Engine;
 use tauri::{AppHandle, State};
 
@@ -51,51 +52,9 @@ pub async fn export_certificate(
     format: CertificateFormat,
 ) -> Result<CertificateExportView> {
     let connection = state.vault.require(&connection_id)?;
-    let connected = connection.app(&app_key).ok_or_else(|| {
-        UiError::new(
-            Code::Certificate,
-            format!("This connection has no app \"{app_key}\"."),
-            None,
-        )
-    })?;
-    let meta = connected.certificate.clone().ok_or_else(|| {
-        UiError::new(
-            Code::Certificate,
-            format!(
-                "{} uses a client secret, not a certificate.",
-                connected.display_name
-            ),
-            Some("Use the hand-off export for secrets."),
-        )
-    })?;
-    if meta.origin == CertificateOrigin::Vendor {
-        return Err(UiError::new(
-            Code::Certificate,
-            "The vendor holds the private key of this certificate, so there is nothing to export.",
-            Some("Nothing secret needs to be sent: tell the vendor the app is ready."),
-        ));
-    }
-    let vault = state.vault.clone();
-    let (c, key) = (connection.clone(), app_key.clone());
-    let private_key = tokio::task::spawn_blocking(move || vault.load_certificate_key(&c, &key))
-        .await
-        .map_err(|e| UiError::new(Code::Certificate, e.to_string(), None))??
-        .ok_or_else(|| {
-            UiError::new(
-                Code::Certificate,
-                "The certificate's private key is not in this computer's credential store.",
-                Some(
-                    "Rotate the certificate from the connections list to make and store a new one.",
-                ),
-            )
-        })?;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(&meta.certificate_base64)
-        .map_err(|e| UiError::new(Code::Certificate, e.to_string(), None))?;
-    let base = file_base(&connection.vendor, &connected.display_name);
-    let dir = export_dir(&app, &state);
-    let written = tokio::task::spawn_blocking(move || {
-        appgrant_core::certificate::export::write(&dir, &base, &private_key, &der, format)
+    let (vault, dir) = (state.vault.clone(), export_dir(&app, &state));
+    let (written, _) = tokio::task::spawn_blocking(move || {
+        write_export_files(&vault, &connection, Some(&app_key), &dir, format)
     })
     .await
     .map_err(|e| UiError::new(Code::Certificate, e.to_string(), None))??;
@@ -132,20 +91,4 @@ pub async fn copy_export_password(app: AppHandle, state: State<'_, AppState>) ->
             )
         })?;
     copy_clearing(app, password)
-}
-
-/// A file name from the vendor and app names (`TonicDM-TonicDM_Office_365_Token-certificate`).
-fn file_base(vendor: &str, app: &str) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
-    format!("{}-{}-certificate", clean(vendor), clean(app))
 }

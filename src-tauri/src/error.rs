@@ -232,6 +232,17 @@ impl From<appgrant_core::certificate::CertificateError> for UiError {
     }
 }
 
+impl From<appgrant_core::export::certificate::CertificateExportError> for UiError {
+    fn from(e: appgrant_core::export::certificate::CertificateExportError) -> Self {
+        use appgrant_core::export::certificate::CertificateExportError as E;
+        match e {
+            E::Vault(v) => v.into(),
+            E::Certificate(c) => c.into(),
+            e => Self::new(Code::Certificate, e.to_string(), Some(&e.hint())),
+        }
+    }
+}
+
 impl From<appgrant_core::adopt::AdoptError> for UiError {
     fn from(e: appgrant_core::adopt::AdoptError) -> Self {
         use appgrant_core::adopt::AdoptError as A;

@@ -238,6 +238,20 @@ impl From<appgrant_core::certificate::CertificateError> for CliError {
     }
 }
 
+impl From<appgrant_core::export::certificate::CertificateExportError> for CliError {
+    fn from(e: appgrant_core::export::certificate::CertificateExportError) -> Self {
+        use appgrant_core::export::certificate::CertificateExportError as E;
+        let code = match e {
+            E::Vault(v) => return v.into(),
+            E::NoCertificate => Code::NotFound,
+            E::Several(_) => Code::InvalidInput,
+            E::KeyMissing => Code::Storage,
+            E::VendorHoldsKey | E::Certificate(_) => Code::Export,
+        };
+        Self::new(code, e.to_string(), Some(&e.hint()))
+    }
+}
+
 impl From<RemoveError> for CliError {
     fn from(e: RemoveError) -> Self {
         match e {

@@ -544,3 +544,76 @@ async fn a_refused_proof_of_possession_is_named() {
     assert!(failure.hint.contains("clock"), "{failure:?}");
     assert_eq!(h.certificates(&app.app_id).len(), 1, "nothing was added");
 }
+
+/// Done's "Export certificate": the generated certificate of a saved connection as a PFX that
+/// OpenSSL opens with the password shown once, or PEM; a vendor's is refused (nothing secret).
+#[tokio::test]
+async fn a_saved_connection_exports_its_generated_certificate() {
+    use appgrant_core::certificate::export::CertificateFormat;
+    use appgrant_core::export::certificate::{export_certificate, CertificateExportError};
+    let h = Harness::new().await;
+    let recipe = recipe("docbits");
+    let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "docbits"));
+    let (plan, outcome) = h
+        .run(
+            &recipe,
+            &choices(&recipe, &CredentialChoice::GeneratedCertificate),
+            &journal,
+        )
+        .await;
+    let dir = std::env::temp_dir().join(format!("appgrant-cert-export-{}", uuid::Uuid::new_v4()));
+    let vault =
+        appgrant_core::vault::Vault::open(dir.join("data"), Arc::new(h.keys.clone())).unwrap();
+    let mut connection =
+        appgrant_core::connect::connection_from(&recipe, &plan, &outcome, None, true, None, None);
+    vault.save(&connection).unwrap();
+    let (pem, meta) =
+        export_certificate(&vault, &connection, None, &dir, CertificateFormat::Pem).unwrap();
+    assert_eq!(pem.paths.len(), 2);
+    let crt = std::fs::read(&pem.paths[0]).unwrap();
+    let read = appgrant_core::certificate::import::inspect("exported.crt.pem", &crt).unwrap();
+    assert_eq!(
+        read.info.thumbprint, meta.thumbprint,
+        "the exported certificate is the app's"
+    );
+    let (pfx, _) = export_certificate(
+        &vault,
+        &connection,
+        Some("main"),
+        &dir,
+        CertificateFormat::Pfx,
+    )
+    .unwrap();
+    let password = pfx.password.expect("a PFX password, shown once");
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok()
+    {
+        let opened = std::process::Command::new("openssl")
+            .args(["pkcs12", "-nokeys", "-passin"])
+            .arg(format!("pass:{}", password.expose()))
+            .arg("-in")
+            .arg(&pfx.paths[0])
+            .output()
+            .unwrap();
+        assert!(
+            opened.status.success(),
+            "{}",
+            String::from_utf8_lossy(&opened.stderr)
+        );
+    } else {
+        eprintln!(
+            "SKIPPED: the openssl command is not installed, so the PFX was not opened with it"
+        );
+    }
+    connection.apps[0].certificate.as_mut().unwrap().origin = CertificateOrigin::Vendor;
+    let e =
+        export_certificate(&vault, &connection, None, &dir, CertificateFormat::Pfx).unwrap_err();
+    assert!(matches!(e, CertificateExportError::VendorHoldsKey), "{e}");
+    connection.apps[0].certificate = None;
+    let e =
+        export_certificate(&vault, &connection, None, &dir, CertificateFormat::Pfx).unwrap_err();
+    assert!(matches!(e, CertificateExportError::NoCertificate), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -5,13 +5,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use appgrant_core::certificate::export::{write, CertificateFormat};
-use appgrant_core::certificate::CertificateOrigin;
-use base64::Engine;
+use appgrant_core::certificate::export::CertificateFormat;
+use appgrant_core::export::certificate::export_certificate;
 use serde_json::json;
 
 use crate::context::{blocking, Context};
-use crate::error::{CliError, Code};
+use crate::error::CliError;
 use crate::out::Out;
 
 #[derive(Debug, clap::Args)]
@@ -40,84 +39,18 @@ pub async fn export(out: &Out, args: ExportCertArgs) -> Result<(), CliError> {
         let (vault, id) = (Arc::clone(&vault), args.id.clone());
         blocking(move || vault.require(&id)).await??
     };
-    let with_certificate: Vec<_> = connection
-        .apps
-        .iter()
-        .filter(|a| a.certificate.is_some())
-        .filter(|a| args.app.as_ref().is_none_or(|k| *k == a.key))
-        .collect();
-    let app = match with_certificate.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(CliError::new(
-                Code::NotFound,
-                "This connection has no certificate to export.",
-                Some("Connect with --certificate generate to give the app a certificate."),
-            ))
-        }
-        _ => {
-            return Err(CliError::new(
-                Code::InvalidInput,
-                "This connection has several certificates.",
-                Some(&format!(
-                    "Choose one with --app {}.",
-                    with_certificate
-                        .iter()
-                        .map(|a| a.key.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" or --app ")
-                )),
-            ))
-        }
-    };
-    let meta = app
-        .certificate
-        .clone()
-        .ok_or_else(|| CliError::internal("no certificate"))?;
-    if meta.origin == CertificateOrigin::Vendor {
-        return Err(CliError::new(
-            Code::Export,
-            "The vendor holds the private key of this certificate, so there is nothing to export.",
-            Some("Nothing secret needs to be sent: tell the vendor the app is ready."),
-        ));
-    }
-    let key = {
-        let (vault, c, k) = (Arc::clone(&vault), connection.clone(), app.key.clone());
-        blocking(move || vault.load_certificate_key(&c, &k)).await??
-    }
-    .ok_or_else(|| {
-        CliError::new(
-            Code::Storage,
-            "The certificate's private key is not in this computer's credential store.",
-            Some("Rotate the certificate to make and store a new one."),
-        )
-    })?;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(&meta.certificate_base64)
-        .map_err(CliError::internal)?;
     let format = if args.pem {
         CertificateFormat::Pem
     } else {
         CertificateFormat::Pfx
     };
     let dir = args.output_dir.unwrap_or_else(|| PathBuf::from("."));
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
+    let app = args.app;
+    let (written, meta) = {
+        let vault = Arc::clone(&vault);
+        blocking(move || export_certificate(&vault, &connection, app.as_deref(), &dir, format))
+            .await??
     };
-    let base = format!(
-        "{}-{}-certificate",
-        clean(&connection.vendor),
-        clean(&app.display_name)
-    );
-    let written = write(&dir, &base, &key, &der, format)?;
     let paths: Vec<String> = written
         .paths
         .iter()

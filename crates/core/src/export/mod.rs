@@ -36,6 +36,7 @@
 //! Dates (`expires_on`, `{apps.<key>.secret_expiry}`) are the UTC date, as Microsoft
 //! records it.
 
+pub mod certificate;
 mod env;
 mod error;
 mod ics;

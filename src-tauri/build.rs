@@ -48,6 +48,9 @@ const COMMANDS: &[&str] = &[
     "set_presenter",
     "practice_scenarios",
     "choose_practice_scenario",
+    "inspect_certificate",
+    "export_certificate",
+    "copy_export_password",
 ];
 
 fn main() {

@@ -7,6 +7,7 @@
 //! commands. Everything worth testing lives in `appgrant-core`.
 
 mod adopt;
+mod certificates;
 mod commands;
 mod dashboard;
 mod dto;
@@ -67,6 +68,9 @@ macro_rules! app_commands {
             guided::set_presenter,
             guided::practice_scenarios,
             guided::choose_practice_scenario,
+            certificates::inspect_certificate,
+            certificates::export_certificate,
+            certificates::copy_export_password,
         ]
     };
 }

@@ -26,9 +26,8 @@ use crate::scope::{
     apply_scope, change_recipients, plan_scope, remove_scope, resolve, search_recipients,
     ExchangeHandoff, Recipient, ScopeChoices, ScopeError, ScopeStatus, ScopeStep,
 };
-use crate::secret::Secret;
 use crate::vault::{Connection, Vault, VaultError};
-use crate::verify::{verify, VerifyContext, VerifyReport};
+use crate::verify::{verify_with, VerifyContext, VerifyReport};
 
 /// Which tenant the journey works on, and in which cloud.
 #[derive(Debug, Clone)]
@@ -251,6 +250,16 @@ impl Flow {
     }
 
     /// A Graph client with the write scopes the wizard applies with.
+    /// The tenant's longest certificate lifetime in days, when signed in and a policy sets
+    /// one (for checking a vendor's certificate before Review).
+    pub async fn certificate_lifetime_limit(&self) -> Option<u32> {
+        let graph = self.graph().ok()?;
+        crate::plan::SecretPolicy::read(&graph)
+            .await
+            .ok()?
+            .max_certificate_days
+    }
+
     fn graph(&self) -> Result<GraphClient, FlowError> {
         self.graph_with(Access::Apply)
     }
@@ -326,19 +335,13 @@ impl Flow {
             .unwrap_or_default()
     }
 
-    /// The app secrets from the keyring, by app key.
-    async fn app_secrets(&self, outcome: &ApplyOutcome) -> Vec<(String, Secret<String>)> {
-        let mut secrets: Vec<(String, Secret<String>)> = Vec::new();
-        for app in &outcome.apps {
-            let Some(info) = &app.secret else { continue };
-            let store = Arc::clone(&self.secrets);
-            let account = info.keyring_account.clone();
-            if let Ok(Ok(Some(s))) = tokio::task::spawn_blocking(move || store.load(&account)).await
-            {
-                secrets.push((app.key.clone(), s));
-            }
-        }
-        secrets
+    /// Each app's secret or generated certificate key from the keyring, by app key.
+    async fn app_credentials(
+        &self,
+        tenant_id: &str,
+        outcome: &ApplyOutcome,
+    ) -> Vec<(String, crate::verify::ClientCredential)> {
+        crate::verify::load_credentials(Arc::clone(&self.secrets), tenant_id, outcome).await
     }
 
     /// After Apply: limits the recipe's mailbox permissions to the chosen people with
@@ -550,7 +553,7 @@ impl Flow {
         let endpoints = self.endpoints()?.clone();
         let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
         let admin = self.limit_graph()?;
-        let secrets = self.app_secrets(outcome).await;
+        let secrets = self.app_credentials(&session.tenant_id, outcome).await;
         let ctx = ScopeVerifyContext {
             endpoints: &endpoints,
             tenant_id: &session.tenant_id,
@@ -652,7 +655,7 @@ impl Flow {
             .outcome
             .clone()
             .ok_or(FlowError::NotApplied)?;
-        let secrets = self.app_secrets(&outcome).await;
+        let credentials = self.app_credentials(&session.tenant_id, &outcome).await;
         let http = self.http_client()?;
         let current = self.current.as_mut().ok_or(FlowError::NoPlan)?;
         let ctx = VerifyContext {
@@ -664,7 +667,8 @@ impl Flow {
             probe_user: Some(session.user_id.clone()),
             on_wait: None,
         };
-        let report = verify(&ctx, &current.recipe, &current.plan, &outcome, &secrets).await;
+        let report =
+            verify_with(&ctx, &current.recipe, &current.plan, &outcome, &credentials).await;
         current.report = Some(report.clone());
         Ok(report)
     }

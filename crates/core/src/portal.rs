@@ -190,6 +190,7 @@ const ENTERPRISE_APPS: &str = "Enterprise apps";
 const API_PERMISSIONS: &str = "API permissions";
 const CERTS_AND_SECRETS: &str = "Certificates & secrets";
 const CLIENT_SECRETS: &str = "Client secrets";
+const CERTIFICATES: &str = "Certificates";
 
 /// "Grant admin consent for Contoso", with the organisation's name as the portal shows it.
 fn grant_consent(tenant: &str) -> String {
@@ -242,6 +243,16 @@ pub fn step_place(kind: &StepKind, app: &str, tenant: &str) -> Place {
                 app,
                 CERTS_AND_SECRETS,
                 CLIENT_SECRETS,
+            ],
+            Some(Blade::CertificatesAndSecrets),
+        ),
+        StepKind::AddCertificate { .. } => Place::new(
+            &[
+                ENTRA,
+                APP_REGISTRATIONS,
+                app,
+                CERTS_AND_SECRETS,
+                CERTIFICATES,
             ],
             Some(Blade::CertificatesAndSecrets),
         ),

@@ -248,6 +248,30 @@ impl<'a> Builder<'a> {
                 vec![("Secret ID", secret.key_id.clone())],
             ));
         }
+        if let Some(cert) = &app.certificate {
+            let kind = StepKind::AddCertificate {
+                days: 0,
+                origin: cert.origin,
+                thumbprint: Some(cert.thumbprint.clone()),
+            };
+            rows.push(self.row(
+                app,
+                format!("Certificate \"{}\"", cert.subject),
+                match cert.origin {
+                    crate::certificate::CertificateOrigin::Generated => {
+                        "Added (made by AppGrant; its private key is in the credential store)"
+                    }
+                    crate::certificate::CertificateOrigin::Vendor => {
+                        "Added (the vendor's public certificate)"
+                    }
+                },
+                step_place(&kind, name, &self.tenant),
+                vec![
+                    ("Thumbprint", cert.thumbprint.clone()),
+                    ("Key ID", cert.key_id.clone()),
+                ],
+            ));
+        }
         rows
     }
 

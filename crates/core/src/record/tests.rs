@@ -55,6 +55,7 @@ fn connection(practice: bool) -> Connection {
                 expires_at: at(1) + chrono::Duration::days(730),
             }),
             rotation: None,
+            certificate: None,
         }],
         created_at: at(1),
         verified_at: Some(at(1)),
@@ -285,4 +286,38 @@ fn formats_and_file_names() {
         record.file_name(RecordFormat::Html, at(4)),
         "appgrant-change-record-tonicdm-contoso.onmicrosoft.com-2026-12-04.html"
     );
+}
+
+#[test]
+fn a_certificate_is_recorded_with_its_thumbprint_and_place() {
+    let mut c = connection(false);
+    c.apps[0].secret = None;
+    c.apps[0].certificate = Some(crate::certificate::CertificateMeta {
+        key_id: "cccc0000-1111-4222-8333-444455556666".into(),
+        thumbprint: "0123456789ABCDEF0123456789ABCDEF01234567".into(),
+        thumbprint_sha256: "AA".into(),
+        subject: "CN=TonicDM Connector".into(),
+        not_before: at(1),
+        not_after: at(1) + chrono::Duration::days(365),
+        origin: crate::certificate::CertificateOrigin::Vendor,
+        certificate_base64: String::new(),
+    });
+    let record = ChangeRecord::build(&c, None, at(4));
+    for format in [RecordFormat::Md, RecordFormat::Html] {
+        let text = record.render(format);
+        assert!(
+            text.contains("0123456789ABCDEF0123456789ABCDEF01234567"),
+            "{format:?}"
+        );
+        assert!(
+            text.contains("the vendor&#39;s public certificate")
+                || text.contains("the vendor's public certificate"),
+            "{format:?}"
+        );
+        assert!(
+            text.contains("Certificates"),
+            "{format:?} names the portal place"
+        );
+    }
+    assert_well_formed(&record.render(RecordFormat::Html));
 }

@@ -98,6 +98,11 @@ export function relativeDays(days: number): string {
   return days === -1 ? "yesterday" : `${-days} days ago`;
 }
 
+/** Whole days from `now` until `value` (negative once past). */
+export function daysUntil(value: string, now: string): number {
+  return Math.floor((Date.parse(value) - Date.parse(now)) / DAY_MS);
+}
+
 export function toneOfDays(daysLeft: number | null): Tone {
   if (daysLeft === null) return "info";
   if (daysLeft < 0) return "danger";

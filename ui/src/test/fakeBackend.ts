@@ -7,6 +7,8 @@ import { CLOUDS } from "../lib/types";
 import type {
   ApplyEvent,
   ApplyResult,
+  CertificateExportFormat,
+  CertificateInfo,
   CheckResult,
   Choices,
   CloudId,
@@ -149,6 +151,7 @@ const HANDOFF = {
 export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: string[] } = {}): PlanView {
   const name = choices.appNames.main ?? "TonicDM Office 365 Token";
   const months = choices.secretLifetimeMonths ?? 24;
+  const credential = choices.credentials?.main ?? { kind: "secret" as const };
   const blocked = opts.handoff ? "Your account cannot grant application permissions." : null;
   const done = new Set(opts.done ?? []);
   const step = (id: string, phase: PlanView["steps"][number]["phase"], kind: string, title: string, risk: PlanView["steps"][number]["risk"] = null) => ({
@@ -174,6 +177,12 @@ export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: st
         permissions: tonicRecipe.apps[0].permissions,
         secretDescription: "TonicDM Office365 Secret",
         existingAppId: done.has("main/register") ? TONIC_CLIENT_ID : null,
+        credential: {
+          kind: credential.kind,
+          offered: ["secret", "generated_certificate", "vendor_certificate"],
+          lifetimeMonths: 12,
+          subject: "CN=TonicDM Office 365 Token",
+        },
       },
     ],
     steps: [
@@ -182,7 +191,11 @@ export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: st
       step("main/grant/MailboxSettings.ReadWrite", "consent", "grant_application_permission", "Allow TonicDM to read and change mailbox settings of every mailbox", "write"),
       step("main/grant/Mail.ReadWrite", "consent", "grant_application_permission", "Allow TonicDM to read, change and delete e-mail in every mailbox", "write"),
       step("main/grant/User.Read.All", "consent", "grant_application_permission", "Allow TonicDM to read the profile of every user", "read"),
-      step("main/secret", "secret", "create_secret", `Create a secret valid for ${months} months and keep it in this computer's credential store`),
+      credential.kind === "secret"
+        ? step("main/secret", "secret", "create_secret", `Create a secret valid for ${months} months and keep it in this computer's credential store`)
+        : credential.kind === "generated_certificate"
+          ? step("main/certificate", "secret", "create_certificate", "Make a certificate valid for 12 months, upload its public part and keep its private key in this computer's credential store")
+          : step("main/certificate", "secret", "upload_certificate", `Upload ${credential.fileName}, TonicDM's public certificate`),
     ],
     lifetime: {
       requestedMonths: months,
@@ -261,6 +274,50 @@ export const tonicDone: DoneView = {
   formats: ["markdown", "env", "json", "ics"],
   mailboxLimits: [],
 };
+
+export const CERT_THUMBPRINT = "3A1F9C0B7E2D4F6A8B1C3D5E7F9A0B2C4D6E8F10";
+export const PFX_PASSWORD = "kT4#wq9-Lm2!pZ7x";
+
+/** What the fake shell reads from a certificate file: the file's text says which case it is. */
+export function inspectFake(fileName: string, contentBase64: string): CertificateInfo {
+  const text = atob(contentBase64);
+  if (text.includes("PRIVATE KEY")) {
+    throw ipcError(
+      "plan",
+      "This file holds a private key. Ask the vendor for the public certificate only (.cer); never send private keys.",
+      "Delete this file from wherever it was sent, and ask the vendor for the public certificate only.",
+      "inspect_certificate",
+    );
+  }
+  if (!text.includes("CERTIFICATE")) {
+    throw ipcError("plan", `${fileName} is not a certificate AppGrant can read.`, "Ask the vendor for the certificate as a .cer or .pem file.", "inspect_certificate");
+  }
+  const expired = text.includes("EXPIRED");
+  return {
+    subject: "CN=TonicDM Office 365 Token, O=TonicDM Inc.",
+    thumbprint: CERT_THUMBPRINT,
+    thumbprintSha256: "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+    notBefore: "2026-01-01T00:00:00Z",
+    notAfter: expired ? "2026-06-01T00:00:00Z" : "2027-12-01T00:00:00Z",
+    keyBits: 2048,
+    problems: expired ? ["The certificate expired on 1 June 2026. Ask the vendor for a current one."] : [],
+  };
+}
+
+/** Done for TonicDM with a certificate instead of a secret. */
+export function tonicDoneWithCertificate(origin: "generated" | "vendor"): DoneView {
+  return {
+    ...tonicDone,
+    fields: [
+      ...tonicDone.fields.filter((f) => !f.secret && f.label !== "Expiry Date"),
+      { label: "Certificate thumbprint", value: CERT_THUMBPRINT, secret: false, help: null, appKey: null },
+    ],
+    expiries: [{ app: "TonicDM Office 365 Token", expiresOn: "2027-12-01" }],
+    certificates: [
+      { appKey: "main", appName: "TonicDM Office 365 Token", thumbprint: CERT_THUMBPRINT, notAfter: "2027-12-01T00:00:00Z", origin },
+    ],
+  };
+}
 
 export const existingConnections: ConnectionCard[] = [
   { id: "c1", vendor: "DocBits", tenant: "contoso.onmicrosoft.com", practice: false, apps: ["DocBits Mail"], nextExpiry: "2027-04-10", daysLeft: 712, mailboxLimits: [] },
@@ -674,6 +731,22 @@ export class FakeBackend {
     }),
     openExternal: vi.fn(async (_url: string) => {
       await this.#enter("openExternal");
+    }),
+    inspectCertificate: vi.fn(async (fileName: string, contentBase64: string) => {
+      await this.#enter("inspectCertificate");
+      return inspectFake(fileName, contentBase64);
+    }),
+    exportCertificate: vi.fn(async (connectionId: string, appKey: string, format: CertificateExportFormat) => {
+      await this.#enter("exportCertificate");
+      const cert = this.doneView.certificates?.find((c) => c.appKey === appKey);
+      if (cert?.origin !== "generated") {
+        throw ipcError("export", "The vendor holds the private key of this certificate; there is nothing to export.", null, "export_certificate");
+      }
+      const base = `/home/avery/Documents/AppGrant/${connectionId}-${appKey}`;
+      return format === "pfx" ? { paths: [`${base}.pfx`], password: PFX_PASSWORD } : { paths: [`${base}.key.pem`, `${base}.cert.pem`] };
+    }),
+    copyExportPassword: vi.fn(async () => {
+      await this.#enter("copyExportPassword");
     }),
     exportHandoff: vi.fn(async (connectionId: string, format: string, includeSecrets: boolean) => {
       await this.#enter("exportHandoff");

@@ -48,7 +48,12 @@ export function bytesToBase64(bytes: Uint8Array): string {
 }
 
 /** Reads a chosen file as base64 (DER or PEM, the shell tells them apart). */
-export async function readFileBase64(file: Blob): Promise<string> {
-  return bytesToBase64(new Uint8Array(await file.arrayBuffer()));
+export function readFileBase64(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(bytesToBase64(new Uint8Array(reader.result as ArrayBuffer)));
+    reader.onerror = () => reject(reader.error ?? new Error(`${file.name} could not be read.`));
+    reader.readAsArrayBuffer(file);
+  });
 }
 

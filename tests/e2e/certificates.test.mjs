@@ -119,7 +119,7 @@ describe("certificates in practice mode", () => {
     await app.screenshot("done-certificate");
 
     await ui.click("Export PFX");
-    const passwordField = await browser.$("#pfx-password-main");
+    const passwordField = await browser.$("#certificates-pfx-password-main");
     await passwordField.waitForDisplayed({ timeout: 30_000 });
     const password = await passwordField.getValue();
     assert.ok(password.length >= 12, "a long password");

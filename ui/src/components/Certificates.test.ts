@@ -204,30 +204,46 @@ describe("Done with a certificate", () => {
   });
 });
 
+/** The dashboard with TonicDM's app on a generated certificate. */
+async function dashboardWithCertificate() {
+  const fake = new FakeBackend();
+  const [tonic, ...rest] = dashboardConnections();
+  fake.dashboard = [
+    {
+      ...tonic,
+      apps: tonic.apps.map((a) => ({
+        ...a,
+        credentials: [],
+        certificate: { thumbprint: CERT_THUMBPRINT, notAfter: "2027-12-01T00:00:00Z", origin: "generated" as const },
+      })),
+    },
+    ...rest,
+  ];
+  const user = userEvent.setup();
+  render(App, { backend: fake.backend });
+  await user.click(screen.getByRole("button", { name: "Your connections" }));
+  const heading = await screen.findByRole("heading", { level: 3, name: "TonicDM" });
+  return { user, backend: fake.backend, card: heading.closest("article")! };
+}
+
 describe("Connections dashboard", () => {
   test("a certificate app shows its thumbprint and expiry where a secret would be", async () => {
-    const fake = new FakeBackend();
-    const [tonic, ...rest] = dashboardConnections();
-    fake.dashboard = [
-      {
-        ...tonic,
-        apps: tonic.apps.map((a) => ({
-          ...a,
-          credentials: [],
-          certificate: { thumbprint: CERT_THUMBPRINT, notAfter: "2027-12-01T00:00:00Z", origin: "generated" as const },
-        })),
-      },
-      ...rest,
-    ];
-    const user = userEvent.setup();
-    render(App, { backend: fake.backend });
-    await user.click(screen.getByRole("button", { name: "Your connections" }));
-    const heading = await screen.findByRole("heading", { level: 3, name: "TonicDM" });
-    const card = heading.closest("article")!;
+    const { card } = await dashboardWithCertificate();
     const row = within(card).getByRole("row", { name: /TonicDM Office 365 Token/ });
     expect(within(card).getByRole("columnheader", { name: "Secret or certificate expires" })).toBeInTheDocument();
     expect(row).toHaveTextContent(/Certificate: .*2027, in 361 days/);
     expect(row).toHaveTextContent(`Thumbprint ${CERT_THUMBPRINT}`);
     expect(row).not.toHaveTextContent("No secret");
+  });
+
+  test("rotating a certificate hands over the new one, with its own PFX export", async () => {
+    const { user, backend, card } = await dashboardWithCertificate();
+    await user.click(within(card).getByRole("button", { name: /Rotate the certificate of TonicDM/ }));
+    await user.click(within(card).getByRole("button", { name: "Start the rotation" }));
+    const certs = await within(card).findByRole("region", { name: "The certificate" });
+    expect(within(certs).getByText(CERT_THUMBPRINT)).toBeInTheDocument();
+    await user.click(within(certs).getByRole("button", { name: "Export PFX" }));
+    expect(await within(certs).findByLabelText("Password of the PFX file")).toHaveValue(PFX_PASSWORD);
+    expect(backend.exportCertificate).toHaveBeenCalledWith("tonic-contoso", "main", "pfx");
   });
 });

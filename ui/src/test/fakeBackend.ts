@@ -738,8 +738,11 @@ export class FakeBackend {
     }),
     exportCertificate: vi.fn(async (connectionId: string, appKey: string, format: CertificateExportFormat) => {
       await this.#enter("exportCertificate");
-      const cert = this.doneView.certificates?.find((c) => c.appKey === appKey);
-      if (cert?.origin !== "generated") {
+      const origin =
+        this.doneView.connectionId === connectionId
+          ? this.doneView.certificates?.find((c) => c.appKey === appKey)?.origin
+          : this.dashboard.find((c) => c.id === connectionId)?.apps.find((a) => a.key === appKey)?.certificate?.origin;
+      if (origin !== "generated") {
         throw ipcError("export", "The vendor holds the private key of this certificate; there is nothing to export.", null, "export_certificate");
       }
       const base = `/home/avery/Documents/AppGrant/${connectionId}-${appKey}`;
@@ -853,6 +856,21 @@ export class FakeBackend {
       await this.#enter("rotateConnection");
       const connection = rotated(before, graceDays);
       this.#save(connection);
+      const cert = before.apps[0].certificate;
+      if (cert) {
+        const notAfter = addDays(365);
+        return {
+          connection: { ...connection, apps: connection.apps.map((a) => ({ ...a, credentials: [], certificate: { ...cert, notAfter } })) },
+          handoff: {
+            ...tonicDone,
+            connectionId,
+            vendor: before.vendor,
+            fields: [{ label: "Certificate thumbprint", value: CERT_THUMBPRINT, secret: false, help: null, appKey: null }],
+            expiries: [{ app: before.apps[0].name, expiresOn: notAfter.slice(0, 10) }],
+            certificates: [{ appKey: before.apps[0].key, appName: before.apps[0].name, thumbprint: CERT_THUMBPRINT, notAfter, origin: cert.origin }],
+          },
+        };
+      }
       return {
         connection,
         handoff: {

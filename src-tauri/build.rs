@@ -44,6 +44,9 @@ const COMMANDS: &[&str] = &[
     "plan_drift_fix",
     "fix_adopted_drift",
     "open_external",
+    "inspect_certificate",
+    "export_certificate",
+    "copy_export_password",
 ];
 
 fn main() {

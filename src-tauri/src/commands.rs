@@ -259,6 +259,7 @@ pub async fn finish(state: State<'_, AppState>) -> Result<DoneView> {
         .iter()
         .map(appgrant_core::scope::signin::SignInLimit::headline)
         .collect();
+    view.certificates = crate::dto::certificates_of(&connection);
     Ok(view)
 }
 
@@ -314,6 +315,12 @@ pub async fn copy_secret(
     app_key: String,
 ) -> Result<()> {
     let secret = load_secret(&state, &connection_id, &app_key).await?;
+    copy_clearing(app, secret)
+}
+
+/// Puts `secret` on the clipboard and clears it after 60 s unless something else was copied
+/// meanwhile.
+pub fn copy_clearing(app: AppHandle, secret: appgrant_core::secret::Secret<String>) -> Result<()> {
     app.clipboard()
         .write_text(secret.expose().clone())
         .map_err(|e| {
@@ -377,6 +384,14 @@ pub async fn secrets_of(state: &AppState, connection: &Connection) -> Result<App
     )
 }
 
+/// The export folder: `APPGRANT_EXPORT_DIR`, else Downloads/AppGrant, else the data folder.
+pub fn export_dir(app: &AppHandle, state: &AppState) -> std::path::PathBuf {
+    std::env::var_os("APPGRANT_EXPORT_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| app.path().download_dir().ok().map(|d| d.join("AppGrant")))
+        .unwrap_or_else(|| state.data_dir.join("exports"))
+}
+
 /// Writes `text` to `file_name` in the export folder (`APPGRANT_EXPORT_DIR`, else
 /// Downloads/AppGrant, else the data folder) and returns the path.
 pub fn write_export(
@@ -385,10 +400,7 @@ pub fn write_export(
     file_name: &str,
     text: &str,
 ) -> Result<String> {
-    let dir = std::env::var_os("APPGRANT_EXPORT_DIR")
-        .map(std::path::PathBuf::from)
-        .or_else(|| app.path().download_dir().ok().map(|d| d.join("AppGrant")))
-        .unwrap_or_else(|| state.data_dir.join("exports"));
+    let dir = export_dir(app, state);
     let path = dir.join(file_name);
     std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(&path, text))

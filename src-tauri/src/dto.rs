@@ -2,10 +2,11 @@
 //! No type here can carry a secret, except the one string `reveal_secret` returns.
 
 use appgrant_core::catalog::{PermissionKind, Risk};
+use appgrant_core::certificate::CertificateOrigin;
 use appgrant_core::cloud::{Cloud, Endpoints};
 use appgrant_core::export::Handoff;
 use appgrant_core::plan::{ConsentHandoff, Lifetime, Plan, Step};
-use appgrant_core::recipe::{Audience, Recipe, Var};
+use appgrant_core::recipe::{Audience, CredentialKind, Recipe, Var};
 use appgrant_core::vault::Connection;
 use serde::Serialize;
 
@@ -151,6 +152,74 @@ pub struct PlanApp {
     pub permissions: Vec<PermissionCard>,
     pub secret_description: String,
     pub existing_app_id: Option<String>,
+    /// The credential chosen for the app, and what Review may offer instead.
+    pub credential: CredentialView,
+}
+
+/// The credential of one app on Review.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialView {
+    /// What the plan uses now: `secret`, `generated_certificate` or `vendor_certificate`.
+    pub kind: CredentialKind,
+    /// What the admin may choose, the recipe's default first.
+    pub offered: Vec<CredentialKind>,
+    pub lifetime_months: u32,
+    /// The subject of the certificate (generated: the one AppGrant will make).
+    pub subject: Option<String>,
+}
+
+impl CredentialView {
+    fn new(spec: &appgrant_core::recipe::AppSpec, app: &appgrant_core::plan::AppPlan) -> Self {
+        let kind = match app.certificate.as_ref().map(|c| c.origin) {
+            None => CredentialKind::Secret,
+            Some(CertificateOrigin::Generated) => CredentialKind::GeneratedCertificate,
+            Some(CertificateOrigin::Vendor) => CredentialKind::VendorCertificate,
+        };
+        Self {
+            kind,
+            offered: spec.credential.offered(),
+            lifetime_months: spec.credential.lifetime_months(),
+            subject: app.certificate.as_ref().map(|c| c.subject.clone()),
+        }
+    }
+}
+
+/// A certificate credential as Done and the connections list show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateView {
+    pub app_key: String,
+    pub app_name: String,
+    /// SHA-1, upper-case hex (as the Entra portal shows it).
+    pub thumbprint: String,
+    pub not_after: chrono::DateTime<chrono::Utc>,
+    pub origin: CertificateOrigin,
+}
+
+/// The certificates of a connection's apps.
+pub fn certificates_of(c: &Connection) -> Vec<CertificateView> {
+    c.apps
+        .iter()
+        .filter_map(|a| {
+            let cert = a.certificate.as_ref()?;
+            Some(CertificateView {
+                app_key: a.key.clone(),
+                app_name: a.display_name.clone(),
+                thumbprint: cert.thumbprint.clone(),
+                not_after: cert.not_after,
+                origin: cert.origin,
+            })
+        })
+        .collect()
+}
+
+/// What `export_certificate` wrote; the PFX password is shown once and not kept by the UI.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateExportView {
+    pub paths: Vec<String>,
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -215,6 +284,7 @@ impl PlanView {
                     permissions: permission_cards(spec),
                     secret_description: a.secret_description.clone(),
                     existing_app_id: a.existing.as_ref().map(|e| e.app_id.clone()),
+                    credential: CredentialView::new(spec, a),
                 })
             })
             .collect();
@@ -293,6 +363,9 @@ pub struct DoneView {
     pub mailbox_limits: Vec<String>,
     /// One line per app whose sign-in is limited (says it is not a mailbox limit).
     pub sign_in_limits: Vec<String>,
+    /// Certificate credentials (thumbprint and expiry). For `origin = "vendor"` there is
+    /// nothing secret to hand off.
+    pub certificates: Vec<CertificateView>,
 }
 
 impl DoneView {
@@ -337,6 +410,7 @@ impl DoneView {
             formats: handoff.formats(),
             mailbox_limits: Vec::new(),
             sign_in_limits: Vec::new(),
+            certificates: Vec::new(),
         }
     }
 }
@@ -353,6 +427,8 @@ pub struct ConnectionCard {
     pub days_left: Option<i64>,
     /// The mailbox limit's headline per limited app.
     pub mailbox_limits: Vec<String>,
+    /// Certificate credentials (thumbprint and expiry), one per app that has one.
+    pub certificates: Vec<CertificateView>,
 }
 
 /// Headlines of a connection's mailbox limits.
@@ -377,6 +453,7 @@ impl From<&Connection> for ConnectionCard {
             next_expiry: c.next_expiry().map(|d| d.date_naive().to_string()),
             days_left: c.days_until_expiry(chrono::Utc::now()),
             mailbox_limits: limit_headlines(c),
+            certificates: certificates_of(c),
         }
     }
 }

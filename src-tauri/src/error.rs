@@ -42,6 +42,9 @@ pub enum Code {
     Lifecycle,
     /// Finding, adopting or reporting on existing apps failed; `detail` has core's code.
     Adopt,
+    /// A certificate could not be read, checked or exported; `detail` is `private_key` when
+    /// the file holds a private key.
+    Certificate,
 }
 
 impl UiError {
@@ -121,6 +124,11 @@ impl From<FlowError> for UiError {
                     .collect::<Vec<_>>()
                     .join("\n"),
                 Some("Correct the value and continue."),
+            ),
+            FlowError::Plan(PlanError::Credential { app, message, hint }) => Self::new(
+                Code::Certificate,
+                format!("{app}: {message}"),
+                Some(&hint),
             ),
             FlowError::Plan(p) => Self::new(
                 Code::Plan,
@@ -209,6 +217,18 @@ impl From<appgrant_core::vault::VaultError> for UiError {
 impl From<appgrant_core::export::ExportError> for UiError {
     fn from(e: appgrant_core::export::ExportError) -> Self {
         Self::new(Code::Export, e.to_string(), Some(e.hint()))
+    }
+}
+
+impl From<appgrant_core::certificate::CertificateError> for UiError {
+    fn from(e: appgrant_core::certificate::CertificateError) -> Self {
+        use appgrant_core::certificate::CertificateError as C;
+        Self {
+            code: Code::Certificate,
+            message: e.to_string(),
+            hint: Some(e.hint().to_string()),
+            detail: matches!(e, C::PrivateKey).then(|| "private_key".to_string()),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! commands. Everything worth testing lives in `appgrant-core`.
 
 mod adopt;
+mod certificates;
 mod commands;
 mod dashboard;
 mod dto;
@@ -60,6 +61,9 @@ macro_rules! app_commands {
             adopt::plan_drift_fix,
             adopt::fix_adopted_drift,
             commands::open_external,
+            certificates::inspect_certificate,
+            certificates::export_certificate,
+            certificates::copy_export_password,
         ]
     };
 }

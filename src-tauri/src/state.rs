@@ -31,6 +31,9 @@ pub struct AppState {
     pub imported: Mutex<Vec<Recipe>>,
     pub sign_in_cancel: Mutex<CancellationToken>,
     pub apply_cancel: Mutex<CancellationToken>,
+    /// The password of the last PFX export, until `copy_export_password` copies it (never
+    /// written anywhere).
+    pub export_password: Mutex<Option<appgrant_core::secret::Secret<String>>>,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             imported: Mutex::new(Vec::new()),
             sign_in_cancel: Mutex::new(CancellationToken::new()),
             apply_cancel: Mutex::new(CancellationToken::new()),
+            export_password: Mutex::new(None),
         })
     }
 

@@ -27,7 +27,7 @@ use crate::scope::{
 };
 use crate::secret::Secret;
 use crate::vault::{Connection, Vault, VaultError};
-use crate::verify::{verify, VerifyContext, VerifyReport};
+use crate::verify::{verify_with, VerifyContext, VerifyReport};
 
 /// Which tenant the journey works on, and in which cloud.
 #[derive(Debug, Clone)]
@@ -236,6 +236,16 @@ impl Flow {
     }
 
     /// A Graph client with the write scopes the wizard applies with.
+    /// The tenant's longest certificate lifetime in days, when signed in and a policy sets
+    /// one (for checking a vendor's certificate before Review).
+    pub async fn certificate_lifetime_limit(&self) -> Option<u32> {
+        let graph = self.graph().ok()?;
+        crate::plan::SecretPolicy::read(&graph)
+            .await
+            .ok()?
+            .max_certificate_days
+    }
+
     fn graph(&self) -> Result<GraphClient, FlowError> {
         self.graph_with(Access::Apply)
     }
@@ -637,7 +647,12 @@ impl Flow {
             .outcome
             .clone()
             .ok_or(FlowError::NotApplied)?;
-        let secrets = self.app_secrets(&outcome).await;
+        let credentials = crate::verify::load_credentials(
+            Arc::clone(&self.secrets),
+            &session.tenant_id,
+            &outcome,
+        )
+        .await;
         let http = self.http_client()?;
         let current = self.current.as_mut().ok_or(FlowError::NoPlan)?;
         let ctx = VerifyContext {
@@ -649,7 +664,14 @@ impl Flow {
             probe_user: Some(session.user_id.clone()),
             on_wait: None,
         };
-        let report = verify(&ctx, &current.recipe, &current.plan, &outcome, &secrets).await;
+        let report = verify_with(
+            &ctx,
+            &current.recipe,
+            &current.plan,
+            &outcome,
+            &credentials,
+        )
+        .await;
         current.report = Some(report.clone());
         Ok(report)
     }

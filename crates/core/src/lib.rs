@@ -8,6 +8,7 @@
 pub mod adopt;
 pub mod apply;
 pub mod catalog;
+pub mod certificate;
 pub mod cloud;
 pub mod connect;
 pub mod export;

@@ -99,6 +99,7 @@ fn connection_for(recipe: &Recipe, expires: DateTime<Utc>) -> Connection {
                 expires_at: expires,
             }),
             rotation: None,
+            certificate: None,
         })
         .collect();
     Connection {

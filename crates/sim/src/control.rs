@@ -1,7 +1,8 @@
 //! The `/_sim/` control and observation API: knobs (GET/PUT), reset, counters, the redacted
 //! request log, seeded users, device code approval, one-shot failures, refresh token
 //! revocation, and what an admin might do behind AppGrant's back (list an app's secrets,
-//! make one expire early, delete an app with its enterprise app). Not part of Microsoft's
+//! make one expire early, list its certificates or move one's expiry, delete an app with its
+//! enterprise app). Not part of Microsoft's
 //! surface; never throttled or delayed.
 
 use crate::config::Knobs;
@@ -42,6 +43,11 @@ pub fn routes() -> Router<SimState> {
         .route("/_sim/apps/{app_id}", delete(remove_app))
         .route("/_sim/apps/{app_id}/secrets", get(list_secrets))
         .route("/_sim/apps/{app_id}/secrets/{key_id}/expire", post(expire))
+        .route("/_sim/apps/{app_id}/certificates", get(list_certificates))
+        .route(
+            "/_sim/apps/{app_id}/certificates/{key_id}/expire",
+            post(expire_certificate),
+        )
 }
 
 /// Tenant and endpoint facts for a client's configuration.
@@ -194,6 +200,80 @@ pub fn set_secret_end(
     Ok(())
 }
 
+/// An app's certificates as the portal lists them (`keyCredentials` of type
+/// AsymmetricX509Cert): `keyId`, `displayName`, `thumbprint` (SHA-1 hex of the uploaded
+/// certificate; `customKeyIdentifier` for seeded ones without a key), `thumbprintSha256`,
+/// `startDateTime`, `endDateTime`, `hasKey`.
+pub fn app_certificates(state: &SimState, app_id: &str) -> Result<Vec<serde_json::Value>, String> {
+    let t = state.tenant();
+    let app = find_app(&t, app_id)?;
+    let uploaded = app.uploaded_keys();
+    Ok(app.body["keyCredentials"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|k| k["type"] == "AsymmetricX509Cert")
+        .map(|k| {
+            let cert = uploaded.iter().find(|u| k["keyId"] == u.key_id.as_str());
+            json!({
+                "keyId": k["keyId"],
+                "displayName": k["displayName"],
+                "thumbprint": cert.map_or(k["customKeyIdentifier"].clone(), |c| json!(c.cert.thumbprint_hex())),
+                "thumbprintSha256": cert.map(|c| crate::certs::hex_upper(&c.cert.sha256)),
+                "startDateTime": k["startDateTime"],
+                "endDateTime": k["endDateTime"],
+                "hasKey": cert.is_some(),
+            })
+        })
+        .collect())
+}
+
+/// Sets a certificate credential's `endDateTime` (in the past: it has expired; the token
+/// endpoint then refuses assertions signed with it, and it no longer proves possession for
+/// addKey). A start after the new end moves back a day before it.
+pub fn set_certificate_end(
+    state: &SimState,
+    app_id: &str,
+    key_id: &str,
+    end: DateTime<Utc>,
+) -> Result<(), String> {
+    let mut t = state.tenant();
+    let app = t
+        .apps
+        .iter_mut()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("no application with appId {app_id}"))?;
+    let cred = app.body["keyCredentials"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .find(|k| {
+            k["keyId"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(key_id))
+        })
+        .ok_or_else(|| format!("no certificate with keyId {key_id} on {app_id}"))?;
+    let start = cred["startDateTime"]
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc));
+    if start.is_none_or(|s| s >= end) {
+        cred["startDateTime"] = json!(crate::model::fmt_time(&(end - Duration::days(1))));
+    }
+    cred["endDateTime"] = json!(crate::model::fmt_time(&end));
+    Ok(())
+}
+
+fn find_app<'a>(
+    t: &'a crate::model::Tenant,
+    app_id: &str,
+) -> Result<&'a crate::model::Application, String> {
+    t.apps
+        .iter()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("no application with appId {app_id}"))
+}
+
 /// Deletes an app registration and its enterprise app (with its grants), as an admin
 /// would in the portal.
 pub fn delete_app(state: &SimState, app_id: &str) -> Result<(), String> {
@@ -239,21 +319,48 @@ async fn expire(
     Path((app_id, key_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let input = if body.iter().all(u8::is_ascii_whitespace) {
-        Expire::default()
-    } else {
-        match parse::<Expire>(&body) {
-            Ok(e) => e,
-            Err(r) => return *r,
-        }
+    let end = match expiry(&body) {
+        Ok(end) => end,
+        Err(r) => return *r,
     };
-    let end = input
-        .end_date_time
-        .unwrap_or_else(|| Utc::now() - Duration::minutes(1));
     match set_secret_end(&s, &app_id, &key_id, end) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => not_found(e),
     }
+}
+
+async fn list_certificates(State(s): State<SimState>, Path(app_id): Path<String>) -> Response {
+    match app_certificates(&s, &app_id) {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => not_found(e),
+    }
+}
+
+async fn expire_certificate(
+    State(s): State<SimState>,
+    Path((app_id, key_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let end = match expiry(&body) {
+        Ok(end) => end,
+        Err(r) => return *r,
+    };
+    match set_certificate_end(&s, &app_id, &key_id, end) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => not_found(e),
+    }
+}
+
+/// The `{"endDateTime"?}` body of an expire control (default: a minute ago).
+fn expiry(body: &Bytes) -> Result<DateTime<Utc>, Box<Response>> {
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        Expire::default()
+    } else {
+        parse::<Expire>(body)?
+    };
+    Ok(input
+        .end_date_time
+        .unwrap_or_else(|| Utc::now() - Duration::minutes(1)))
 }
 
 async fn remove_app(State(s): State<SimState>, Path(app_id): Path<String>) -> Response {

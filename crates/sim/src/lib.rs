@@ -29,6 +29,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod assertion;
+pub mod certs;
 pub mod config;
 pub mod control;
 pub mod data;
@@ -432,6 +434,26 @@ impl Sim {
         end: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), String> {
         control::set_secret_end(&self.state, app_id, key_id, end)?;
+        self.state.persist();
+        Ok(())
+    }
+
+    /// An app's certificates (`keyId`, `displayName`, `thumbprint`, `thumbprintSha256`,
+    /// `startDateTime`, `endDateTime`, `hasKey`), as `GET /_sim/apps/{appId}/certificates`
+    /// lists them.
+    pub fn app_certificates(&self, app_id: &str) -> Result<Vec<serde_json::Value>, String> {
+        control::app_certificates(&self.state, app_id)
+    }
+
+    /// Sets a certificate credential's expiry (in the past: expired), as
+    /// `POST /_sim/apps/{appId}/certificates/{keyId}/expire` does.
+    pub fn set_certificate_end(
+        &self,
+        app_id: &str,
+        key_id: &str,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), String> {
+        control::set_certificate_end(&self.state, app_id, key_id, end)?;
         self.state.persist();
         Ok(())
     }

@@ -34,6 +34,21 @@ pub struct JournalApp {
     /// grant was removed on purpose, so a re-run must not grant them again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limited_permissions: Vec<String>,
+    /// Set just before a certificate is uploaded: with no stored certificate it marks one that
+    /// may be on the app while its private key never reached the keyring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_pending: Option<PendingCertificate>,
+    /// The certificate on the app (and, when generated, its key in the keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::certificate::CertificateMeta>,
+}
+
+/// A certificate upload that began (public facts only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingCertificate {
+    pub thumbprint: String,
+    pub since: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -32,7 +32,7 @@ use crate::cloud::Endpoints;
 use crate::graph::fields::{text, time};
 use crate::graph::{ErrorClass, Expect, GraphClient, GraphError, RetryPolicy};
 use crate::plan::SecretPolicy;
-use crate::recipe::{CredentialSpec, Recipe};
+use crate::recipe::Recipe;
 use crate::secret::Secret;
 use crate::vault::{ConnectedApp, Connection, SecretMeta, SecretRef, Vault};
 use crate::verify::{CheckStatus, VerifyContext};
@@ -425,11 +425,7 @@ impl Run<'_> {
         let recipe_months = recipe.and_then(|r| {
             r.apps
                 .iter()
-                .map(|a| match &a.credential {
-                    CredentialSpec::Secret {
-                        lifetime_months, ..
-                    } => *lifetime_months,
-                })
+                .map(|a| a.credential.lifetime_months())
                 .min()
         });
         let months = options.lifetime_months.or(recipe_months).unwrap_or(12);
@@ -453,9 +449,7 @@ impl Run<'_> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let base = recipe
             .and_then(|r| r.apps.iter().find(|a| a.key == app.key))
-            .map(|spec| match &spec.credential {
-                CredentialSpec::Secret { description, .. } => description.clone(),
-            })
+            .map(|spec| spec.credential.description().to_string())
             .unwrap_or_else(|| current.description.clone());
         let rotation = Rotation {
             description: description_for(&base, &id, now),
@@ -764,7 +758,7 @@ impl Run<'_> {
                 Err(message) => return Some(message),
             }
         } else {
-            crate::verify::app_only_checks(&ctx, &outcome, &roles, Some(secret), false).await
+            crate::verify::app_only_checks(&ctx, &outcome, &roles, Some(&crate::verify::ClientCredential::Secret(secret.clone())), false).await
         };
         checks
             .iter()
@@ -870,6 +864,7 @@ fn outcome_of(app: &ConnectedApp) -> AppOutcome {
         object_id: app.object_id.clone(),
         service_principal_id: app.service_principal_id.clone().unwrap_or_default(),
         secret: None,
+        certificate: app.certificate.clone(),
     }
 }
 

@@ -115,6 +115,9 @@ pub struct AppStatus {
     pub credentials: Vec<CredentialStatus>,
     /// The stage of a rotation under way (None when none is).
     pub rotation: Option<RotationStage>,
+    /// The app's certificate credential (thumbprint and expiry), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::certificate::CertificateBadge>,
 }
 
 /// The tenant a connection lives in.
@@ -386,6 +389,7 @@ fn app_status(
         client_id: app.app_id.clone(),
         credentials,
         rotation: rotation.map(|r| r.stage),
+        certificate: app.certificate.as_ref().map(crate::certificate::CertificateBadge::from),
     }
 }
 
@@ -573,6 +577,7 @@ mod tests {
                 service_principal_id: Some("sp".into()),
                 secret: Some(meta("k1", expires)),
                 rotation: None,
+                certificate: None,
             }],
             created_at: at(2026, 1, 1),
             ..Connection::default()

@@ -13,6 +13,7 @@ import { Wizard } from "../lib/wizard.svelte";
 import {
   CERT_THUMBPRINT,
   dashboardConnections,
+  existingConnections,
   FakeBackend,
   PFX_PASSWORD,
   tonicDoneWithCertificate,
@@ -201,6 +202,22 @@ describe("Done with a certificate", () => {
     expect(within(card).getByText(CERT_THUMBPRINT)).toBeInTheDocument();
     expect(card).toHaveTextContent("TonicDM holds the private key of this certificate, so there is nothing secret to send");
     expect(within(card).queryByRole("button", { name: /Export/ })).toBeNull();
+  });
+});
+
+describe("Start: saved connections", () => {
+  test("a certificate connection shows its thumbprint and expiry", async () => {
+    const fake = new FakeBackend();
+    fake.connections = [
+      {
+        ...existingConnections[0],
+        certificates: [{ appKey: "main", appName: "DocBits Mail", thumbprint: CERT_THUMBPRINT, notAfter: "2027-04-10T00:00:00Z", origin: "vendor" }],
+      },
+    ];
+    render(App, { backend: fake.backend });
+    const item = (await screen.findByText("DocBits")).closest("li")!;
+    expect(item).toHaveTextContent(/Certificate expires in 712 days/);
+    expect(item).toHaveTextContent(new RegExp(`Certificate thumbprint ${CERT_THUMBPRINT}, expires .*2027`));
   });
 });
 

@@ -53,7 +53,8 @@ export type ErrorCode =
   | "export"
   | "practice"
   | "lifecycle"
-  | "adopt";
+  | "adopt"
+  | "certificate";
 
 export interface UiErrorPayload {
   code: ErrorCode;
@@ -305,6 +306,8 @@ export interface ConnectionCard {
   daysLeft: number | null;
   /** The mailbox limit's headline per limited app. */
   mailboxLimits: string[];
+  /** Apps that use a certificate: thumbprint and expiry (the same list as Done's). */
+  certificates?: DoneCertificate[];
 }
 
 /** A user or group for the mailbox limit (core's `scope::Recipient`). */

@@ -283,14 +283,15 @@ export function inspectFake(fileName: string, contentBase64: string): Certificat
   const text = atob(contentBase64);
   if (text.includes("PRIVATE KEY")) {
     throw ipcError(
-      "plan",
+      "certificate",
       "This file holds a private key. Ask the vendor for the public certificate only (.cer); never send private keys.",
       "Delete this file from wherever it was sent, and ask the vendor for the public certificate only.",
       "inspect_certificate",
+      "private_key",
     );
   }
   if (!text.includes("CERTIFICATE")) {
-    throw ipcError("plan", `${fileName} is not a certificate AppGrant can read.`, "Ask the vendor for the certificate as a .cer or .pem file.", "inspect_certificate");
+    throw ipcError("certificate", `${fileName} is not a certificate AppGrant can read.`, "Ask the vendor for the certificate as a .cer or .pem file.", "inspect_certificate");
   }
   const expired = text.includes("EXPIRED");
   return {
@@ -743,7 +744,7 @@ export class FakeBackend {
           ? this.doneView.certificates?.find((c) => c.appKey === appKey)?.origin
           : this.dashboard.find((c) => c.id === connectionId)?.apps.find((a) => a.key === appKey)?.certificate?.origin;
       if (origin !== "generated") {
-        throw ipcError("export", "The vendor holds the private key of this certificate; there is nothing to export.", null, "export_certificate");
+        throw ipcError("certificate", "The vendor holds the private key of this certificate; there is nothing to export.", null, "export_certificate");
       }
       const base = `/home/avery/Documents/AppGrant/${connectionId}-${appKey}`;
       return format === "pfx" ? { paths: [`${base}.pfx`], password: PFX_PASSWORD } : { paths: [`${base}.key.pem`, `${base}.cert.pem`] };

@@ -1,10 +1,10 @@
 // Certificates in the real window, on the practice tenant. TonicDM with a certificate AppGrant
 // makes, from Review to Done: the PFX export opens in `openssl pkcs12` with the password the
-// screen showed once (and its certificate is the one whose thumbprint Done shows), and the
-// connections dashboard shows that thumbprint. Then the vendor's own certificate: a file holding
-// a private key is refused with the clear message, a public certificate made here by openssl is
-// read (its thumbprint matches openssl's) and used through to Done, which says there is nothing
-// secret to send. Screenshots of each screen go to artifacts/e2e/.
+// screen showed once (and its certificate is the one whose thumbprint Done shows). Then the
+// vendor's own certificate: a file holding a private key is refused with the clear message, a
+// public certificate made here by openssl is read (its thumbprint matches openssl's) and used
+// through to Done, which says there is nothing secret to send; the dashboard shows it.
+// Screenshots of each screen go to artifacts/e2e/.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -101,7 +101,7 @@ describe("certificates in practice mode", () => {
     await ui.click("Open the practice tenant");
     await toReview();
     await chooseCredential("generated_certificate");
-    await ui.waitForText("Make a certificate");
+    await ui.waitForText("Create the certificate");
     await browser.$("button=Apply").waitForClickable({ timeout: 60_000 });
     const review = await ui.bodyText();
     assert.match(review, /Why security teams prefer certificates/);
@@ -110,7 +110,9 @@ describe("certificates in practice mode", () => {
     await app.screenshot("review-certificate");
 
     const done = await applyToDone();
-    assert.doesNotMatch(done, /App Secret/, "no secret is handed over");
+    // TonicDM's "App Secret" field now names the certificate: there is no secret to reveal.
+    assert.match(done, /App Secret\s+Certificate \(thumbprint [0-9A-F]{40}, expires [^)]+\): in the exported PFX/);
+    assert.equal(await (await browser.$$("button*=Reveal")).length, 0, "no secret to reveal");
     const card = await certificateCard();
     const thumbprint = await (await card.$(".mono")).getText();
     assert.match(thumbprint, /^[0-9A-F]{40}$/, "a SHA-1 thumbprint in upper-case hex, as the portal shows");
@@ -180,14 +182,15 @@ describe("certificates in practice mode", () => {
     made.vendorThumbprint = files.thumbprint;
   });
 
-  test("the connections dashboard shows each certificate's thumbprint and expiry", async () => {
-    assert.ok(made.thumbprint, "the first test made a certificate");
+  test("the connections dashboard shows the certificate's thumbprint and expiry, and its mark on the year ahead", async () => {
+    // The second run connected the same TonicDM app again, now with the vendor's certificate.
+    assert.ok(made.vendorThumbprint, "the vendor's certificate was used");
     await ui.click("Your connections");
     await ui.heading("Your connections");
-    await ui.waitForText(made.thumbprint);
-    const text = await ui.bodyText();
-    assert.match(text, /Certificate: [^\n]*20\d\d/);
-    if (made.vendorThumbprint) assert.ok(text.includes(made.vendorThumbprint), "the vendor's certificate too");
+    await ui.waitForText(made.vendorThumbprint);
+    assert.match(await ui.bodyText(), /Certificate: [^\n]*20\d\d, in 36\d days/);
+    const mark = await browser.$('[aria-label*="certificate expires"]');
+    assert.ok(await mark.isExisting(), "the certificate has a mark on the timeline");
     await app.screenshot("dashboard-certificate");
   });
 });

@@ -67,7 +67,7 @@ describe("Review: how the app proves who it is", () => {
         expect.objectContaining({ credentials: { main: { kind: "generated_certificate" } } }),
       ),
     );
-    expect(await screen.findByText(/Make a certificate valid for 12 months/)).toBeInTheDocument();
+    expect(await screen.findByText(/^Create the certificate "CN=TonicDM Office 365 Token"/)).toBeInTheDocument();
     expect(screen.getByText(/valid for 12 months, named “CN=TonicDM Office 365 Token”/)).toBeInTheDocument();
     // The secret's lifetime no longer applies.
     expect(screen.queryByLabelText("How long the secret stays valid")).toBeNull();
@@ -251,6 +251,9 @@ describe("Connections dashboard", () => {
     expect(row).toHaveTextContent(/Certificate: .*2027, in 361 days/);
     expect(row).toHaveTextContent(`Thumbprint ${CERT_THUMBPRINT}`);
     expect(row).not.toHaveTextContent("No secret");
+    // And it has its mark on the year ahead.
+    const timeline = screen.getByRole("group", { name: /Secrets on a timeline/ });
+    expect(within(timeline).getByRole("button", { name: /^TonicDM, .*certificate expires .*2027, in 361 days/ })).toBeInTheDocument();
   });
 
   test("rotating a certificate hands over the new one, with its own PFX export", async () => {

@@ -8,6 +8,7 @@ import { EXPIRY_WARN_DAYS, plural } from "./format";
 import type {
   CheckResult,
   CredentialView,
+  DashboardApp,
   DashboardConnection,
   DashboardView,
   DoneView,
@@ -174,6 +175,15 @@ export interface Mark {
 
 export const MAX_LANES = 6;
 
+/** What expires on an app: each secret, and its certificate. */
+function expiringOf(app: DashboardApp, today: string): { key: string; expiresAt: string; daysLeft: number; words: string }[] {
+  const secrets = app.credentials.map((cred) => ({ key: cred.keyId, expiresAt: cred.expiresAt, daysLeft: cred.daysLeft, words: roleWords(cred) }));
+  const cert = app.certificate;
+  return cert
+    ? [...secrets, { key: `certificate-${cert.thumbprint}`, expiresAt: cert.notAfter, daysLeft: daysUntil(cert.notAfter, today), words: "certificate" }]
+    : secrets;
+}
+
 export function timelineMarks(connections: DashboardConnection[], today: string): Mark[] {
   const start = dayNumber(today) - TIMELINE_PAST_DAYS;
   const span = TIMELINE_PAST_DAYS + TIMELINE_AHEAD_DAYS;
@@ -181,19 +191,19 @@ export function timelineMarks(connections: DashboardConnection[], today: string)
   for (const c of connections) {
     const many = c.apps.length > 1;
     for (const app of c.apps) {
-      for (const cred of app.credentials) {
-        const raw = (dayNumber(cred.expiresAt) - start) / span;
-        const expires = cred.daysLeft < 0 ? "expired" : "expires";
+      for (const due of expiringOf(app, today)) {
+        const raw = (dayNumber(due.expiresAt) - start) / span;
+        const expires = due.daysLeft < 0 ? "expired" : "expires";
         marks.push({
-          id: `${c.id}/${app.key}/${cred.keyId}`,
+          id: `${c.id}/${app.key}/${due.key}`,
           connectionId: c.id,
-          expiresOn: cred.expiresAt,
-          daysLeft: cred.daysLeft,
-          tone: toneOfDays(cred.daysLeft),
+          expiresOn: due.expiresAt,
+          daysLeft: due.daysLeft,
+          tone: toneOfDays(due.daysLeft),
           x: Math.min(1, Math.max(0, raw)),
           beyond: raw < 0 ? "past" : raw > 1 ? "future" : null,
           lane: 0,
-          label: `${c.vendor}, ${tenantLabel(c)}, ${many ? `${app.name} ` : ""}${roleWords(cred)} ${expires} ${shortDate(cred.expiresAt)}, ${relativeDays(cred.daysLeft)}`,
+          label: `${c.vendor}, ${tenantLabel(c)}, ${many ? `${app.name} ` : ""}${due.words} ${expires} ${shortDate(due.expiresAt)}, ${relativeDays(due.daysLeft)}`,
         });
       }
     }

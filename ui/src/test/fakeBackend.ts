@@ -194,7 +194,7 @@ export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: st
       credential.kind === "secret"
         ? step("main/secret", "secret", "create_secret", `Create a secret valid for ${months} months and keep it in this computer's credential store`)
         : credential.kind === "generated_certificate"
-          ? step("main/certificate", "secret", "create_certificate", "Make a certificate valid for 12 months, upload its public part and keep its private key in this computer's credential store")
+          ? step("main/certificate", "secret", "create_certificate", `Create the certificate "CN=TonicDM Office 365 Token" (RSA 2048, expires 2027-12-04), add its public part to the app and keep its private key in this computer's credential store`)
           : step("main/certificate", "secret", "upload_certificate", `Upload ${credential.fileName}, TonicDM's public certificate`),
     ],
     lifetime: {

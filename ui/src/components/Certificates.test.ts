@@ -202,6 +202,7 @@ describe("Done with a certificate", () => {
     expect(within(card).getByText(CERT_THUMBPRINT)).toBeInTheDocument();
     expect(card).toHaveTextContent("TonicDM holds the private key of this certificate, so there is nothing secret to send");
     expect(within(card).queryByRole("button", { name: /Export/ })).toBeNull();
+    expect(screen.queryByLabelText("Include the secret in the file")).toBeNull();
   });
 });
 

@@ -61,7 +61,10 @@ pub async fn export_certificate(
     let meta = connected.certificate.clone().ok_or_else(|| {
         UiError::new(
             Code::Certificate,
-            format!("{} uses a client secret, not a certificate.", connected.display_name),
+            format!(
+                "{} uses a client secret, not a certificate.",
+                connected.display_name
+            ),
             Some("Use the hand-off export for secrets."),
         )
     })?;
@@ -81,7 +84,9 @@ pub async fn export_certificate(
             UiError::new(
                 Code::Certificate,
                 "The certificate's private key is not in this computer's credential store.",
-                Some("Rotate the certificate from the connections list to make and store a new one."),
+                Some(
+                    "Rotate the certificate from the connections list to make and store a new one.",
+                ),
             )
         })?;
     let der = base64::engine::general_purpose::STANDARD
@@ -104,7 +109,9 @@ pub async fn export_certificate(
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
-        password: written.password.map(appgrant_core::secret::Secret::into_inner),
+        password: written
+            .password
+            .map(appgrant_core::secret::Secret::into_inner),
     })
 }
 
@@ -131,7 +138,13 @@ pub async fn copy_export_password(app: AppHandle, state: State<'_, AppState>) ->
 fn file_base(vendor: &str, app: &str) -> String {
     let clean = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     };
     format!("{}-{}-certificate", clean(vendor), clean(app))

@@ -128,7 +128,7 @@ impl From<FlowError> for UiError {
             FlowError::Plan(PlanError::Credential { app, message, hint }) => Self::new(
                 Code::Certificate,
                 format!("{app}: {message}"),
-                Some(&hint),
+                Some(hint.as_str()),
             ),
             FlowError::Plan(p) => Self::new(
                 Code::Plan,

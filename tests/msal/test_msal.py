@@ -374,6 +374,28 @@ class WebAppAuthCode(unittest.TestCase):
         self.assertEqual(refreshed.get("token_source"), "identity_provider", shown(refreshed))
         self.assertEqual(tenant.token_requests(), before + 1)
 
+    def test_a_web_app_redeems_the_code_with_a_certificate(self):
+        # Through `organizations`: MSAL's assertion names that token endpoint as its audience.
+        admin = tenant.admin_token()
+        app, _, _ = tenant.register_app(
+            admin,
+            {
+                "displayName": f"MSAL web app certificate test {uuid.uuid4().hex[:8]}",
+                "web": {"redirectUris": [REDIRECT_URI]},
+            },
+        )
+        key_pem, cert_pem, der, _ = self_signed_certificate("MSAL web app")
+        tenant.upload_certificate(admin, app["id"], der)
+        cca = tenant.confidential_app(
+            app["appId"],
+            {"private_key": key_pem, "public_certificate": cert_pem},
+            tenant="organizations",
+        )
+        _, _, result = tenant.auth_code_sign_in(cca, ["User.Read"], tenant.admin_upn)
+        token = assert_token(self, result)
+        _, me = tenant.graph(token, "GET", "/me", expect=200)
+        self.assertEqual(me["userPrincipalName"], tenant.admin_upn)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -91,6 +91,9 @@ enum Command {
     },
     /// Sign in, review the plan, apply it, verify and save the connection.
     Connect(commands::connect::ConnectArgs),
+    /// Export a generated certificate of a connection: a password-protected PFX (the password
+    /// is printed once) or PEM files (certificate + private key).
+    ExportCert(commands::certificate::ExportCertArgs),
     /// Delete a connection's apps from its tenant, its secrets and AppGrant's record of it.
     Remove {
         /// The connection id (see `connections`).
@@ -198,6 +201,7 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Connect(args) => commands::connect::run(&out, args).await,
+        Command::ExportCert(args) => commands::certificate::export(&out, args).await,
         Command::Forget(args) => commands::forget::run(&out, args).await,
         Command::Remove {
             id,

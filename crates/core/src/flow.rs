@@ -664,14 +664,8 @@ impl Flow {
             probe_user: Some(session.user_id.clone()),
             on_wait: None,
         };
-        let report = verify_with(
-            &ctx,
-            &current.recipe,
-            &current.plan,
-            &outcome,
-            &credentials,
-        )
-        .await;
+        let report =
+            verify_with(&ctx, &current.recipe, &current.plan, &outcome, &credentials).await;
         current.report = Some(report.clone());
         Ok(report)
     }

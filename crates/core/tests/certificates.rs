@@ -46,8 +46,21 @@ impl Harness {
         }
     }
 
-    async fn plan(&self, recipe: &Recipe, choices: &Choices, journal: &Journal) -> Result<Plan, PlanError> {
-        plan(&self.graph, &endpoints(&self.sim), &self.session, recipe, choices, journal).await
+    async fn plan(
+        &self,
+        recipe: &Recipe,
+        choices: &Choices,
+        journal: &Journal,
+    ) -> Result<Plan, PlanError> {
+        plan(
+            &self.graph,
+            &endpoints(&self.sim),
+            &self.session,
+            recipe,
+            choices,
+            journal,
+        )
+        .await
     }
 
     async fn run_with(
@@ -68,11 +81,19 @@ impl Harness {
         (plan, result)
     }
 
-    async fn run(&self, recipe: &Recipe, choices: &Choices, journal: &Mutex<Journal>) -> (Plan, ApplyOutcome) {
+    async fn run(
+        &self,
+        recipe: &Recipe,
+        choices: &Choices,
+        journal: &Mutex<Journal>,
+    ) -> (Plan, ApplyOutcome) {
         let (plan, result) = self
             .run_with(recipe, choices, journal, Arc::new(self.keys.clone()))
             .await;
-        (plan, result.unwrap_or_else(|e| panic!("{}: {e}", recipe.id)))
+        (
+            plan,
+            result.unwrap_or_else(|e| panic!("{}: {e}", recipe.id)),
+        )
     }
 
     async fn verify(
@@ -102,7 +123,9 @@ impl Harness {
 
     async fn password_count(&self, object_id: &str) -> usize {
         self.graph
-            .get(&format!("applications/{object_id}?$select=passwordCredentials"))
+            .get(&format!(
+                "applications/{object_id}?$select=passwordCredentials"
+            ))
             .await
             .unwrap()["passwordCredentials"]
             .as_array()
@@ -117,7 +140,10 @@ fn recipe(id: &str) -> Recipe {
 fn choices(recipe: &Recipe, choice: &CredentialChoice) -> Choices {
     let mut inputs = BTreeMap::new();
     if recipe.id == "timetoreply" {
-        inputs.insert("portal_url".to_string(), "https://ttr.contoso.example".to_string());
+        inputs.insert(
+            "portal_url".to_string(),
+            "https://ttr.contoso.example".to_string(),
+        );
     }
     Choices {
         inputs,
@@ -154,32 +180,58 @@ async fn every_builtin_recipe_verifies_with_a_generated_certificate() {
         let recipe = recipe(id);
         let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, id));
         let (plan, outcome) = h
-            .run(&recipe, &choices(&recipe, &CredentialChoice::GeneratedCertificate), &journal)
+            .run(
+                &recipe,
+                &choices(&recipe, &CredentialChoice::GeneratedCertificate),
+                &journal,
+            )
             .await;
-        assert!(plan.steps.iter().any(|s| s.id.ends_with("/certificate")), "{id}: a certificate step");
-        assert!(!plan.steps.iter().any(|s| s.id.ends_with("/secret")), "{id}: no secret step");
+        assert!(
+            plan.steps.iter().any(|s| s.id.ends_with("/certificate")),
+            "{id}: a certificate step"
+        );
+        assert!(
+            !plan.steps.iter().any(|s| s.id.ends_with("/secret")),
+            "{id}: no secret step"
+        );
         for app in &outcome.apps {
             let cert = app.certificate.as_ref().expect("a certificate");
             assert_eq!(cert.origin, CertificateOrigin::Generated);
             assert!(app.secret.is_none(), "{id}: no client secret");
             // The tenant has exactly this certificate, and no secret.
             let on_app = h.certificates(&app.app_id);
-            assert_eq!(on_app.len(), 1, "{id}/{}: one certificate on the app", app.key);
+            assert_eq!(
+                on_app.len(),
+                1,
+                "{id}/{}: one certificate on the app",
+                app.key
+            );
             assert_eq!(on_app[0]["thumbprint"], cert.thumbprint.as_str());
             assert_eq!(on_app[0]["keyId"], cert.key_id.as_str());
-            assert_eq!(h.password_count(&app.object_id).await, 0, "{id}: no secret on the app");
+            assert_eq!(
+                h.password_count(&app.object_id).await,
+                0,
+                "{id}: no secret on the app"
+            );
             // The private key is in the credential store, under the thumbprint.
             let account = key_account(&h.session.tenant_id, &app.app_id, &cert.thumbprint);
             let key = h.keys.load(&account).unwrap().expect("key stored");
             assert!(key.expose().starts_with("-----BEGIN PRIVATE KEY-----"));
         }
-        let credentials = load_credentials(Arc::new(h.keys.clone()), &h.session.tenant_id, &outcome).await;
+        let credentials =
+            load_credentials(Arc::new(h.keys.clone()), &h.session.tenant_id, &outcome).await;
         assert_eq!(credentials.len(), outcome.apps.len());
         let report = h.verify(&recipe, &plan, &outcome, &credentials).await;
         assert_verified(id, &report);
-        let token_checks: Vec<_> = report.checks.iter().filter(|c| c.id.ends_with("/token")).collect();
+        let token_checks: Vec<_> = report
+            .checks
+            .iter()
+            .filter(|c| c.id.ends_with("/token"))
+            .collect();
         assert!(
-            token_checks.iter().all(|c| c.status == CheckStatus::Passed && c.title.contains("certificate")),
+            token_checks
+                .iter()
+                .all(|c| c.status == CheckStatus::Passed && c.title.contains("certificate")),
             "{id}: signed in with the certificate: {token_checks:#?}"
         );
     }
@@ -219,12 +271,24 @@ async fn tonicdm_with_the_vendors_own_certificate() {
     )];
     let report = h.verify(&recipe, &plan, &outcome, &as_vendor).await;
     assert_verified("tonicdm", &report);
-    assert_eq!(report.checks.iter().find(|c| c.id == "main/token").unwrap().status, CheckStatus::Passed);
+    assert_eq!(
+        report
+            .checks
+            .iter()
+            .find(|c| c.id == "main/token")
+            .unwrap()
+            .status,
+        CheckStatus::Passed
+    );
 
     // A vendor file with a private key in it stops the plan with the never-send wording.
     let leaked = format!("{}{}", vendor.certificate_pem(), vendor.key.expose());
     let e = h
-        .plan(&recipe, &self::choices(&recipe, &vendor_choice(&leaked)), &Journal::in_memory(&h.session.tenant_id, "x"))
+        .plan(
+            &recipe,
+            &self::choices(&recipe, &vendor_choice(&leaked)),
+            &Journal::in_memory(&h.session.tenant_id, "x"),
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("never send private keys"), "{e}");
@@ -239,15 +303,25 @@ async fn a_re_run_creates_nothing_new_and_a_later_certificate_goes_through_add_k
     let (_, first) = h.run(&recipe, &generated, &journal).await;
     let (plan, second) = h.run(&recipe, &generated, &journal).await;
     assert!(
-        plan.steps.iter().filter(|s| s.id.ends_with("/certificate")).all(|s| s.done),
+        plan.steps
+            .iter()
+            .filter(|s| s.id.ends_with("/certificate"))
+            .all(|s| s.done),
         "the second plan shows the certificates as done"
     );
     for (a, b) in first.apps.iter().zip(&second.apps) {
         assert_eq!(a.app_id, b.app_id);
-        assert_eq!(a.certificate, b.certificate, "the stored certificate is kept");
+        assert_eq!(
+            a.certificate, b.certificate,
+            "the stored certificate is kept"
+        );
         assert_eq!(h.certificates(&a.app_id).len(), 1, "no extra certificate");
     }
-    assert_eq!(h.keys.accounts().unwrap().len(), 2, "one key per app, no extra");
+    assert_eq!(
+        h.keys.accounts().unwrap().len(),
+        2,
+        "one key per app, no extra"
+    );
 
     // The vendor now sends its own certificate: the app has a current certificate whose key
     // AppGrant holds, so the new one goes on with addKey (signed proof), next to the old.
@@ -256,11 +330,17 @@ async fn a_re_run_creates_nothing_new_and_a_later_certificate_goes_through_add_k
     let (_, third) = h.run(&recipe, &switched, &journal).await;
     for (old, new) in second.apps.iter().zip(&third.apps) {
         let on_app = h.certificates(&new.app_id);
-        let thumbprints: Vec<&str> = on_app.iter().map(|c| c["thumbprint"].as_str().unwrap()).collect();
+        let thumbprints: Vec<&str> = on_app
+            .iter()
+            .map(|c| c["thumbprint"].as_str().unwrap())
+            .collect();
         assert_eq!(on_app.len(), 2, "old and new side by side: {thumbprints:?}");
         assert!(thumbprints.contains(&vendor.info.thumbprint.as_str()));
         assert!(thumbprints.contains(&old.certificate.as_ref().unwrap().thumbprint.as_str()));
-        assert_eq!(new.certificate.as_ref().unwrap().origin, CertificateOrigin::Vendor);
+        assert_eq!(
+            new.certificate.as_ref().unwrap().origin,
+            CertificateOrigin::Vendor
+        );
     }
 }
 
@@ -324,15 +404,64 @@ async fn a_run_killed_between_upload_and_keyring_write_is_recovered() {
     let app_id = journal.lock().unwrap().apps["main"].app_id.clone().unwrap();
     let orphan = h.certificates(&app_id);
     assert_eq!(orphan.len(), 1, "the certificate reached the app");
-    assert!(h.keys.accounts().unwrap().is_empty(), "its key never reached the keyring");
+    assert!(
+        h.keys.accounts().unwrap().is_empty(),
+        "its key never reached the keyring"
+    );
     let orphan_thumbprint = orphan[0]["thumbprint"].as_str().unwrap().to_string();
 
     let (_, outcome) = h.run(&recipe, &generated, &journal).await;
     let cert = outcome.apps[0].certificate.as_ref().unwrap();
     let on_app = h.certificates(&app_id);
-    assert_eq!(on_app.len(), 1, "the orphan was removed, one new certificate: {on_app:?}");
+    assert_eq!(
+        on_app.len(),
+        1,
+        "the orphan was removed, one new certificate: {on_app:?}"
+    );
     assert_ne!(on_app[0]["thumbprint"], orphan_thumbprint.as_str());
     assert_eq!(on_app[0]["thumbprint"], cert.thumbprint.as_str());
-    assert!(h.keys.contains(&key_account(&h.session.tenant_id, &app_id, &cert.thumbprint)));
-    assert!(journal.lock().unwrap().apps["main"].certificate_pending.is_none());
+    assert!(h.keys.contains(&key_account(
+        &h.session.tenant_id,
+        &app_id,
+        &cert.thumbprint
+    )));
+    assert!(journal.lock().unwrap().apps["main"]
+        .certificate_pending
+        .is_none());
+}
+
+#[tokio::test]
+async fn the_tenant_policy_caps_certificate_lifetimes() {
+    use appgrant_core::plan::StepKind;
+    let h = Harness::new().await;
+    h.sim.update_knobs(|k| k.cert_max_lifetime_days = Some(30));
+    let recipe = recipe("tonicdm");
+    let journal = Journal::in_memory(&h.session.tenant_id, "tonicdm");
+    // A vendor certificate valid for a year is refused, naming the policy.
+    let vendor = generate("CN=Long Lived", 365).unwrap();
+    let e = h
+        .plan(
+            &recipe,
+            &choices(&recipe, &vendor_choice(&vendor.certificate_pem())),
+            &journal,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("at most 30 days"), "{e}");
+    // A generated one is made to fit, and Microsoft accepts it.
+    let generated = choices(&recipe, &CredentialChoice::GeneratedCertificate);
+    let plan = h.plan(&recipe, &generated, &journal).await.unwrap();
+    let days = plan
+        .steps
+        .iter()
+        .find_map(|s| match s.kind {
+            StepKind::AddCertificate { days, .. } => Some(days),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(days, 29);
+    let journal = Mutex::new(journal);
+    let (_, outcome) = h.run(&recipe, &generated, &journal).await;
+    let cert = outcome.apps[0].certificate.as_ref().unwrap();
+    assert!((cert.not_after - chrono::Utc::now()).num_days() <= 30);
 }

@@ -784,7 +784,7 @@ fn token_inner(
         )
     })?;
     match grant {
-        "authorization_code" => auth_code_grant(state, client_id, &f),
+        "authorization_code" => auth_code_grant(state, tenant, client_id, &f),
         "refresh_token" => refresh_grant(state, client_id, &f),
         "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => {
             device_grant(state, client_id, &f)
@@ -816,7 +816,12 @@ fn grant_invalid(msg: &str) -> AadError {
     )
 }
 
-fn auth_code_grant(state: &SimState, client_id: &str, f: &Form) -> Result<Value, AadError> {
+fn auth_code_grant(
+    state: &SimState,
+    tenant: &str,
+    client_id: &str,
+    f: &Form,
+) -> Result<Value, AadError> {
     let knobs = state.knobs();
     let mut t = state.tenant();
     let client = lookup_client(state, &t, client_id)?;
@@ -849,7 +854,7 @@ fn auth_code_grant(state: &SimState, client_id: &str, f: &Form) -> Result<Value,
         return Err(AadError::bad("invalid_client", 700025, "Client is public so neither 'client_assertion' nor 'client_secret' should be presented."));
     }
     if !public {
-        authenticate_client(state, &t, client_id, f)?;
+        authenticate_client(state, &t, tenant, client_id, f)?;
     }
     if let Some(ch) = &issued.code_challenge {
         let method = issued
@@ -1012,6 +1017,7 @@ fn check_secret(
 fn authenticate_client(
     state: &SimState,
     t: &Tenant,
+    path_tenant: &str,
     client_id: &str,
     f: &Form,
 ) -> Result<&'static str, AadError> {
@@ -1055,16 +1061,18 @@ fn authenticate_client(
     let app = t
         .app_by_app_id(client_id)
         .ok_or_else(|| AadError::app_not_found(client_id, &t.display_name))?;
-    assertion::check(app, assertion, &token_endpoints(state, t))?;
+    assertion::check(app, assertion, &token_endpoints(state, t, path_tenant))?;
     Ok("2")
 }
 
-/// The URLs a client assertion's `aud` may name: this tenant's token endpoint (v2.0, or the
-/// v1 `/oauth2/token`) by tenant id or domain, on the host the client used or the listener's.
-fn token_endpoints(state: &SimState, t: &Tenant) -> Vec<String> {
+/// The URLs a client assertion's `aud` may name: the token endpoint the request was sent to
+/// (v2.0, or the v1 `/oauth2/token`), by tenant id, domain or the path's own tenant (e.g.
+/// `organizations` for a web app's code redemption), on the host the client used or the
+/// listener's.
+fn token_endpoints(state: &SimState, t: &Tenant, path_tenant: &str) -> Vec<String> {
     let mut out = Vec::new();
     for base in [state.base_url(), state.listen_base()] {
-        for tenant in [&t.id, &t.domain] {
+        for tenant in [t.id.as_str(), t.domain.as_str(), path_tenant] {
             for path in ["oauth2/v2.0/token", "oauth2/token"] {
                 out.push(format!("{base}/{tenant}/{path}"));
             }
@@ -1111,7 +1119,7 @@ fn client_credentials_grant(
             ),
         ));
     }
-    let acr = authenticate_client(state, &t, client_id, f)?;
+    let acr = authenticate_client(state, &t, tenant, client_id, f)?;
     let sp = t.sp_by_app_id(client_id).ok_or_else(|| {
         AadError::new(
             StatusCode::UNAUTHORIZED,

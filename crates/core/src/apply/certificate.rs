@@ -136,24 +136,36 @@ impl Run<'_> {
             {
                 return Ok((
                     meta.clone(),
-                    Some("the certificate from the earlier run is on the app and stored".to_string()),
+                    Some(
+                        "the certificate from the earlier run is on the app and stored".to_string(),
+                    ),
                 ));
             }
         }
         // An upload whose run died before it was recorded.
         if let Some(pending) = &known.certificate_pending {
-            if let Some(cred) = creds.iter().find(|c| is_certificate(c, &pending.thumbprint)) {
-                if let Some(meta) = self.recover(plan, cred, tenant, app_id, &pending.thumbprint).await {
+            if let Some(cred) = creds
+                .iter()
+                .find(|c| is_certificate(c, &pending.thumbprint))
+            {
+                if let Some(meta) = self
+                    .recover(plan, cred, tenant, app_id, &pending.thumbprint)
+                    .await
+                {
                     self.journal_update(|j| {
                         let a = j.app_mut(&app.key);
                         a.certificate = Some(meta.clone());
                         a.certificate_pending = None;
                     })?;
-                    return Ok((meta, Some("the certificate an interrupted run added is kept".to_string())));
+                    return Ok((
+                        meta,
+                        Some("the certificate an interrupted run added is kept".to_string()),
+                    ));
                 }
                 tracing::info!(app = %app.key, "removing a certificate whose private key an interrupted run never stored");
                 creds.retain(|c| !is_certificate(c, &pending.thumbprint));
-                self.replace_credentials(&graph, object_id, &creds, None, step).await?;
+                self.replace_credentials(&graph, object_id, &creds, None, step)
+                    .await?;
             }
         }
 
@@ -166,7 +178,10 @@ impl Run<'_> {
             });
         })?;
         let name = &app.secret_description;
-        let key_id = match self.signer(known.certificate.as_ref(), &creds, tenant, app_id).await {
+        let key_id = match self
+            .signer(known.certificate.as_ref(), &creds, tenant, app_id)
+            .await
+        {
             Some((signer_key, signer_der)) => {
                 let proof = jwt::proof(&signer_key, &signer_der, object_id, Utc::now())
                     .map_err(|e| key_failure(step, &e.to_string()))?;
@@ -181,7 +196,11 @@ impl Run<'_> {
                     "proof": proof.expose(),
                 });
                 let added = graph
-                    .create(&format!("applications/{object_id}/addKey"), &body, Expect::Replicating)
+                    .create(
+                        &format!("applications/{object_id}/addKey"),
+                        &body,
+                        Expect::Replicating,
+                    )
                     .await
                     .map_err(fail)?;
                 added.map(|a| text(&a, "keyId")).unwrap_or_default()
@@ -189,7 +208,8 @@ impl Run<'_> {
             None => {
                 let key_id = uuid::Uuid::new_v4().to_string();
                 let add = new_credential(&prepared.der, name, &key_id);
-                self.replace_credentials(&graph, object_id, &creds, Some(add), step).await?;
+                self.replace_credentials(&graph, object_id, &creds, Some(add), step)
+                    .await?;
                 key_id
             }
         };
@@ -199,8 +219,13 @@ impl Run<'_> {
             if let Err(problem) = self.store(&account, key).await {
                 // A certificate nobody can sign with is a liability: take it off again.
                 let left = key_credentials(&graph, object_id).await.unwrap_or_default();
-                let keep: Vec<Value> = left.into_iter().filter(|c| !is_certificate(c, &thumbprint)).collect();
-                let _ = self.replace_credentials(&graph, object_id, &keep, None, step).await;
+                let keep: Vec<Value> = left
+                    .into_iter()
+                    .filter(|c| !is_certificate(c, &thumbprint))
+                    .collect();
+                let _ = self
+                    .replace_credentials(&graph, object_id, &keep, None, step)
+                    .await;
                 return Err(StepFailure {
                     step: step.id.clone(),
                     code: ApplyCode::KeyringUnavailable,
@@ -250,10 +275,11 @@ impl Run<'_> {
             });
         }
         let (subject, days) = (plan.subject.clone(), plan.days);
-        let made = tokio::task::spawn_blocking(move || certificate::generate::generate(&subject, days))
-            .await
-            .map_err(|e| key_failure(step, &e.to_string()))?
-            .map_err(|e| key_failure(step, &e.to_string()))?;
+        let made =
+            tokio::task::spawn_blocking(move || certificate::generate::generate(&subject, days))
+                .await
+                .map_err(|e| key_failure(step, &e.to_string()))?
+                .map_err(|e| key_failure(step, &e.to_string()))?;
         Ok(Prepared {
             der: made.der,
             key: Some(made.key),
@@ -277,7 +303,11 @@ impl Run<'_> {
             hint: "Remove the old certificate in Entra (App registrations > Certificates & secrets), then run Apply again.".to_string(),
         })?;
         graph
-            .patch(&format!("applications/{object_id}"), &body, Expect::Replicating)
+            .patch(
+                &format!("applications/{object_id}"),
+                &body,
+                Expect::Replicating,
+            )
             .await
             .map_err(|e| failure(&step.id, &e))
     }
@@ -380,7 +410,8 @@ fn key_failure(step: &Step, problem: &str) -> StepFailure {
         step: step.id.clone(),
         code: ApplyCode::Graph,
         message: format!("The certificate could not be prepared ({problem})."),
-        hint: "Run Apply again; if it keeps failing, attach appgrant.log to a support ticket.".to_string(),
+        hint: "Run Apply again; if it keeps failing, attach appgrant.log to a support ticket."
+            .to_string(),
     }
 }
 
@@ -396,9 +427,15 @@ mod tests {
             .map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).unwrap())
             .collect();
         assert!(is_certificate(&json!({"customKeyIdentifier": t}), t));
-        assert!(is_certificate(&json!({"customKeyIdentifier": B64.encode(sha1)}), t));
+        assert!(is_certificate(
+            &json!({"customKeyIdentifier": B64.encode(sha1)}),
+            t
+        ));
         assert!(is_certificate(&json!({"key": B64.encode(&cert.der)}), t));
-        assert!(!is_certificate(&json!({"customKeyIdentifier": "00", "key": null}), t));
+        assert!(!is_certificate(
+            &json!({"customKeyIdentifier": "00", "key": null}),
+            t
+        ));
     }
 
     #[test]

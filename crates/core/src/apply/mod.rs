@@ -392,7 +392,13 @@ impl Run<'_> {
         object_id: &str,
         app_id: &str,
         fresh: bool,
-    ) -> Result<(Option<SecretInfo>, Option<crate::certificate::CertificateMeta>), StepFailure> {
+    ) -> Result<
+        (
+            Option<SecretInfo>,
+            Option<crate::certificate::CertificateMeta>,
+        ),
+        StepFailure,
+    > {
         let missing = || StepFailure {
             step: format!("{}/secret", app.key),
             code: ApplyCode::Graph,

@@ -53,13 +53,20 @@ pub fn random_password() -> Result<Secret<String>, CertificateError> {
 }
 
 /// The PFX bytes of `key` + `cert_der`, protected by `password`.
-pub fn pfx(key: &PrivateKeyPem, cert_der: &[u8], password: &str) -> Result<Vec<u8>, CertificateError> {
+pub fn pfx(
+    key: &PrivateKeyPem,
+    cert_der: &[u8],
+    password: &str,
+) -> Result<Vec<u8>, CertificateError> {
     let err = |e: p12_keystore::error::Error| CertificateError::Export(e.to_string());
     let cert = p12_keystore::Certificate::from_der(cert_der).map_err(err)?;
     let local_key_id = super::thumbprints(cert_der).0.into_bytes();
     let chain = p12_keystore::PrivateKeyChain::new(pkcs8_der(key)?, local_key_id, [cert]);
     let mut store = p12_keystore::KeyStore::new();
-    store.add_entry("appgrant", p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+    store.add_entry(
+        "appgrant",
+        p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
+    );
     store
         .writer(password)
         .encryption_algorithm(p12_keystore::EncryptionAlgorithm::PbeWithHmacSha256AndAes256)
@@ -141,8 +148,14 @@ mod tests {
     /// password AppGrant showed.
     #[test]
     fn openssl_opens_the_pfx_with_the_shown_password() {
-        if std::process::Command::new("openssl").arg("version").output().is_err() {
-            eprintln!("SKIPPED: the openssl command is not installed, so the PFX was not opened with it");
+        if std::process::Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_err()
+        {
+            eprintln!(
+                "SKIPPED: the openssl command is not installed, so the PFX was not opened with it"
+            );
             return;
         }
         let dir = std::env::temp_dir().join(format!("appgrant-pfx-{}", uuid::Uuid::new_v4()));
@@ -158,14 +171,24 @@ mod tests {
                 .unwrap()
         };
         let ok = run(password.expose());
-        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
         let text = String::from_utf8_lossy(&ok.stdout);
-        assert!(text.contains("BEGIN CERTIFICATE") && text.contains("CN=OpenSSL Check"), "{text}");
+        assert!(
+            text.contains("BEGIN CERTIFICATE") && text.contains("CN=OpenSSL Check"),
+            "{text}"
+        );
         assert!(!run("not-the-password").status.success());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&out.paths[0]).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&out.paths[0])
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "the PFX is readable by others");
         }
         std::fs::remove_dir_all(dir).unwrap();
@@ -179,7 +202,12 @@ mod tests {
         assert!(out.password.is_none());
         let crt = std::fs::read_to_string(&out.paths[0]).unwrap();
         let key = std::fs::read_to_string(&out.paths[1]).unwrap();
-        assert_eq!(crate::certificate::import::inspect("v.crt.pem", crt.as_bytes()).unwrap().der, cert.der);
+        assert_eq!(
+            crate::certificate::import::inspect("v.crt.pem", crt.as_bytes())
+                .unwrap()
+                .der,
+            cert.der
+        );
         assert_eq!(&key, cert.key.expose());
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -51,12 +51,10 @@ pub fn parse_subject(subject: &str) -> Result<Vec<(String, String)>, String> {
         let key = key.trim().to_ascii_uppercase();
         let value = value.trim();
         if !SUBJECT_KEYS.contains(&key.as_str()) {
-            return Err(format!(
-                "{key} is not one of {}",
-                SUBJECT_KEYS.join(", ")
-            ));
+            return Err(format!("{key} is not one of {}", SUBJECT_KEYS.join(", ")));
         }
-        if value.is_empty() || value.len() > 64 || value.chars().any(|c| c.is_control() || c == '"') {
+        if value.is_empty() || value.len() > 64 || value.chars().any(|c| c.is_control() || c == '"')
+        {
             return Err(format!("the {key} value must be 1 to 64 plain characters"));
         }
         parts.push((key, value.to_string()));
@@ -84,7 +82,8 @@ pub fn generate(subject: &str, days: u32) -> Result<GeneratedCertificate, Certif
     let now = Utc::now();
     let not_before = now - TimeDelta::minutes(5);
     let not_after = now + TimeDelta::days(i64::from(days.max(1)));
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| gen_err(&e))?;
+    let mut params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| gen_err(&e))?;
     let mut name = rcgen::DistinguishedName::new();
     for (k, v) in &parts {
         let ty = match k.as_str() {
@@ -140,7 +139,11 @@ mod tests {
         let cert = generate("CN=TonicDM Office 365 Token, O=Contoso", 365).unwrap();
         let read = super::super::import::inspect("gen.cer", &cert.der).unwrap();
         assert_eq!(read.info.key_bits, 2048);
-        assert!(read.info.subject.contains("CN=TonicDM Office 365 Token"), "{}", read.info.subject);
+        assert!(
+            read.info.subject.contains("CN=TonicDM Office 365 Token"),
+            "{}",
+            read.info.subject
+        );
         assert_eq!(read.info.thumbprint, cert.info.thumbprint);
         assert_eq!(read.info.not_after, cert.info.not_after);
         assert_eq!((cert.info.not_after - Utc::now()).num_days(), 364);
@@ -152,7 +155,11 @@ mod tests {
     fn subjects_are_checked() {
         assert!(parse_subject("CN=Fine, O=Org").is_ok());
         assert!(parse_subject("O=No name").unwrap_err().contains("CN="));
-        assert!(parse_subject("CN=x, E=a@b").unwrap_err().contains("E is not"));
-        assert!(parse_subject("just text").unwrap_err().contains("KEY=value"));
+        assert!(parse_subject("CN=x, E=a@b")
+            .unwrap_err()
+            .contains("E is not"));
+        assert!(parse_subject("just text")
+            .unwrap_err()
+            .contains("KEY=value"));
     }
 }

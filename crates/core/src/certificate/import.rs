@@ -35,6 +35,10 @@ pub fn inspect(file_name: &str, bytes: &[u8]) -> Result<PublicCertificate, Certi
             file: file_name.to_string(),
         });
     }
+    // A PEM private key anywhere, even pasted after binary DER, refuses the whole file.
+    if bytes.windows(PEM_KEY_MARK.len()).any(|w| w == PEM_KEY_MARK) {
+        return Err(CertificateError::PrivateKey);
+    }
     let der = match std::str::from_utf8(bytes) {
         Ok(text) if text.contains("-----BEGIN") => from_pem(text).map_err(|e| match e {
             PemProblem::PrivateKey => CertificateError::PrivateKey,
@@ -52,6 +56,25 @@ pub fn inspect(file_name: &str, bytes: &[u8]) -> Result<PublicCertificate, Certi
         PemProblem::PrivateKey => CertificateError::PrivateKey,
         PemProblem::Other(reason) => unreadable(reason),
     })
+}
+
+/// The end of every PEM private key label (`PRIVATE KEY`, `RSA PRIVATE KEY`, `ENCRYPTED ...`).
+const PEM_KEY_MARK: &[u8] = b"PRIVATE KEY-----";
+
+/// What the fuzz target and the stable replay test check for any input: no panic, and a file
+/// with a PEM private key in it is never accepted; an accepted certificate reads the same
+/// again from its own DER.
+pub fn fuzz_surface(data: &[u8]) {
+    let Ok(cert) = inspect("fuzz.cer", data) else {
+        return;
+    };
+    assert!(
+        !data.windows(PEM_KEY_MARK.len()).any(|w| w == PEM_KEY_MARK),
+        "a file with a private key was accepted"
+    );
+    assert_eq!(cert.info.thumbprint.len(), 40);
+    let again = inspect("again.cer", &cert.der).map(|c| c.info);
+    assert_eq!(again.ok().as_ref(), Some(&cert.info));
 }
 
 enum PemProblem {
@@ -87,7 +110,12 @@ fn from_pem(text: &str) -> Result<Vec<u8>, PemProblem> {
             .filter(|l| !l.contains(':')) // RFC 1421 headers
             .flat_map(|l| l.split_whitespace())
             .collect();
-        if first_cert.is_none() && matches!(label, "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE") {
+        if first_cert.is_none()
+            && matches!(
+                label,
+                "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE"
+            )
+        {
             first_cert = Some(
                 base64::engine::general_purpose::STANDARD
                     .decode(body.as_bytes())
@@ -215,14 +243,24 @@ mod tests {
     #[test]
     fn a_der_private_key_or_pfx_is_refused() {
         let (_, key) = sample();
-        let pkcs8 = super::super::export::pkcs8_der(&crate::secret::Secret::new(key.clone())).unwrap();
-        assert!(matches!(inspect("k.der", &pkcs8), Err(CertificateError::PrivateKey)));
+        let pkcs8 =
+            super::super::export::pkcs8_der(&crate::secret::Secret::new(key.clone())).unwrap();
+        assert!(matches!(
+            inspect("k.der", &pkcs8),
+            Err(CertificateError::PrivateKey)
+        ));
         let cert = generate::generate("CN=Pfx", 30).unwrap();
         let pfx = super::super::export::pfx(&cert.key, &cert.der, "pw").unwrap();
-        assert!(matches!(inspect("k.pfx", &pfx), Err(CertificateError::PrivateKey)));
+        assert!(matches!(
+            inspect("k.pfx", &pfx),
+            Err(CertificateError::PrivateKey)
+        ));
         let mut cert_then_key = cert.der.clone();
         cert_then_key.extend_from_slice(&pkcs8);
-        assert!(matches!(inspect("both.cer", &cert_then_key), Err(CertificateError::PrivateKey)));
+        assert!(matches!(
+            inspect("both.cer", &cert_then_key),
+            Err(CertificateError::PrivateKey)
+        ));
     }
 
     #[test]
@@ -231,12 +269,21 @@ mod tests {
         let der = inspect("v.pem", pem.as_bytes()).unwrap().der;
         for cut in [1, 10, der.len() / 2, der.len() - 1] {
             let e = inspect("cut.cer", &der[..cut]).unwrap_err();
-            assert!(matches!(e, CertificateError::Unreadable { .. }), "{cut}: {e}");
+            assert!(
+                matches!(e, CertificateError::Unreadable { .. }),
+                "{cut}: {e}"
+            );
             assert!(e.to_string().contains("cut.cer"));
         }
-        assert!(matches!(inspect("e.cer", b" \n"), Err(CertificateError::Empty { .. })));
         assert!(matches!(
-            inspect("x.pem", b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"),
+            inspect("e.cer", b" \n"),
+            Err(CertificateError::Empty { .. })
+        ));
+        assert!(matches!(
+            inspect(
+                "x.pem",
+                b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"
+            ),
             Err(CertificateError::Unreadable { .. })
         ));
     }

@@ -66,7 +66,11 @@ pub fn proof(
     sign(key, cert_der, &claims)
 }
 
-fn sign(key: &PrivateKeyPem, cert_der: &[u8], claims: &Value) -> Result<Secret<String>, CertificateError> {
+fn sign(
+    key: &PrivateKeyPem,
+    cert_der: &[u8],
+    claims: &Value,
+) -> Result<Secret<String>, CertificateError> {
     let header = json!({
         "alg": "RS256",
         "typ": "JWT",
@@ -106,15 +110,28 @@ mod tests {
     fn the_assertion_names_the_certificate_and_verifies_with_its_public_key() {
         let cert = generate("CN=Assert", 30).unwrap();
         let now = Utc::now();
-        let jwt = client_assertion(&cert.key, &cert.der, "client-1", "https://login/t/oauth2/v2.0/token", now).unwrap();
+        let jwt = client_assertion(
+            &cert.key,
+            &cert.der,
+            "client-1",
+            "https://login/t/oauth2/v2.0/token",
+            now,
+        )
+        .unwrap();
         let jwt = jwt.expose();
         let header = part(jwt, 0);
         assert_eq!(header["alg"], "RS256");
         assert_eq!(header["x5t#S256"], B64URL.encode(Sha256::digest(&cert.der)));
         let claims = part(jwt, 1);
         assert_eq!(claims["aud"], "https://login/t/oauth2/v2.0/token");
-        assert_eq!((claims["iss"].as_str(), claims["sub"].as_str()), (Some("client-1"), Some("client-1")));
-        assert_eq!(claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(), 600);
+        assert_eq!(
+            (claims["iss"].as_str(), claims["sub"].as_str()),
+            (Some("client-1"), Some("client-1"))
+        );
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(),
+            600
+        );
         // The signature checks out against the certificate's public key.
         let (_, parsed) = x509_parser::parse_x509_certificate(&cert.der).unwrap();
         let spki = parsed.public_key().subject_public_key.data.to_vec();

@@ -127,7 +127,10 @@ impl From<&CertificateMeta> for CertificateBadge {
 
 /// Upper-case hex SHA-1 and SHA-256 thumbprints of a DER certificate.
 pub fn thumbprints(der: &[u8]) -> (String, String) {
-    (hex_upper(&Sha1::digest(der)), hex_upper(&Sha256::digest(der)))
+    (
+        hex_upper(&Sha1::digest(der)),
+        hex_upper(&Sha256::digest(der)),
+    )
 }
 
 fn hex_upper(bytes: &[u8]) -> String {

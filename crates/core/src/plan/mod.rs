@@ -19,10 +19,10 @@ pub use policy::{parse_iso_days, SecretPolicy};
 
 use crate::apply::journal::Journal;
 use crate::catalog::{PermissionKind, Risk};
+use crate::certificate::{CertificateInfo, CertificateOrigin};
 use crate::cloud::Endpoints;
 use crate::graph::{odata_quote, GraphClient, GraphError};
 use crate::identity::Session;
-use crate::certificate::{CertificateInfo, CertificateOrigin};
 use crate::recipe::{AppSpec, CredentialKind, InputValues, Recipe, MAX_SECRET_LIFETIME_MONTHS};
 
 /// The Microsoft Graph application id, the same in every tenant.
@@ -678,10 +678,14 @@ fn certificate_plan(
         return Err(PlanError::Credential {
             app: name.to_string(),
             message: format!("the recipe does not offer {:?} for this app", choice.kind()),
-            hint: "Choose one of the credentials the Review screen offers for this app.".to_string(),
+            hint: "Choose one of the credentials the Review screen offers for this app."
+                .to_string(),
         });
     }
-    let days = lifetime_days(spec.credential.lifetime_months(), policy.max_certificate_days);
+    let days = lifetime_days(
+        spec.credential.lifetime_months(),
+        policy.max_certificate_days,
+    );
     Ok(match choice {
         CredentialChoice::Secret => None,
         CredentialChoice::GeneratedCertificate => Some(CertificatePlan {
@@ -694,12 +698,13 @@ fn certificate_plan(
             file_name,
             content_base64,
         } => {
-            let vendor = read_vendor_certificate(&file_name, &content_base64, policy)
-                .map_err(|(message, hint)| PlanError::Credential {
+            let vendor = read_vendor_certificate(&file_name, &content_base64, policy).map_err(
+                |(message, hint)| PlanError::Credential {
                     app: name.to_string(),
                     message,
                     hint,
-                })?;
+                },
+            )?;
             Some(CertificatePlan {
                 origin: CertificateOrigin::Vendor,
                 subject: vendor.info.subject.clone(),
@@ -741,7 +746,7 @@ pub fn read_vendor_certificate(
 }
 
 /// Days for a credential of `months` months, a day inside the policy's `max` (clock skew).
-fn lifetime_days(months: u32, max: Option<u32>) -> u32 {
+pub fn lifetime_days(months: u32, max: Option<u32>) -> u32 {
     let now = Utc::now();
     let end = now
         .checked_add_months(chrono::Months::new(months))
@@ -764,8 +769,7 @@ fn certificate_step(
         && journal_app
             .and_then(|a| a.certificate.as_ref())
             .is_some_and(|c| {
-                c.origin == plan.origin
-                    && thumbprint.as_ref().is_none_or(|t| *t == c.thumbprint)
+                c.origin == plan.origin && thumbprint.as_ref().is_none_or(|t| *t == c.thumbprint)
             });
     let expires = (Utc::now() + chrono::TimeDelta::days(i64::from(plan.days))).date_naive();
     let title = match &plan.vendor {
@@ -851,4 +855,48 @@ fn consent_handoff(
         message,
         url,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape the Review screen sends (`choices.credentials`, see certs-contract.md).
+    #[test]
+    fn credential_choices_read_the_ui_shape() {
+        let choices: Choices = serde_json::from_value(json!({
+            "inputs": {},
+            "credentials": {
+                "main": {"kind": "vendor_certificate", "fileName": "v.cer", "contentBase64": "QUJD"},
+                "calendar": {"kind": "generated_certificate"},
+                "mail": {"kind": "secret"}
+            }
+        }))
+        .unwrap();
+        assert_eq!(
+            choices.credentials["main"],
+            CredentialChoice::VendorCertificate {
+                file_name: "v.cer".into(),
+                content_base64: "QUJD".into()
+            }
+        );
+        assert_eq!(
+            choices.credentials["calendar"].kind(),
+            CredentialKind::GeneratedCertificate
+        );
+        assert_eq!(choices.credentials["mail"], CredentialChoice::Secret);
+        let plain: Choices = serde_json::from_value(json!({"inputs": {}})).unwrap();
+        assert!(
+            plain.credentials.is_empty(),
+            "older callers send no credentials"
+        );
+    }
+
+    #[test]
+    fn certificate_lifetimes_stay_inside_the_policy() {
+        assert_eq!(lifetime_days(12, Some(90)), 89);
+        assert!((365..=366).contains(&lifetime_days(12, None)));
+        let bad = read_vendor_certificate("v.cer", "not base64!", &SecretPolicy::default());
+        assert!(bad.unwrap_err().0.contains("did not arrive intact"));
+    }
 }

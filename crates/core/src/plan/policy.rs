@@ -107,6 +107,9 @@ mod tests {
         let certs = json!({"isEnabled": true, "applicationRestrictions": {"keyCredentials": [
             {"restrictionType": "asymmetricKeyLifetime", "maxLifetime": "P90D"}]}});
         let policy = SecretPolicy::from_json(&certs);
-        assert_eq!((policy.max_password_days, policy.max_certificate_days), (None, Some(90)));
+        assert_eq!(
+            (policy.max_password_days, policy.max_certificate_days),
+            (None, Some(90))
+        );
     }
 }

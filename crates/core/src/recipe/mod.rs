@@ -205,9 +205,7 @@ impl CredentialSpec {
     /// The name the credential carries in Entra (`displayName`).
     pub fn description(&self) -> &str {
         match self {
-            Self::Secret { description, .. } | Self::Certificate { description, .. } => {
-                description
-            }
+            Self::Secret { description, .. } | Self::Certificate { description, .. } => description,
         }
     }
 
@@ -1034,7 +1032,11 @@ impl Validator<'_> {
                 }
             }
         });
-        let source = match raw.certificate_source.as_ref().map(|s| (s.get_ref().as_str(), s.span())) {
+        let source = match raw
+            .certificate_source
+            .as_ref()
+            .map(|s| (s.get_ref().as_str(), s.span()))
+        {
             None | Some(("either", _)) => CertificateSource::Either,
             Some(("generate", _)) => CertificateSource::Generate,
             Some(("vendor", _)) => CertificateSource::Vendor,

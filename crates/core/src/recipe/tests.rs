@@ -22,7 +22,10 @@ fn names(app: &AppSpec, kind: PermissionKind) -> Vec<&str> {
 
 fn secret(app: &AppSpec) -> (&str, u32) {
     assert!(matches!(app.credential, CredentialSpec::Secret { .. }));
-    (app.credential.description(), app.credential.lifetime_months())
+    (
+        app.credential.description(),
+        app.credential.lifetime_months(),
+    )
 }
 
 fn labels(r: &Recipe) -> Vec<&str> {
@@ -391,7 +394,10 @@ fn certificate_credentials_with_subject_and_source() {
     assert_eq!(c.subject("ignored"), "CN=Test Connector, O=Vendor");
     // A secret recipe still lets the admin choose a certificate.
     let plain = parse("acme.toml", GOOD).unwrap();
-    assert_eq!(plain.apps[0].credential.offered()[0], CredentialKind::Secret);
+    assert_eq!(
+        plain.apps[0].credential.offered()[0],
+        CredentialKind::Secret
+    );
     assert_eq!(
         plain.apps[0].credential.subject("Main, App"),
         "CN=Main  App"
@@ -402,15 +408,27 @@ fn certificate_credentials_with_subject_and_source() {
 fn certificate_mistakes_name_the_line_and_the_fix() {
     let e = only_error("kind = \"secret\"", "kind = \"cert\"");
     assert!(e.message.contains("\"cert\" is not known"), "{e}");
-    assert!(e.fix.as_deref().unwrap_or("").contains("kind = \"certificate\""), "{e}");
-    let e = only_error("kind = \"secret\"", "kind = \"certificate\"\nsubject = \"Vendor\"");
+    assert!(
+        e.fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("kind = \"certificate\""),
+        "{e}"
+    );
+    let e = only_error(
+        "kind = \"secret\"",
+        "kind = \"certificate\"\nsubject = \"Vendor\"",
+    );
     assert!(e.message.contains("KEY=value"), "{e}");
     assert!(e.line.is_some(), "{e}");
     let e = only_error(
         "kind = \"secret\"",
         "kind = \"certificate\"\ncertificate_source = \"upload\"",
     );
-    assert!(e.fix.as_deref().unwrap_or("").contains("\"generate\""), "{e}");
+    assert!(
+        e.fix.as_deref().unwrap_or("").contains("\"generate\""),
+        "{e}"
+    );
     let e = only_error("kind = \"secret\"", "kind = \"secret\"\nsubject = \"CN=x\"");
     assert!(e.message.contains("only for kind = \"certificate\""), "{e}");
 }

@@ -221,7 +221,11 @@ pub(crate) async fn app_only_checks(
 ) -> Vec<Check> {
     let mut out = Vec::new();
     let noun = secret.map_or(
-        if app.certificate.is_some() { "certificate" } else { "secret" },
+        if app.certificate.is_some() {
+            "certificate"
+        } else {
+            "secret"
+        },
         ClientCredential::noun,
     );
     let token_title = format!("{} can sign in with its {noun}", app.display_name);
@@ -362,8 +366,16 @@ pub async fn client_credentials_token(
     on_wait: impl Fn(&str),
 ) -> Result<(Secret<String>, Duration), String> {
     let credential = ClientCredential::Secret(secret.clone());
-    client_credentials_token_with(http, endpoints, tenant_id, policy, app_id, &credential, on_wait)
-        .await
+    client_credentials_token_with(
+        http,
+        endpoints,
+        tenant_id,
+        policy,
+        app_id,
+        &credential,
+        on_wait,
+    )
+    .await
 }
 
 /// [`client_credentials_token`] with a secret or a certificate: a certificate signs a new
@@ -389,8 +401,14 @@ pub async fn client_credentials_token_with(
             ClientCredential::Secret(secret) => ("client_secret", secret.clone()),
             ClientCredential::Certificate { key, der } => (
                 "client_assertion",
-                crate::certificate::jwt::client_assertion(key, der, app_id, url.as_str(), chrono::Utc::now())
-                    .map_err(|e| e.to_string())?,
+                crate::certificate::jwt::client_assertion(
+                    key,
+                    der,
+                    app_id,
+                    url.as_str(),
+                    chrono::Utc::now(),
+                )
+                .map_err(|e| e.to_string())?,
             ),
         };
         let mut form = vec![
@@ -407,24 +425,28 @@ pub async fn client_credentials_token_with(
         }
         // (retry, replication: "not active yet" answers are polled evenly, like objects
         // Microsoft is still replicating; network trouble backs off)
-        let (retryable, replicating, message) =
-            match http.post(url.clone()).form(&form).send().await {
-                Ok(mut r) if r.status().is_success() => {
-                    let body = crate::graph::read_capped(&mut r)
-                        .await
-                        .map_err(|e| format!("Microsoft's token answer could not be read ({e})"))?;
-                    return token_from(&body).map(|token| (token, waited));
-                }
-                Ok(mut r) => {
-                    let status = r.status().as_u16();
-                    let text = crate::graph::read_capped(&mut r).await.unwrap_or_default();
-                    let body: Value = serde_json::from_str(&text).unwrap_or_default();
-                    let description = body
-                        .get("error_description")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("the token endpoint answered HTTP {status}"));
-                    match aadsts_code(&description) {
+        let (retryable, replicating, message) = match http
+            .post(url.clone())
+            .form(&form)
+            .send()
+            .await
+        {
+            Ok(mut r) if r.status().is_success() => {
+                let body = crate::graph::read_capped(&mut r)
+                    .await
+                    .map_err(|e| format!("Microsoft's token answer could not be read ({e})"))?;
+                return token_from(&body).map(|token| (token, waited));
+            }
+            Ok(mut r) => {
+                let status = r.status().as_u16();
+                let text = crate::graph::read_capped(&mut r).await.unwrap_or_default();
+                let body: Value = serde_json::from_str(&text).unwrap_or_default();
+                let description = body
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("the token endpoint answered HTTP {status}"));
+                match aadsts_code(&description) {
                         Some(700016) => (
                             true,
                             true,
@@ -457,9 +479,9 @@ pub async fn client_credentials_token_with(
                                 .to_string(),
                         ),
                     }
-                }
-                Err(e) => (true, false, format!("could not reach Microsoft ({e})")),
-            };
+            }
+            Err(e) => (true, false, format!("could not reach Microsoft ({e})")),
+        };
         let delay = if replicating {
             policy.replication_delay(attempt)
         } else {

@@ -41,6 +41,26 @@ function sha1Thumbprint(pemOrDerFile, form = "PEM") {
   return out.trim().split("=")[1].replaceAll(":", "").toUpperCase();
 }
 
+/** Opens a PFX with `password` (as the vendor would) and returns its certificate's thumbprint. */
+function pfxThumbprint(pfx, password) {
+  const certs = openssl("pkcs12", "-in", pfx, "-passin", `pass:${password}`, "-nokeys");
+  assert.match(certs, /-----BEGIN CERTIFICATE-----/);
+  const opened = path.join(work, "from-pfx.pem");
+  writeFileSync(opened, certs);
+  return sha1Thumbprint(opened);
+}
+
+/** Presses "Export PFX" inside `scope`; returns the file and the password shown once. */
+async function exportPfx(scope) {
+  await (await scope.$("button=Export PFX")).click();
+  const field = await scope.$('input[id$="pfx-password-main"]');
+  await field.waitForDisplayed({ timeout: 30_000 });
+  const pfx = await (await scope.$(".result .mono")).getText();
+  assert.match(pfx, /\.pfx$/);
+  assert.ok(existsSync(pfx), `the PFX file is at ${pfx}`);
+  return { pfx, password: await field.getValue() };
+}
+
 /** A vendor's key pair made the way vendors make them (openssl), in `work`. */
 function vendorFiles() {
   const key = path.join(work, "vendor.key");
@@ -125,30 +145,48 @@ describe("certificates in practice mode", () => {
     await showCertificateCard();
     await app.screenshot("done-certificate");
 
-    await ui.click("Export PFX");
-    const passwordField = await browser.$("#certificates-pfx-password-main");
-    await passwordField.waitForDisplayed({ timeout: 30_000 });
-    const password = await passwordField.getValue();
+    const { pfx, password } = await exportPfx(card);
     assert.ok(password.length >= 12, "a long password");
     assert.match(await card.getText(), /This password is shown only now/);
-    const pfx = await (await card.$(".result .mono")).getText();
-    assert.match(pfx, /\.pfx$/);
-    assert.ok(existsSync(pfx), `the PFX file is at ${pfx}`);
     await showCertificateCard();
     await app.screenshot("export-pfx");
 
     // The password opens it, and it holds the certificate Done names.
-    const certs = openssl("pkcs12", "-in", pfx, "-passin", `pass:${password}`, "-nokeys");
-    assert.match(certs, /-----BEGIN CERTIFICATE-----/);
-    const opened = path.join(work, "from-pfx.pem");
-    writeFileSync(opened, certs);
-    assert.equal(sha1Thumbprint(opened), thumbprint, "the PFX holds the certificate whose thumbprint Done shows");
+    assert.equal(pfxThumbprint(pfx, password), thumbprint, "the PFX holds the certificate whose thumbprint Done shows");
     // And it is really protected: a wrong password does not open it.
     assert.throws(() => openssl("pkcs12", "-in", pfx, "-passin", "pass:wrong-password", "-nokeys"));
 
     await ui.click("Copy password");
     await ui.waitForText("Password copied. AppGrant clears the clipboard in 60 seconds.");
     made.thumbprint = thumbprint;
+  });
+
+  test("rotating the certificate from the dashboard hands over a new one, with its own PFX", async () => {
+    assert.ok(made.thumbprint, "the first test made a certificate");
+    await ui.click("Your connections");
+    await ui.heading("Your connections");
+    await ui.waitForText(made.thumbprint);
+    const rotate = await browser.$('button[aria-label="Rotate the certificate of TonicDM in contosopractice.onmicrosoft.com"]');
+    await rotate.waitForClickable({ timeout: 30_000 });
+    await rotate.click();
+    await ui.click("Start the rotation");
+    const handoff = await browser.$('section[aria-labelledby$="-cert-heading"]');
+    await handoff.waitForDisplayed({ timeout: 120_000 });
+    const fresh = await (await handoff.$(".mono")).getText();
+    assert.match(fresh, /^[0-9A-F]{40}$/);
+    assert.notEqual(fresh, made.thumbprint, "a new certificate");
+    const { pfx, password } = await exportPfx(handoff);
+    assert.equal(pfxThumbprint(pfx, password), fresh, "the new PFX holds the new certificate");
+    await (await handoff.$('input[id$="pfx-password-main"]')).scrollIntoView({ block: "end" });
+    await app.screenshot("dashboard-rotate-certificate");
+
+    await ui.click("TonicDM now uses the new certificate", 60_000);
+    await browser.waitUntil(async () => !(await ui.bodyText()).includes(made.thumbprint), {
+      timeout: 120_000,
+      timeoutMsg: "the old certificate is gone from the card",
+    });
+    assert.ok((await ui.bodyText()).includes(fresh), "the card shows the new certificate");
+    await ui.click("Back to the wizard");
   });
 
   test("the vendor's certificate: a file with a private key is refused; a public one is read, used, and nothing secret goes back", async () => {

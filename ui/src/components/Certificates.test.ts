@@ -262,6 +262,8 @@ describe("Connections dashboard", () => {
     await user.click(within(card).getByRole("button", { name: /Rotate the certificate of TonicDM/ }));
     await user.click(within(card).getByRole("button", { name: "Start the rotation" }));
     const certs = await within(card).findByRole("region", { name: "The certificate" });
+    expect(within(card).getByRole("heading", { name: "Rotating the certificate" })).toBeInTheDocument();
+    expect(within(card).getByRole("button", { name: "TonicDM now uses the new certificate" })).toBeInTheDocument();
     expect(within(certs).getByText(CERT_THUMBPRINT)).toBeInTheDocument();
     await user.click(within(certs).getByRole("button", { name: "Export PFX" }));
     expect(await within(certs).findByLabelText("Password of the PFX file")).toHaveValue(PFX_PASSWORD);

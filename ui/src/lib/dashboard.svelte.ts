@@ -37,15 +37,25 @@ export const FIRST_PAGE = 25;
 export const TIMELINE_PAST_DAYS = 30;
 export const TIMELINE_AHEAD_DAYS = 365;
 
+/** What a rotation renews: an app's secret, or its certificate. */
+export type CredentialWord = "secret" | "certificate";
+
 /** The stages a rotation is shown in; `reached` says which one is under way. */
-export const STAGES = [
-  { id: "added", label: "New secret added in Entra" },
-  { id: "stored", label: "Stored in this computer's credential store" },
-  { id: "proved", label: "Proved: the new secret gets a token" },
-  { id: "overlap", label: "Overlap: the old secret still works" },
-  { id: "old_removed", label: "Old secret removed" },
-  { id: "done", label: "Done" },
-] as const;
+export function rotationStages(word: CredentialWord) {
+  return [
+    { id: "added", label: `New ${word} added in Entra` },
+    { id: "stored", label: "Stored in this computer's credential store" },
+    { id: "proved", label: `Proved: the new ${word} gets a token` },
+    { id: "overlap", label: `Overlap: the old ${word} still works` },
+    { id: "old_removed", label: `Old ${word} removed` },
+    { id: "done", label: "Done" },
+  ] as const;
+}
+
+/** "certificate" when the connection's apps use certificates, else "secret". */
+export function credentialWordOf(c: DashboardConnection): CredentialWord {
+  return c.apps.some((a) => a.certificate) ? "certificate" : "secret";
+}
 
 /** The shown stage under way (earlier ones are done) for a step reported while running. */
 export function stageOfStep(step: RotationStep): number {

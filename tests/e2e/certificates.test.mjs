@@ -177,7 +177,8 @@ describe("certificates in practice mode", () => {
     assert.notEqual(fresh, made.thumbprint, "a new certificate");
     const { pfx, password } = await exportPfx(handoff);
     assert.equal(pfxThumbprint(pfx, password), fresh, "the new PFX holds the new certificate");
-    await (await handoff.$('input[id$="pfx-password-main"]')).scrollIntoView({ block: "end" });
+    const shown = await handoff.$('input[id$="pfx-password-main"]');
+    await browser.execute((el) => el.scrollIntoView({ block: "center" }), shown);
     await app.screenshot("dashboard-rotate-certificate");
 
     await ui.click("TonicDM now uses the new certificate", 60_000);

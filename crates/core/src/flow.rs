@@ -25,7 +25,6 @@ use crate::scope::{
     apply_scope, change_recipients, plan_scope, remove_scope, resolve, search_recipients,
     ExchangeHandoff, Recipient, ScopeChoices, ScopeError, ScopeStatus, ScopeStep,
 };
-use crate::secret::Secret;
 use crate::vault::{Connection, Vault, VaultError};
 use crate::verify::{verify_with, VerifyContext, VerifyReport};
 
@@ -321,19 +320,13 @@ impl Flow {
             .unwrap_or_default()
     }
 
-    /// The app secrets from the keyring, by app key.
-    async fn app_secrets(&self, outcome: &ApplyOutcome) -> Vec<(String, Secret<String>)> {
-        let mut secrets: Vec<(String, Secret<String>)> = Vec::new();
-        for app in &outcome.apps {
-            let Some(info) = &app.secret else { continue };
-            let store = Arc::clone(&self.secrets);
-            let account = info.keyring_account.clone();
-            if let Ok(Ok(Some(s))) = tokio::task::spawn_blocking(move || store.load(&account)).await
-            {
-                secrets.push((app.key.clone(), s));
-            }
-        }
-        secrets
+    /// Each app's secret or generated certificate key from the keyring, by app key.
+    async fn app_credentials(
+        &self,
+        tenant_id: &str,
+        outcome: &ApplyOutcome,
+    ) -> Vec<(String, crate::verify::ClientCredential)> {
+        crate::verify::load_credentials(Arc::clone(&self.secrets), tenant_id, outcome).await
     }
 
     /// After Apply: limits the recipe's mailbox permissions to the chosen people with
@@ -545,7 +538,7 @@ impl Flow {
         let endpoints = self.endpoints()?.clone();
         let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
         let admin = self.limit_graph()?;
-        let secrets = self.app_secrets(outcome).await;
+        let secrets = self.app_credentials(&session.tenant_id, outcome).await;
         let ctx = ScopeVerifyContext {
             endpoints: &endpoints,
             tenant_id: &session.tenant_id,
@@ -647,12 +640,7 @@ impl Flow {
             .outcome
             .clone()
             .ok_or(FlowError::NotApplied)?;
-        let credentials = crate::verify::load_credentials(
-            Arc::clone(&self.secrets),
-            &session.tenant_id,
-            &outcome,
-        )
-        .await;
+        let credentials = self.app_credentials(&session.tenant_id, &outcome).await;
         let http = self.http_client()?;
         let current = self.current.as_mut().ok_or(FlowError::NoPlan)?;
         let ctx = VerifyContext {

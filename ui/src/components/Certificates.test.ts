@@ -111,6 +111,16 @@ describe("Review: how the app proves who it is", () => {
     expect(screen.getByText(/Apply waits/)).toHaveTextContent("old.cer cannot be used: The certificate expired");
   });
 
+  test("a certificate without an RSA key says so and cannot be used", async () => {
+    const { user, group, apply } = await review();
+    await user.click(within(group).getByRole("radio", { name: /vendor's certificate/ }));
+    const ecPem = "-----BEGIN CERTIFICATE-----\nEC KEY\n-----END CERTIFICATE-----\n";
+    await user.upload(screen.getByLabelText("The certificate file TonicDM sent you"), pemFile(ecPem, "ec.pem"));
+    expect(await screen.findByText("Not an RSA key")).toBeInTheDocument();
+    expect(screen.getByRole("alert")).toHaveTextContent("The key is not RSA");
+    expect(apply).toBeDisabled();
+  });
+
   test("a file with a private key is refused with a clear message; a good file afterwards is taken", async () => {
     const { user, group, apply, backend } = await review();
     await user.click(within(group).getByRole("radio", { name: /vendor's certificate/ }));

@@ -294,14 +294,18 @@ export function inspectFake(fileName: string, contentBase64: string): Certificat
     throw ipcError("certificate", `${fileName} is not a certificate AppGrant can read.`, "Ask the vendor for the certificate as a .cer or .pem file.", "inspect_certificate");
   }
   const expired = text.includes("EXPIRED");
+  const ec = text.includes("EC KEY");
   return {
     subject: "CN=TonicDM Office 365 Token, O=TonicDM Inc.",
     thumbprint: CERT_THUMBPRINT,
     thumbprintSha256: "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
     notBefore: "2026-01-01T00:00:00Z",
     notAfter: expired ? "2026-06-01T00:00:00Z" : "2027-12-01T00:00:00Z",
-    keyBits: 2048,
-    problems: expired ? ["The certificate expired on 1 June 2026. Ask the vendor for a current one."] : [],
+    keyBits: ec ? 0 : 2048,
+    problems: [
+      ...(expired ? ["The certificate expired on 1 June 2026. Ask the vendor for a current one."] : []),
+      ...(ec ? ["The key is not RSA; Microsoft Entra needs an RSA key of at least 2048 bits."] : []),
+    ],
   };
 }
 

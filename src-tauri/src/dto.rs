@@ -457,3 +457,86 @@ impl From<&Connection> for ConnectionCard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use appgrant_core::certificate::{CertificateMeta, CertificateOrigin};
+    use appgrant_core::vault::ConnectedApp;
+
+    /// The certificate shapes the UI reads (certs-contract.md): camelCase keys, RFC 3339
+    /// dates, snake_case kinds.
+    #[test]
+    fn certificate_shapes_match_the_contract() {
+        let at = chrono::DateTime::parse_from_rfc3339("2027-06-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let connection = Connection {
+            tenant_id: "t".into(),
+            apps: vec![ConnectedApp {
+                key: "main".into(),
+                display_name: "TonicDM".into(),
+                certificate: Some(CertificateMeta {
+                    key_id: "k".into(),
+                    thumbprint: "AB".into(),
+                    thumbprint_sha256: "CD".into(),
+                    subject: "CN=TonicDM".into(),
+                    not_before: at,
+                    not_after: at,
+                    origin: CertificateOrigin::Vendor,
+                    certificate_base64: String::new(),
+                }),
+                ..ConnectedApp::default()
+            }],
+            ..Connection::default()
+        };
+        let card = serde_json::to_value(ConnectionCard::from(&connection)).unwrap();
+        assert_eq!(
+            card["certificates"],
+            serde_json::json!([{
+                "appKey": "main", "appName": "TonicDM", "thumbprint": "AB",
+                "notAfter": "2027-06-01T00:00:00Z", "origin": "vendor"
+            }])
+        );
+        let view = serde_json::to_value(CredentialView {
+            kind: CredentialKind::GeneratedCertificate,
+            offered: vec![CredentialKind::Secret, CredentialKind::VendorCertificate],
+            lifetime_months: 12,
+            subject: None,
+        })
+        .unwrap();
+        assert_eq!(
+            view,
+            serde_json::json!({
+                "kind": "generated_certificate",
+                "offered": ["secret", "vendor_certificate"],
+                "lifetimeMonths": 12,
+                "subject": null
+            })
+        );
+        let export = serde_json::to_value(CertificateExportView {
+            paths: vec!["/x.pfx".into()],
+            password: Some("pw".into()),
+        })
+        .unwrap();
+        assert_eq!(
+            export,
+            serde_json::json!({"paths": ["/x.pfx"], "password": "pw"})
+        );
+        let info = appgrant_core::certificate::generate::generate("CN=Shape", 30)
+            .unwrap()
+            .info;
+        let info = serde_json::to_value(info).unwrap();
+        for key in [
+            "subject",
+            "thumbprint",
+            "thumbprintSha256",
+            "notBefore",
+            "notAfter",
+            "keyBits",
+            "problems",
+        ] {
+            assert!(info.get(key).is_some(), "CertificateInfo has {key}: {info}");
+        }
+    }
+}

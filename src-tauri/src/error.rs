@@ -288,6 +288,26 @@ mod tests {
     }
 
     #[test]
+    fn a_file_with_a_private_key_is_a_certificate_error_the_ui_can_tell_apart() {
+        let e = appgrant_core::certificate::import::inspect(
+            "vendor.pem",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap_err();
+        let json = serde_json::to_value(UiError::from(e)).unwrap();
+        assert_eq!(json["code"], "certificate");
+        assert_eq!(json["detail"], "private_key");
+        assert!(json["message"]
+            .as_str()
+            .unwrap()
+            .contains("never send private keys"));
+        assert!(json["hint"]
+            .as_str()
+            .unwrap()
+            .contains("public certificate"));
+    }
+
+    #[test]
     fn sign_in_errors_carry_their_finer_code() {
         let e = UiError::from(FlowError::SignIn(SignInError::ConsentDenied));
         let json = serde_json::to_value(e).unwrap();

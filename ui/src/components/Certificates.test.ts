@@ -232,8 +232,8 @@ describe("Start: saved connections", () => {
   });
 });
 
-/** The dashboard with TonicDM's app on a generated certificate. */
-async function dashboardWithCertificate() {
+/** The dashboard with TonicDM's app on a certificate (AppGrant's unless said). */
+async function dashboardWithCertificate(origin: "generated" | "vendor" = "generated") {
   const fake = new FakeBackend();
   const [tonic, ...rest] = dashboardConnections();
   fake.dashboard = [
@@ -242,7 +242,7 @@ async function dashboardWithCertificate() {
       apps: tonic.apps.map((a) => ({
         ...a,
         credentials: [],
-        certificate: { thumbprint: CERT_THUMBPRINT, notAfter: "2027-12-01T00:00:00Z", origin: "generated" as const },
+        certificate: { thumbprint: CERT_THUMBPRINT, notAfter: "2027-12-01T00:00:00Z", origin },
       })),
     },
     ...rest,
@@ -278,5 +278,12 @@ describe("Connections dashboard", () => {
     await user.click(within(certs).getByRole("button", { name: "Export PFX" }));
     expect(await within(certs).findByLabelText("Password of the PFX file")).toHaveValue(PFX_PASSWORD);
     expect(backend.exportCertificate).toHaveBeenCalledWith("tonic-contoso", "main", "pfx");
+  });
+
+  test("the vendor's own certificate is renewed by the vendor: no Rotate button", async () => {
+    const { card } = await dashboardWithCertificate("vendor");
+    expect(card).toHaveTextContent(`Thumbprint ${CERT_THUMBPRINT}`);
+    expect(within(card).queryByRole("button", { name: /Rotate/ })).toBeNull();
+    expect(within(card).getByRole("button", { name: /Check TonicDM/ })).toBeInTheDocument();
   });
 });

@@ -206,6 +206,7 @@ describe("Choose vendor", () => {
       inputs: { portal_url: "https://ttr.contoso.com" },
       appNames: {},
       secretLifetimeMonths: null,
+      credentials: {},
     });
   });
 
@@ -324,7 +325,7 @@ describe("Review", () => {
     const mail = within(perms).getByText("Read, change and delete e-mail in every mailbox").closest("li")!;
     expect(mail).toHaveTextContent("Write");
     expect(mail).toHaveTextContent("Mail.ReadWrite, application");
-    const secret = screen.getByRole("region", { name: "4. Client secret" });
+    const secret = screen.getByRole("region", { name: "4. Certificates & secrets" });
     expect(secret).toHaveTextContent("It will expire on");
     expect(secret).toHaveTextContent("at most 365 days");
     expect(screen.getByRole("region", { name: /5\. Limit/ })).toHaveTextContent("Nothing chosen means no limit");

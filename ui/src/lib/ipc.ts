@@ -11,6 +11,9 @@ import type {
   VendorFindings,
   ApplyEvent,
   ApplyResult,
+  CertificateExport,
+  CertificateExportFormat,
+  CertificateInfo,
   CheckResult,
   Choices,
   CloudId,
@@ -77,6 +80,15 @@ export interface Backend {
   /** Opens a Microsoft sign-in page of the chosen cloud (or the practice tenant) in the
    * system browser; any other address is refused by the shell (code "sign_in"). */
   openExternal(url: string): Promise<void>;
+  /**
+   * Reads a vendor's certificate file (public part only; a file holding a private key is refused
+   * with an error). `problems` in the answer block Apply.
+   */
+  inspectCertificate(fileName: string, contentBase64: string): Promise<CertificateInfo>;
+  /** Writes a generated certificate as a password-protected PFX, or as PEM key + certificate. */
+  exportCertificate(connectionId: string, appKey: string, format: CertificateExportFormat): Promise<CertificateExport>;
+  /** Copies the last PFX password through the shell's clipboard (cleared after 60 s). */
+  copyExportPassword(): Promise<void>;
   /** Writes an export file and returns its path. */
   exportHandoff(connectionId: string, format: ExportFormat, includeSecrets: boolean): Promise<string>;
   /** Writes the connection's change record (no secret in it) and returns its path. */
@@ -200,6 +212,11 @@ export const tauriBackend: Backend = {
   revealSecret: (connectionId, appKey) => call<string>("reveal_secret", { connectionId, appKey }),
   copySecret: (connectionId, appKey) => call<void>("copy_secret", { connectionId, appKey }),
   openExternal: (url) => call<void>("open_external", { url }),
+  inspectCertificate: (fileName, contentBase64) =>
+    call<CertificateInfo>("inspect_certificate", { fileName, contentBase64 }),
+  exportCertificate: (connectionId, appKey, format) =>
+    call<CertificateExport>("export_certificate", { connectionId, appKey, format }),
+  copyExportPassword: () => call<void>("copy_export_password"),
   exportHandoff: (connectionId, format, includeSecrets) =>
     call<string>("export_handoff", { connectionId, format, includeSecrets }),
   saveChangeRecord: (connectionId, format) => call<string>("save_change_record", { connectionId, format }),

@@ -53,7 +53,8 @@ export type ErrorCode =
   | "export"
   | "practice"
   | "lifecycle"
-  | "adopt";
+  | "adopt"
+  | "certificate";
 
 export interface UiErrorPayload {
   code: ErrorCode;
@@ -179,6 +180,63 @@ export interface Choices {
   inputs: Record<string, string>;
   appNames: Record<string, string>;
   secretLifetimeMonths: number | null;
+  /** How each app proves who it is, by app key; a missing key means the recipe's default. */
+  credentials: Record<string, CredentialChoice>;
+}
+
+// ---- Certificates (contract: /work/notes/certs-contract.md, mirrored by src-tauri's dto) ----
+
+/** The three ways an app can prove who it is. */
+export type CredentialKind = "secret" | "generated_certificate" | "vendor_certificate";
+
+/** What the admin chose for one app in Review (sent with `Choices`). */
+export type CredentialChoice =
+  | { kind: "secret" }
+  | { kind: "generated_certificate" }
+  | { kind: "vendor_certificate"; fileName: string; contentBase64: string };
+
+/** One app's credential as the plan proposes it, and the kinds the recipe allows. */
+export interface PlanCredential {
+  kind: CredentialKind;
+  offered: CredentialKind[];
+  lifetimeMonths: number;
+  subject?: string | null;
+}
+
+/** What AppGrant read from a vendor's certificate file (`inspect_certificate`). */
+export interface CertificateInfo {
+  subject: string;
+  /** SHA-1, upper-case hex, as the Entra portal shows it. */
+  thumbprint: string;
+  thumbprintSha256: string;
+  notBefore: string;
+  notAfter: string;
+  keyBits: number;
+  /** Problems that block Apply (expired, RSA key under 2048 bits, lifetime beyond policy). */
+  problems: string[];
+}
+
+export type CertificateOrigin = "generated" | "vendor";
+
+/** A certificate as Done and the dashboard show it, where a secret would be. */
+export interface CertificateSummary {
+  thumbprint: string;
+  notAfter: string;
+  origin: CertificateOrigin;
+}
+
+/** One app's certificate on Done. */
+export interface DoneCertificate extends CertificateSummary {
+  appKey: string;
+  appName: string;
+}
+
+export type CertificateExportFormat = "pfx" | "pem";
+
+/** Files written by `export_certificate`; the PFX password is shown once and never kept. */
+export interface CertificateExport {
+  paths: string[];
+  password?: string | null;
 }
 
 export type Phase = "register" | "permissions" | "consent" | "secret";
@@ -205,6 +263,8 @@ export interface PlanApp {
   permissions: PermissionCard[];
   secretDescription: string;
   existingAppId: string | null;
+  /** How the app will prove who it is (absent from shells that know only secrets). */
+  credential?: PlanCredential;
 }
 
 export interface PlanView {
@@ -282,6 +342,8 @@ export interface DoneView {
   mailboxLimits: string[];
   /** One line per app whose sign-in is limited (not a mailbox limit). */
   signInLimits?: string[];
+  /** Apps that use a certificate instead of a secret. */
+  certificates?: DoneCertificate[];
 }
 
 export interface ConnectionCard {
@@ -294,6 +356,8 @@ export interface ConnectionCard {
   daysLeft: number | null;
   /** The mailbox limit's headline per limited app. */
   mailboxLimits: string[];
+  /** Apps that use a certificate: thumbprint and expiry (the same list as Done's). */
+  certificates?: DoneCertificate[];
 }
 
 /** A user or group for the mailbox limit (core's `scope::Recipient`). */
@@ -414,6 +478,8 @@ export interface DashboardApp {
   clientId: string;
   credentials: CredentialView[];
   rotation: RotationStage | null;
+  /** The app's certificate, shown where a secret would be. */
+  certificate?: CertificateSummary | null;
 }
 
 export interface TenantRef {

@@ -5,9 +5,14 @@ import { IpcError, type Backend, type ExportFormat } from "./ipc";
 import { toProblem, type Problem } from "./errors";
 import { presenter, showPresenter } from "./presenter.svelte";
 import { CLOUDS } from "./types";
+import { readFileBase64 } from "./certificates";
 import type {
   ApplyEvent,
+  CertificateExport,
+  CertificateExportFormat,
+  CertificateInfo,
   Choices,
+  CredentialKind,
   CloudId,
   ConnectionCard,
   DeviceCode,
@@ -63,7 +68,18 @@ export function inputFieldsOf(recipe: RecipeCard | null): InputField[] {
   return recipe.inputFields ?? recipe.inputs.map((label) => ({ id: label, label, help: null, example: null }));
 }
 
-const emptyChoices = (): Choices => ({ inputs: {}, appNames: {}, secretLifetimeMonths: null });
+const emptyChoices = (): Choices => ({ inputs: {}, appNames: {}, secretLifetimeMonths: null, credentials: {} });
+
+/** A vendor's certificate file as Review read it for one app. */
+export interface VendorCertificate {
+  fileName: string;
+  reading: boolean;
+  /** Base64 of the file as chosen (public: a certificate, never a key). */
+  contentBase64: string | null;
+  info: CertificateInfo | null;
+  /** The file could not be used at all (unreadable, or it holds a private key). */
+  problem: Problem | null;
+}
 
 export class Wizard {
   readonly backend: Backend;
@@ -103,6 +119,11 @@ export class Wizard {
   #planSeq = 0;
   /** The recipe and choices the latest plan request was for. */
   #plannedFor = "";
+
+  /** The credential kind shown as chosen per app (a vendor certificate may still await its file). */
+  credentialPicks = $state<Record<string, CredentialKind>>({});
+  vendorCertificates = $state<Record<string, VendorCertificate>>({});
+  #certificateSeq: Record<string, number> = {};
 
   // Apply
   progress = $state<Record<string, StepState>>({});
@@ -287,6 +308,7 @@ export class Wizard {
   chooseRecipe(recipe: RecipeCard): void {
     if (this.recipe?.id !== recipe.id) {
       this.choices = emptyChoices();
+      this.#forgetCredentials();
       this.plan = null;
       this.planProblem = null;
     }
@@ -439,11 +461,78 @@ export class Wizard {
     await this.makePlan();
   }
 
+  // ---- Review: how each app proves who it is ----
+
+  /** The kind chosen for an app: the admin's pick, else what the plan proposes, else a secret. */
+  credentialKind(appKey: string): CredentialKind {
+    return (
+      this.credentialPicks[appKey] ?? this.plan?.apps.find((a) => a.key === appKey)?.credential?.kind ?? "secret"
+    );
+  }
+
+  /** A secret or a generated certificate re-plans at once; the vendor's waits for its file. */
+  async chooseCredential(appKey: string, kind: CredentialKind): Promise<void> {
+    if (this.credentialKind(appKey) === kind) return;
+    this.credentialPicks[appKey] = kind;
+    if (kind !== "vendor_certificate") {
+      this.choices.credentials[appKey] = { kind };
+      await this.makePlan();
+      return;
+    }
+    const file = this.vendorCertificates[appKey];
+    if (file?.contentBase64 && file.info && !file.info.problems.length) {
+      this.choices.credentials[appKey] = { kind, fileName: file.fileName, contentBase64: file.contentBase64 };
+      await this.makePlan();
+    }
+  }
+
+  /** Reads the vendor's certificate file and has the shell check it; a usable one goes in the plan. */
+  async readVendorCertificate(appKey: string, file: File): Promise<void> {
+    const seq = (this.#certificateSeq[appKey] = (this.#certificateSeq[appKey] ?? 0) + 1);
+    const current = () => this.#certificateSeq[appKey] === seq;
+    this.vendorCertificates[appKey] = { fileName: file.name, reading: true, contentBase64: null, info: null, problem: null };
+    // Until this file is proved usable, the plan must not carry an earlier one.
+    if (this.choices.credentials[appKey]?.kind === "vendor_certificate") delete this.choices.credentials[appKey];
+    let entry: VendorCertificate;
+    try {
+      const contentBase64 = await readFileBase64(file);
+      const info = await this.backend.inspectCertificate(file.name, contentBase64);
+      entry = { fileName: file.name, reading: false, contentBase64, info, problem: null };
+    } catch (error) {
+      entry = { fileName: file.name, reading: false, contentBase64: null, info: null, problem: toProblem(error) };
+    }
+    if (!current()) return;
+    this.vendorCertificates[appKey] = entry;
+    if (entry.info && !entry.info.problems.length && entry.contentBase64) {
+      this.choices.credentials[appKey] = { kind: "vendor_certificate", fileName: entry.fileName, contentBase64: entry.contentBase64 };
+      if (this.credentialKind(appKey) === "vendor_certificate") await this.makePlan();
+    }
+  }
+
+  /** Why Apply must wait, one line per app whose chosen credential is not usable yet. */
+  get credentialBlockers(): string[] {
+    return (this.plan?.apps ?? []).flatMap((app) => {
+      if (this.credentialKind(app.key) !== "vendor_certificate") return [];
+      const file = this.vendorCertificates[app.key];
+      const vendor = this.plan?.vendor ?? "the vendor";
+      if (!file || file.reading) return [`${app.displayName}: choose the certificate file ${vendor} sent you.`];
+      if (file.problem) return [`${app.displayName}: ${file.fileName} cannot be used. Choose another file.`];
+      if (file.info?.problems.length) return [`${app.displayName}: ${file.fileName} cannot be used: ${file.info.problems.join(" ")}`];
+      return [];
+    });
+  }
+
+  #forgetCredentials(): void {
+    this.credentialPicks = {};
+    this.vendorCertificates = {};
+    this.#certificateSeq = {};
+  }
+
   // ---- Apply ----
 
   async apply(): Promise<void> {
     const plan = this.plan;
-    if (!plan || this.applying) return;
+    if (!plan || this.applying || this.credentialBlockers.length) return;
     this.screen = "apply";
     this.applying = true;
     this.cancelling = false;
@@ -778,6 +867,14 @@ export class Wizard {
     return this.backend.exportHandoff(this.#connectionId(), format, includeSecrets);
   }
 
+  exportCertificate(appKey: string, format: CertificateExportFormat): Promise<CertificateExport> {
+    return this.backend.exportCertificate(this.#connectionId(), appKey, format);
+  }
+
+  copyExportPassword(): Promise<void> {
+    return this.backend.copyExportPassword();
+  }
+
   #connectionId(): string {
     if (!this.done) throw new IpcError("finish", { code: "vault", message: "The connection is not saved yet.", hint: null });
     return this.done.connectionId;
@@ -818,6 +915,7 @@ export class Wizard {
   startOver(): void {
     this.recipe = null;
     this.choices = emptyChoices();
+    this.#forgetCredentials();
     this.#forgetRun();
     // Same tenant, same sign-in: the next vendor starts from the vendor list.
     this.screen = this.tenant ? "vendor" : "start";

@@ -7,6 +7,8 @@ import { CLOUDS } from "../lib/types";
 import type {
   ApplyEvent,
   ApplyResult,
+  CertificateExportFormat,
+  CertificateInfo,
   CheckResult,
   Choices,
   CloudId,
@@ -155,6 +157,7 @@ export function tonicPlan(
 ): PlanView {
   const name = choices.appNames.main ?? "TonicDM Office 365 Token";
   const months = choices.secretLifetimeMonths ?? 24;
+  const credential = choices.credentials?.main ?? { kind: "secret" as const };
   const blocked = opts.handoff ? "Your account cannot grant application permissions." : null;
   const done = new Set(opts.done ?? []);
   const step = (id: string, phase: PlanView["steps"][number]["phase"], kind: string, title: string, risk: PlanView["steps"][number]["risk"] = null) => ({
@@ -185,6 +188,12 @@ export function tonicPlan(
         permissions: tonicRecipe.apps[0].permissions,
         secretDescription: "TonicDM Office365 Secret",
         existingAppId: done.has("main/register") ? TONIC_CLIENT_ID : null,
+        credential: {
+          kind: credential.kind,
+          offered: ["secret", "generated_certificate", "vendor_certificate"],
+          lifetimeMonths: 12,
+          subject: "CN=TonicDM Office 365 Token",
+        },
       },
     ],
     steps: [
@@ -193,7 +202,11 @@ export function tonicPlan(
       step("main/grant/MailboxSettings.ReadWrite", "consent", "grant_application_permission", "Allow TonicDM to read and change mailbox settings of every mailbox", "write"),
       step("main/grant/Mail.ReadWrite", "consent", "grant_application_permission", "Allow TonicDM to read, change and delete e-mail in every mailbox", "write"),
       step("main/grant/User.Read.All", "consent", "grant_application_permission", "Allow TonicDM to read the profile of every user", "read"),
-      step("main/secret", "secret", "create_secret", `Create a secret valid for ${months} months and keep it in this computer's credential store`),
+      credential.kind === "secret"
+        ? step("main/secret", "secret", "create_secret", `Create a secret valid for ${months} months and keep it in this computer's credential store`)
+        : credential.kind === "generated_certificate"
+          ? step("main/certificate", "secret", "create_certificate", `Create the certificate "CN=TonicDM Office 365 Token" (RSA 2048, expires 2027-12-04), add its public part to the app and keep its private key in this computer's credential store`)
+          : step("main/certificate", "secret", "upload_certificate", `Upload ${credential.fileName}, TonicDM's public certificate`),
     ],
     lifetime: {
       requestedMonths: months,
@@ -272,6 +285,55 @@ export const tonicDone: DoneView = {
   formats: ["markdown", "env", "json", "ics"],
   mailboxLimits: [],
 };
+
+export const CERT_THUMBPRINT = "3A1F9C0B7E2D4F6A8B1C3D5E7F9A0B2C4D6E8F10";
+export const PFX_PASSWORD = "kT4#wq9-Lm2!pZ7x";
+
+/** What the fake shell reads from a certificate file: the file's text says which case it is. */
+export function inspectFake(fileName: string, contentBase64: string): CertificateInfo {
+  const text = atob(contentBase64);
+  if (text.includes("PRIVATE KEY")) {
+    throw ipcError(
+      "certificate",
+      "This file holds a private key. Ask the vendor for the public certificate only (.cer); never send private keys.",
+      "Delete this file from wherever it was sent, and ask the vendor for the public certificate only.",
+      "inspect_certificate",
+      "private_key",
+    );
+  }
+  if (!text.includes("CERTIFICATE")) {
+    throw ipcError("certificate", `${fileName} is not a certificate AppGrant can read.`, "Ask the vendor for the certificate as a .cer or .pem file.", "inspect_certificate");
+  }
+  const expired = text.includes("EXPIRED");
+  const ec = text.includes("EC KEY");
+  return {
+    subject: "CN=TonicDM Office 365 Token, O=TonicDM Inc.",
+    thumbprint: CERT_THUMBPRINT,
+    thumbprintSha256: "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+    notBefore: "2026-01-01T00:00:00Z",
+    notAfter: expired ? "2026-06-01T00:00:00Z" : "2027-12-01T00:00:00Z",
+    keyBits: ec ? 0 : 2048,
+    problems: [
+      ...(expired ? ["The certificate expired on 1 June 2026. Ask the vendor for a current one."] : []),
+      ...(ec ? ["The key is not RSA; Microsoft Entra needs an RSA key of at least 2048 bits."] : []),
+    ],
+  };
+}
+
+/** Done for TonicDM with a certificate instead of a secret. */
+export function tonicDoneWithCertificate(origin: "generated" | "vendor"): DoneView {
+  return {
+    ...tonicDone,
+    fields: [
+      ...tonicDone.fields.filter((f) => !f.secret && f.label !== "Expiry Date"),
+      { label: "Certificate thumbprint", value: CERT_THUMBPRINT, secret: false, help: null, appKey: null },
+    ],
+    expiries: [{ app: "TonicDM Office 365 Token", expiresOn: "2027-12-01" }],
+    certificates: [
+      { appKey: "main", appName: "TonicDM Office 365 Token", thumbprint: CERT_THUMBPRINT, notAfter: "2027-12-01T00:00:00Z", origin },
+    ],
+  };
+}
 
 export const existingConnections: ConnectionCard[] = [
   { id: "c1", vendor: "DocBits", tenant: "contoso.onmicrosoft.com", practice: false, apps: ["DocBits Mail"], nextExpiry: "2027-04-10", daysLeft: 712, mailboxLimits: [] },
@@ -716,6 +778,25 @@ export class FakeBackend {
     openExternal: vi.fn(async (_url: string) => {
       await this.#enter("openExternal");
     }),
+    inspectCertificate: vi.fn(async (fileName: string, contentBase64: string) => {
+      await this.#enter("inspectCertificate");
+      return inspectFake(fileName, contentBase64);
+    }),
+    exportCertificate: vi.fn(async (connectionId: string, appKey: string, format: CertificateExportFormat) => {
+      await this.#enter("exportCertificate");
+      const origin =
+        this.doneView.connectionId === connectionId
+          ? this.doneView.certificates?.find((c) => c.appKey === appKey)?.origin
+          : this.dashboard.find((c) => c.id === connectionId)?.apps.find((a) => a.key === appKey)?.certificate?.origin;
+      if (origin !== "generated") {
+        throw ipcError("certificate", "The vendor holds the private key of this certificate; there is nothing to export.", null, "export_certificate");
+      }
+      const base = `/home/avery/Documents/AppGrant/${connectionId}-${appKey}`;
+      return format === "pfx" ? { paths: [`${base}.pfx`], password: PFX_PASSWORD } : { paths: [`${base}.key.pem`, `${base}.cert.pem`] };
+    }),
+    copyExportPassword: vi.fn(async () => {
+      await this.#enter("copyExportPassword");
+    }),
     exportHandoff: vi.fn(async (connectionId: string, format: string, includeSecrets: boolean) => {
       await this.#enter("exportHandoff");
       const ext = { markdown: "md", text: "txt", env: "env", json: "json", ics: "ics" }[format] ?? format;
@@ -825,6 +906,21 @@ export class FakeBackend {
       await this.#enter("rotateConnection");
       const connection = rotated(before, graceDays);
       this.#save(connection);
+      const cert = before.apps[0].certificate;
+      if (cert) {
+        const notAfter = addDays(365);
+        return {
+          connection: { ...connection, apps: connection.apps.map((a) => ({ ...a, credentials: [], certificate: { ...cert, notAfter } })) },
+          handoff: {
+            ...tonicDone,
+            connectionId,
+            vendor: before.vendor,
+            fields: [{ label: "Certificate thumbprint", value: CERT_THUMBPRINT, secret: false, help: null, appKey: null }],
+            expiries: [{ app: before.apps[0].name, expiresOn: notAfter.slice(0, 10) }],
+            certificates: [{ appKey: before.apps[0].key, appName: before.apps[0].name, thumbprint: CERT_THUMBPRINT, notAfter, origin: cert.origin }],
+          },
+        };
+      }
       return {
         connection,
         handoff: {

@@ -657,6 +657,7 @@ impl From<&Connection> for ConnectionCard {
 mod tests {
     use super::*;
     use appgrant_core::certificate::{CertificateMeta, CertificateOrigin};
+    use appgrant_core::plan::StepKind;
     use appgrant_core::vault::ConnectedApp;
 
     /// The certificate shapes the UI reads (certs-contract.md): camelCase keys, RFC 3339
@@ -734,12 +735,6 @@ mod tests {
             assert!(info.get(key).is_some(), "CertificateInfo has {key}: {info}");
         }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use appgrant_core::plan::StepKind;
 
     const APP_ID: &str = "3cf9614c-cfb2-4511-a87a-458aedcd8dbb";
 

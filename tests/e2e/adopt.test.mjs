@@ -8,12 +8,12 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { practiceWindow } from "./window.mjs";
+import { practiceSession } from "./session.mjs";
 
 const TENANT_ID = "5f3c2b1a-7d6e-4f80-9a1b-2c3d4e5f6a7b";
 const ADMIN = "avery.admin@contosopractice.onmicrosoft.com";
 
-const w = await practiceWindow("adopt", { admin: ADMIN });
+const w = await practiceSession("adopt", { upn: ADMIN });
 const { practice } = w;
 const { click, heading, bodyText, waitForText } = w;
 
@@ -22,7 +22,8 @@ let browser;
 let tonicAppId;
 
 before(async () => {
-  app = await w.launch();
+  await w.launch();
+  app = w.app;
   browser = w.browser;
 });
 after(() => w.close());

@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { practiceWindow } from "./window.mjs";
+import { practiceSession } from "./session.mjs";
 import { keyringHas, tokenStatus as practiceToken } from "./practice.mjs";
 
 const ADMIN = "avery.admin@contosopractice.onmicrosoft.com";
 const DAY = 86_400_000;
 
-const w = await practiceWindow("dashboard", { admin: ADMIN });
+const w = await practiceSession("dashboard", { upn: ADMIN });
 const { dataDir, exportDir, practice } = w;
 const { click, clickLabelled, heading, waitForText } = w;
 
@@ -26,7 +26,8 @@ let browser;
 const made = {};
 
 async function launch() {
-  app = await w.launch();
+  await w.launch();
+  app = w.app;
   browser = w.browser;
 }
 

@@ -17,12 +17,12 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { repoRoot } from "./harness.mjs";
-import { practiceWindow } from "./window.mjs";
+import { practiceSession } from "./session.mjs";
 import { PRACTICE_TENANT_ID, keyringHas, tokenStatus } from "./practice.mjs";
 
 const ADMIN = "avery.admin@contosopractice.onmicrosoft.com";
 
-const w = await practiceWindow("kill-resume", { admin: ADMIN });
+const w = await practiceSession("kill-resume", { upn: ADMIN });
 const { dataDir, practice } = w;
 const { click, heading } = w;
 const application = path.resolve(process.env.APPGRANT_BIN ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, "target"), "debug", "appgrant"));
@@ -31,7 +31,8 @@ let app;
 let browser;
 
 async function launch() {
-  app = await w.launch();
+  await w.launch();
+  app = w.app;
   browser = w.browser;
 }
 

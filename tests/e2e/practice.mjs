@@ -1,12 +1,8 @@
 // What several end-to-end tests ask of the practice tenant and the OS keyring: does a client
 // secret get a token (client credentials against the practice tenant), does the keyring hold a
-// secret (`secret-tool`, inside the throw-away keyring scripts/with-keyring.sh makes), and the
-// window opened on a fresh practice tenant with the scripted browser.
+// secret (`secret-tool`, inside the throw-away keyring scripts/with-keyring.sh makes).
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { freePort, launchApp, repoRoot } from "./harness.mjs";
 
 /** The practice tenant's fixed tenant id (crates/sim seed). */
 export const PRACTICE_TENANT_ID = "5f3c2b1a-7d6e-4f80-9a1b-2c3d4e5f6a7b";
@@ -50,31 +46,4 @@ export function keyringSecretValues() {
   } catch {
     return [];
   }
-}
-
-/** The practice tenant's Global Administrator (crates/sim seed). */
-export const PRACTICE_ADMIN = "avery.admin@contosopractice.onmicrosoft.com";
-
-/**
- * Launches AppGrant (harness `launchApp`) on a fresh practice tenant with its own data and export
- * folders under `work`, and the scripted browser signing in as `upn`. Returns the harness's app
- * plus `practice` (the tenant's base URL) and `exportDir`.
- */
-export async function launchPracticeApp(work, { upn = PRACTICE_ADMIN } = {}) {
-  const dataDir = path.join(work, "data");
-  const exportDir = path.join(work, "exports");
-  const browserScript = path.join(work, "browser.json");
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(browserScript, JSON.stringify({ upn, decision: "accept" }));
-  const practicePort = await freePort();
-  const app = await launchApp({
-    env: {
-      APPGRANT_BROWSER: path.join(repoRoot, "tests/e2e/fake-browser.mjs"),
-      APPGRANT_FAKE_BROWSER_SCRIPT: browserScript,
-      APPGRANT_DATA_DIR: dataDir,
-      APPGRANT_EXPORT_DIR: exportDir,
-      APPGRANT_PRACTICE_PORT: String(practicePort),
-    },
-  });
-  return { ...app, practice: `http://127.0.0.1:${practicePort}`, exportDir };
 }

@@ -41,6 +41,10 @@ export async function practiceSession(name, { upn = ADMIN, env = {} } = {}) {
     exportDir: appEnv.APPGRANT_EXPORT_DIR,
     /** User actions since the last `resetActions` (clicks and typed fields). */
     actions: 0,
+    /** The running app (the harness's handle: `browser`, `screenshot(name)`, `close()`). */
+    get app() {
+      return app;
+    },
     get browser() {
       return app.browser;
     },
@@ -78,6 +82,13 @@ export async function practiceSession(name, { upn = ADMIN, env = {} } = {}) {
     /** Clicks a button by its visible text (exact), once it is there and enabled. */
     async click(text, { timeout = 30_000, count = true } = {}) {
       const button = await app.browser.$(`button=${text}`);
+      await button.waitForClickable({ timeout });
+      await button.click();
+      if (count) s.actions += 1;
+    },
+    /** Clicks a button by its accessible name (`aria-label`). */
+    async clickLabelled(label, { timeout = 30_000, count = true } = {}) {
+      const button = await app.browser.$(`button[aria-label="${label}"]`);
       await button.waitForClickable({ timeout });
       await button.click();
       if (count) s.actions += 1;

@@ -5,11 +5,12 @@
 
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
 import App from "../App.svelte";
 import DoneScreen from "./DoneScreen.svelte";
 import ReviewScreen from "./ReviewScreen.svelte";
 import { Wizard } from "../lib/wizard.svelte";
+import { showPresenter } from "../lib/presenter.svelte";
 import {
   CERT_THUMBPRINT,
   dashboardConnections,
@@ -165,6 +166,8 @@ async function done(origin: "generated" | "vendor") {
 }
 
 describe("Done with a certificate", () => {
+  afterEach(() => showPresenter(false));
+
   test("a generated certificate: thumbprint and expiry, PFX with the password shown once and copied by the shell", async () => {
     const { user, backend, card } = await done("generated");
     expect(within(card).getByText(CERT_THUMBPRINT)).toBeInTheDocument();
@@ -183,6 +186,18 @@ describe("Done with a certificate", () => {
     await user.click(within(card).getByRole("button", { name: "Copy password" }));
     expect(backend.copyExportPassword).toHaveBeenCalledTimes(1);
     expect(await within(card).findByText("Password copied. AppGrant clears the clipboard in 60 seconds.")).toBeInTheDocument();
+  });
+
+  test("presenter mode: the PFX password never reaches the screen, and Copy password still works", async () => {
+    showPresenter(true);
+    const { user, backend, card } = await done("generated");
+    await user.click(within(card).getByRole("button", { name: "Export PFX" }));
+    const password = await within(card).findByLabelText("Password of the PFX file");
+    expect(password).not.toHaveValue(PFX_PASSWORD);
+    expect(document.body.textContent).not.toContain(PFX_PASSWORD);
+    expect(within(card).getByText("Presenter mode hides secrets from the room. Copy still works.")).toBeInTheDocument();
+    await user.click(within(card).getByRole("button", { name: "Copy password" }));
+    expect(backend.copyExportPassword).toHaveBeenCalledTimes(1);
   });
 
   test("PEM: the key and the certificate files, with a warning that the key has no password", async () => {

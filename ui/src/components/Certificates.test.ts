@@ -42,6 +42,17 @@ async function review(fake = new FakeBackend()) {
 }
 
 describe("Review: how the app proves who it is", () => {
+  test("the vendor's guide asks for a secret: choosing a certificate says to check the vendor accepts one", async () => {
+    const { user, group } = await review();
+    expect(screen.queryByText(/setup guide asks for a client secret/)).toBeNull();
+    await user.click(within(group).getByRole("radio", { name: /made by AppGrant/ }));
+    expect(await within(group).findByRole("note")).toHaveTextContent(
+      "TonicDM's setup guide asks for a client secret. Choose a certificate only if TonicDM accepts one",
+    );
+    await user.click(within(group).getByRole("radio", { name: /Client secret/ }));
+    expect(within(group).queryByRole("note")).toBeNull();
+  });
+
   test("three credentials explained in plain words, as a radio group the keyboard moves through", async () => {
     const { user, group, backend } = await review();
     const radios = within(group).getAllByRole("radio");

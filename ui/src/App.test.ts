@@ -185,6 +185,17 @@ describe("Choose vendor", () => {
     await heading(/Sign in to/);
   });
 
+  test("Enter in a vendor's field goes on to Sign in once the field is filled, like Continue", async () => {
+    const { user } = setup();
+    await toVendor(user);
+    await user.click(await screen.findByRole("button", { name: "Choose timetoreply" }));
+    const field = screen.getByLabelText("Your timetoreply portal address");
+    await user.type(field, "{Enter}");
+    expect(screen.getByRole("heading", { level: 2, name: /Which service/ })).toBeInTheDocument();
+    await user.type(field, "https://ttr.contoso.com{Enter}");
+    await heading(/Sign in to/);
+  });
+
   test("a recipe's input is required, and the shell's complaint shows next to the field", async () => {
     const { user, backend } = setup();
     await toVendor(user);

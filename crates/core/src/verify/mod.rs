@@ -274,15 +274,17 @@ pub async fn client_credentials_token(
     let scope = endpoints.scope(".default");
     let mut waited = Duration::ZERO;
     let mut attempt = 0u32;
+    let first_look = std::time::Instant::now();
     loop {
         attempt += 1;
+        let look = std::time::Instant::now();
         let form = [
             ("client_id", app_id),
             ("client_secret", secret.expose().as_str()),
             ("scope", scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
-        // (retry, replication: "not active yet" answers are polled evenly, like objects
+        // (retry, replication: "not active yet" answers are polled like objects
         // Microsoft is still replicating; network trouble backs off)
         let (retryable, replicating, message) =
             match http.post(url.clone()).form(&form).send().await {
@@ -327,7 +329,7 @@ pub async fn client_credentials_token(
                 Err(e) => (true, false, format!("could not reach Microsoft ({e})")),
             };
         let delay = if replicating {
-            policy.replication_delay(attempt)
+            policy.replication_delay(first_look.elapsed(), look.elapsed())
         } else {
             policy
                 .base

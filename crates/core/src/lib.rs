@@ -10,6 +10,7 @@ pub mod apply;
 pub mod catalog;
 pub mod cloud;
 pub mod connect;
+mod data_file;
 pub mod export;
 pub mod flow;
 pub mod graph;

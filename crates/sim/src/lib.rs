@@ -32,6 +32,7 @@
 pub mod config;
 pub mod control;
 pub mod data;
+mod data_file;
 pub mod error;
 pub mod graph;
 pub mod identity;

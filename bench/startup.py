@@ -7,7 +7,7 @@ Each run starts one app with a throw-away home (a new user's first start), then 
                         command its window called; the line carries the wall-clock time);
   PSS at 3 s and 10 s   the sum of Pss in /proc/PID/smaps_rollup over the process and all its
                         descendants (WebKit's web and network processes), 3 s and 10 s after
-                        spawn.
+                        spawn; beside it the private memory (Private_Clean + Private_Dirty).
 Runs alternate between the two apps so that load on the machine hits both alike. Writes a
 table (OUT.txt) and the raw figures (OUT.json).
 """
@@ -54,15 +54,20 @@ def tree(pid):
     return out
 
 
-def pss_kb(pid):
+def memory_kb(pid):
+    """(Pss, private = Private_Clean + Private_Dirty) in kB."""
+    pss = private = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
+                key, _, rest = line.partition(":")
+                if key == "Pss":
+                    pss = int(rest.split()[0])
+                elif key in ("Private_Clean", "Private_Dirty"):
+                    private += int(rest.split()[0])
     except OSError:
         pass
-    return 0
+    return pss, private
 
 
 def comm(pid):
@@ -73,13 +78,16 @@ def comm(pid):
         return "?"
 
 
-def tree_pss(pid):
-    """(total MB, {process name: MB})"""
+def tree_memory(pid):
+    """(PSS MB, private MB, {process name: PSS MB}) of the process tree."""
     parts = {}
+    private = 0
     for p in tree(pid):
         name = comm(p)
-        parts[name] = parts.get(name, 0) + pss_kb(p) / 1024
-    return sum(parts.values()), parts
+        pss_kb, private_kb = memory_kb(p)
+        parts[name] = parts.get(name, 0) + pss_kb / 1024
+        private += private_kb / 1024
+    return sum(parts.values()), private, parts
 
 
 def mapped(title):
@@ -110,8 +118,9 @@ def one_run(binary, title, env_extra, timeout=30.0):
                 break
         for key, at in (("pss3", 3.0), ("pss10", 10.0)):
             time.sleep(max(0.0, t0 + at - time.time()))
-            total, parts = tree_pss(proc.pid)
+            total, private, parts = tree_memory(proc.pid)
             result[key + "Mb"] = total
+            result[key.replace("pss", "private") + "Mb"] = private
             result[key + "Parts"] = parts
         with open(log_path) as f:
             text = f.read()
@@ -154,11 +163,17 @@ def main():
     ap.add_argument("--app", required=True)
     ap.add_argument("--floor", required=True)
     ap.add_argument("--out", required=True, help="path without extension")
+    ap.add_argument("--app-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra environment for AppGrant only (to compare settings)")
     args = ap.parse_args()
 
     apps = {
         "floor": (args.floor, "floor", {}),
-        "appgrant": (args.app, "AppGrant", {"APPGRANT_LOG": "info,appgrant_lib::startup=debug"}),
+        "appgrant": (
+            args.app,
+            "AppGrant",
+            dict([("APPGRANT_LOG", "info,appgrant_lib::startup=debug")] + [kv.split("=", 1) for kv in args.app_env]),
+        ),
     }
     runs = {name: [] for name in apps}
     for i in range(args.runs):
@@ -178,7 +193,7 @@ def main():
     for name, rs in runs.items():
         figures[name] = {
             key: stats([r.get(key) for r in rs])
-            for key in ("mappedMs", "interactiveMs", "pss3Mb", "pss10Mb")
+            for key in ("mappedMs", "interactiveMs", "pss3Mb", "pss10Mb", "private3Mb", "private10Mb")
         }
         # Median PSS of each kind of process at 10 s (where the memory goes).
         names = sorted({p for r in rs for p in r["pss10Parts"]})
@@ -210,6 +225,10 @@ def main():
         f"{'first screen interactive after spawn':<38} {fmt(f['interactiveMs'], 'ms'):<24} {fmt(a['interactiveMs'], 'ms'):<24}",
         f"{'PSS of the process tree at 3 s':<38} {fmt(f['pss3Mb'], 'MB'):<24} {fmt(a['pss3Mb'], 'MB'):<24} {goal_pss('pss3Mb')}",
         f"{'PSS of the process tree at 10 s':<38} {fmt(f['pss10Mb'], 'MB'):<24} {fmt(a['pss10Mb'], 'MB'):<24} {goal_pss('pss10Mb')}",
+        f"{'private memory (USS) at 3 s':<38} {fmt(f['private3Mb'], 'MB'):<24} {fmt(a['private3Mb'], 'MB'):<24}",
+        f"{'private memory (USS) at 10 s':<38} {fmt(f['private10Mb'], 'MB'):<24} {fmt(a['private10Mb'], 'MB'):<24}",
+        "(PSS shares libraries' pages among every process mapping them, so it drops while other",
+        " WebKit apps run on the machine; private memory does not depend on them)",
         "",
         "PSS at 10 s by process (median MB):",
     ]

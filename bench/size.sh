@@ -29,9 +29,12 @@ strip -o "$stripped" "$bin"
 {
   echo "AppGrant desktop binary ($(date -u +%Y-%m-%dT%H:%MZ), profile: $(sed -n '/^\[profile.release\]/,/^$/p' Cargo.toml | grep = | tr '\n' ' '))"
   printf 'stripped: %s bytes (%.2f MB); goal <= 8 MB\n\n' "$(stat -c %s "$stripped")" "$(awk -v b="$(stat -c %s "$stripped")" 'BEGIN { print b / 1000000 }')"
+  if [[ -n ${1:-} ]]; then
+    printf 'before: %s, %s bytes stripped\n\n' "$1" "$(strip -o /dev/stdout "$1" | wc -c)"
+  fi
   python3 bench/size_by_crate.py "$bin" ${1:+--before "$1"} --top 15
   echo
   echo "crates linked in two versions (cargo tree -d, normal dependencies of the app):"
-  cargo tree -d -e normal -p appgrant --features appgrant/custom-protocol --prefix none 2>/dev/null |
-    grep -E '^[a-z]' | grep -v '(proc-macro)' | sort -u | sed 's/^/  /'
+  cargo tree -d -e normal -p appgrant --features appgrant/custom-protocol --prefix depth 2>/dev/null |
+    sed -n 's/^0//p' | grep -v '(proc-macro)' | sed 's/ (\*)//' | sort -u | sed 's/^/  /'
 } | tee "$out"

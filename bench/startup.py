@@ -175,10 +175,23 @@ def main():
             dict([("APPGRANT_LOG", "info,appgrant_lib::startup=debug")] + [kv.split("=", 1) for kv in args.app_env]),
         ),
     }
+    # The X server answers before the first start (xvfb-run returns as soon as it listens).
+    deadline = time.time() + 10
+    while subprocess.run(["xwininfo", "-root"], capture_output=True).returncode != 0:
+        if time.time() > deadline:
+            print("no X server on DISPLAY", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
     runs = {name: [] for name in apps}
     for i in range(args.runs):
         for name, (binary, title, env) in apps.items():
-            r = one_run(binary, title, env)
+            # A start that dies before its window (GTK could not reach the X server, which
+            # happens while another Xvfb on the machine comes or goes) is tried again twice.
+            for _attempt in range(3):
+                r = one_run(binary, title, env)
+                if "error" not in r:
+                    break
+                time.sleep(1)
             runs[name].append(r)
             print(
                 f"run {i + 1}/{args.runs} {name:<9} mapped {r['mappedMs'] or float('nan'):6.0f} ms"
@@ -192,13 +205,14 @@ def main():
     figures = {}
     for name, rs in runs.items():
         figures[name] = {
-            key: stats([r.get(key) for r in rs])
+            key: stats([r.get(key) for r in rs if "error" not in r])
             for key in ("mappedMs", "interactiveMs", "pss3Mb", "pss10Mb", "private3Mb", "private10Mb")
         }
         # Median PSS of each kind of process at 10 s (where the memory goes).
         names = sorted({p for r in rs for p in r["pss10Parts"]})
+        ok = [r for r in rs if "error" not in r] or rs
         figures[name]["pss10ByProcess"] = {
-            p: statistics.median([r["pss10Parts"].get(p, 0) for r in rs]) for p in names
+            p: statistics.median([r["pss10Parts"].get(p, 0) for r in ok]) for p in names
         }
     f, a = figures["floor"], figures["appgrant"]
 

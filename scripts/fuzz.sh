@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$REPO_ROOT/fuzz"
 runs="${FUZZ_RUNS:-1000000}"
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(recipe_toml loopback_request cli_args sim_filter)
+[[ ${#targets[@]} -gt 0 ]] || targets=(recipe_toml loopback_request cli_args sim_filter certificate_file)
 # cli_args is not a cargo-fuzz target (appgrant-cli is a binary crate): its stable generator.
 fuzz_cli_args() {
   (cd "$REPO_ROOT" && APPGRANT_FUZZ_CASES="$runs" cargo test --quiet -p appgrant-cli --bin appgrant-cli \

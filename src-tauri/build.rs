@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "reveal_secret",
     "copy_secret",
     "export_handoff",
+    "save_change_record",
     "list_connections",
     "search_people",
     "choose_mailboxes",
@@ -44,6 +45,12 @@ const COMMANDS: &[&str] = &[
     "plan_drift_fix",
     "fix_adopted_drift",
     "open_external",
+    "set_presenter",
+    "practice_scenarios",
+    "choose_practice_scenario",
+    "inspect_certificate",
+    "export_certificate",
+    "copy_export_password",
 ];
 
 fn main() {

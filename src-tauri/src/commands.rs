@@ -9,6 +9,7 @@ use appgrant_core::identity::{DeviceCodePrompt, Session};
 use appgrant_core::plan::Choices;
 use appgrant_core::scope::signin::SignInLimit;
 use appgrant_core::scope::Recipient;
+use appgrant_core::settings::{LastTenant, Settings};
 use appgrant_core::vault::Connection;
 use appgrant_core::verify::Check;
 use tauri::ipc::Channel;
@@ -24,23 +25,22 @@ use crate::state::AppState;
 type Result<T> = std::result::Result<T, UiError>;
 
 /// How the window should open: `APPGRANT_START=practice` opens the practice tenant straight
-/// away (what `scripts/start.sh` does when no tenant is given), a domain opens that tenant.
+/// away (what `scripts/start.sh` does when no tenant is given), a domain opens that tenant;
+/// otherwise the tenant chosen last time opens again (the Start screen asks on a first run).
+/// `APPGRANT_PRESENTER=1` (`start.sh --presenter`) turns presenter mode on and remembers it.
 #[tauri::command]
-pub async fn launch_options() -> Result<LaunchOptions> {
+pub async fn launch_options(state: State<'_, AppState>) -> Result<LaunchOptions> {
+    let presenter_asked = std::env::var("APPGRANT_PRESENTER").is_ok_and(|v| v.trim() == "1");
+    let settings = if presenter_asked {
+        state.remember(|s| s.presenter = true)
+    } else {
+        Settings::load(&state.data_dir)
+    };
     let start = std::env::var("APPGRANT_START").unwrap_or_default();
     Ok(match start.trim() {
-        "" => LaunchOptions {
-            start: None,
-            tenant: None,
-        },
-        "practice" => LaunchOptions {
-            start: Some("practice"),
-            tenant: None,
-        },
-        tenant => LaunchOptions {
-            start: Some("tenant"),
-            tenant: Some(tenant.to_string()),
-        },
+        "" => LaunchOptions::remembered(settings),
+        "practice" => LaunchOptions::practice(settings.presenter),
+        tenant => LaunchOptions::tenant(tenant, None, None, settings.presenter),
     })
 }
 
@@ -72,21 +72,19 @@ pub async fn import_recipe(
 #[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn start_practice(state: State<'_, AppState>) -> Result<TenantInfo> {
     let practice = state.practice_tenant().await?;
-    state.flow.lock().await.use_tenant(TenantChoice {
-        cloud: practice.cloud,
-        tenant: practice.tenant_id,
-        practice: true,
-        client_id: Some(practice.client_id),
-    })?;
-    Ok(TenantInfo {
-        practice: true,
-        label: "Contoso Practice".to_string(),
-        sign_in_hint: Some(format!(
-            "Sign in as {} (a Global Administrator). No password is needed in the practice tenant.",
-            practice.admin_upn
-        )),
-        cloud: None,
-    })
+    let scenario = state.scenario();
+    {
+        let mut flow = state.flow.lock().await;
+        flow.set_login_hint(Some(scenario.sign_in_upn(&practice.domain)))?;
+        flow.use_tenant(TenantChoice {
+            cloud: practice.cloud,
+            tenant: practice.tenant_id,
+            practice: true,
+            client_id: Some(practice.client_id),
+        })?;
+    }
+    state.remember(|s| s.last_tenant = Some(LastTenant::Practice));
+    Ok(TenantInfo::practice(&scenario, &practice.domain))
 }
 
 /// Points the wizard at a real tenant ("organizations" for any work account) in a Microsoft
@@ -115,12 +113,20 @@ pub async fn use_tenant(
         .map(|id| id.trim().to_string())
         .filter(|id| !id.is_empty());
     let mut flow = state.flow.lock().await;
+    flow.set_login_hint(None)?;
     flow.use_tenant(TenantChoice {
         cloud: cloud.clone(),
         tenant: tenant.clone(),
         practice: false,
-        client_id,
+        client_id: client_id.clone(),
     })?;
+    state.remember(|s| {
+        s.last_tenant = Some(LastTenant::Tenant {
+            tenant: tenant.clone(),
+            cloud: cloud.id().to_string(),
+            client_id,
+        })
+    });
     Ok(TenantInfo {
         practice: false,
         label: if tenant == "organizations" {
@@ -196,13 +202,22 @@ pub async fn plan_recipe(
                 Some("Choose a vendor from the list."),
             )
         })?;
-    let plan = state
-        .flow
-        .lock()
+    let mut flow = state.flow.lock().await;
+    let plan = flow.plan(recipe.clone(), choices).await?;
+    let cloud = flow
+        .tenant()
+        .filter(|t| !t.practice)
+        .map(|t| t.cloud.clone());
+    let tenant = flow
+        .session()
         .await
-        .plan(recipe.clone(), choices)
-        .await?;
-    Ok(PlanView::new(&recipe, &plan))
+        .and_then(|s| s.tenant_name.or(s.tenant_domain))
+        .unwrap_or_default();
+    Ok(PlanView::new(
+        &recipe,
+        &plan,
+        &crate::dto::PortalContext { cloud, tenant },
+    ))
 }
 
 /// Applies the reviewed plan, streaming progress; failed steps come back in the result.
@@ -251,13 +266,14 @@ pub async fn finish(state: State<'_, AppState>) -> Result<DoneView> {
     let connection = flow.finish(&state.vault).await?;
     let recipe = flow.recipe().cloned().ok_or(FlowError::NoPlan)?;
     let handoff = Handoff::build(&recipe, &connection, None)?;
-    let mut view = DoneView::new(&recipe, &handoff);
+    let mut view = DoneView::new(&recipe, &handoff).with_portal(&recipe, &connection);
     view.mailbox_limits = crate::dto::limit_headlines(&connection);
     view.sign_in_limits = connection
         .sign_in_limits
         .iter()
         .map(appgrant_core::scope::signin::SignInLimit::headline)
         .collect();
+    view.certificates = crate::dto::certificates_of(&connection);
     Ok(view)
 }
 
@@ -312,6 +328,12 @@ pub async fn copy_secret(
     app_key: String,
 ) -> Result<()> {
     let secret = load_secret(&state, &connection_id, &app_key).await?;
+    copy_clearing(secret)
+}
+
+/// Puts `secret` on the clipboard and clears it after 60 s unless something else was copied
+/// meanwhile.
+pub fn copy_clearing(secret: appgrant_core::secret::Secret<String>) -> Result<()> {
     crate::desktop::write_text(secret.expose()).map_err(|e| {
         UiError::new(
             Code::Export,
@@ -373,6 +395,14 @@ pub async fn secrets_of(state: &AppState, connection: &Connection) -> Result<App
     )
 }
 
+/// The export folder: `APPGRANT_EXPORT_DIR`, else Downloads/AppGrant, else the data folder.
+pub fn export_dir(app: &AppHandle, state: &AppState) -> std::path::PathBuf {
+    std::env::var_os("APPGRANT_EXPORT_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| app.path().download_dir().ok().map(|d| d.join("AppGrant")))
+        .unwrap_or_else(|| state.data_dir.join("exports"))
+}
+
 /// Writes `text` to `file_name` in the export folder (`APPGRANT_EXPORT_DIR`, else
 /// Downloads/AppGrant, else the data folder) and returns the path.
 pub fn write_export(
@@ -381,10 +411,7 @@ pub fn write_export(
     file_name: &str,
     text: &str,
 ) -> Result<String> {
-    let dir = std::env::var_os("APPGRANT_EXPORT_DIR")
-        .map(std::path::PathBuf::from)
-        .or_else(|| app.path().download_dir().ok().map(|d| d.join("AppGrant")))
-        .unwrap_or_else(|| state.data_dir.join("exports"));
+    let dir = export_dir(app, state);
     let path = dir.join(file_name);
     std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(&path, text))
@@ -478,16 +505,16 @@ pub async fn sign_in_for_mailbox_limit(state: State<'_, AppState>) -> Result<Ses
     Ok(Flow::sign_in_for_mailbox_limit(auth, browser.as_ref(), &cancel).await?)
 }
 
-/// Opens a link (the device-code page, a consent URL) in the system browser, only when core's
-/// allow-list accepts it: a Microsoft sign-in page of the chosen cloud, or the practice
-/// tenant. The page cannot open anything else through AppGrant.
+/// Opens a link (the device-code page, a consent URL, a "Show in the Entra admin center"
+/// blade) in the system browser, only when core's allow-list accepts it: a Microsoft sign-in
+/// or admin portal page of the chosen cloud, or the practice tenant. The page cannot open anything else through AppGrant.
 #[tauri::command]
 #[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn open_external(state: State<'_, AppState>, url: String) -> Result<()> {
     let refused = || {
         UiError::new(
             Code::SignIn,
-            "AppGrant opens only Microsoft's sign-in pages for the chosen cloud (and the practice tenant).",
+            "AppGrant opens only Microsoft's sign-in and admin portal pages for the chosen cloud (and the practice tenant).",
             Some("Copy the link instead and check where it goes before opening it."),
         )
     };

@@ -293,7 +293,11 @@ fn rotate_result(state: &AppState, result: RotationResult) -> Result<RotateResul
         &result.handoff,
         state.lifecycle()?.recipe_for(&result.connection),
     ) {
-        (Some(handoff), Some(recipe)) => Some(DoneView::new(&recipe, handoff)),
+        (Some(handoff), Some(recipe)) => {
+            let mut view = DoneView::new(&recipe, handoff);
+            view.certificates = crate::dto::certificates_of(&result.connection);
+            Some(view)
+        }
         _ => None,
     };
     Ok(RotateResult {

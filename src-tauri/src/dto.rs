@@ -2,10 +2,14 @@
 //! No type here can carry a secret, except the one string `reveal_secret` returns.
 
 use appgrant_core::catalog::{PermissionKind, Risk};
+use appgrant_core::certificate::CertificateOrigin;
 use appgrant_core::cloud::{Cloud, Endpoints};
 use appgrant_core::export::Handoff;
 use appgrant_core::plan::{ConsentHandoff, Lifetime, Plan, Step};
-use appgrant_core::recipe::{Audience, Recipe, Var};
+use appgrant_core::portal::{deep_link, handoff_place, portal_name, step_place, ObjectIds, Place};
+use appgrant_core::practice::Scenario;
+use appgrant_core::recipe::{Audience, CredentialKind, Recipe, Var};
+use appgrant_core::settings::{LastTenant, Settings};
 use appgrant_core::vault::Connection;
 use serde::Serialize;
 
@@ -106,6 +110,58 @@ pub struct LaunchOptions {
     /// "practice", "tenant", or none (show the Start screen).
     pub start: Option<&'static str>,
     pub tenant: Option<String>,
+    /// The tenant's cloud (`Cloud::id`) when it was remembered; none: Global.
+    pub cloud: Option<String>,
+    /// The organisation's own sign-in app, when it was remembered with the tenant.
+    pub client_id: Option<String>,
+    /// Presenter mode (remembered across restarts).
+    pub presenter: bool,
+}
+
+impl LaunchOptions {
+    pub fn practice(presenter: bool) -> Self {
+        Self {
+            start: Some("practice"),
+            tenant: None,
+            cloud: None,
+            client_id: None,
+            presenter,
+        }
+    }
+
+    pub fn tenant(
+        tenant: &str,
+        cloud: Option<String>,
+        client_id: Option<String>,
+        presenter: bool,
+    ) -> Self {
+        Self {
+            start: Some("tenant"),
+            tenant: Some(tenant.to_string()),
+            cloud,
+            client_id,
+            presenter,
+        }
+    }
+
+    /// The tenant chosen last time, or the Start screen on a first run.
+    pub fn remembered(settings: Settings) -> Self {
+        match settings.last_tenant {
+            Some(LastTenant::Practice) => Self::practice(settings.presenter),
+            Some(LastTenant::Tenant {
+                tenant,
+                cloud,
+                client_id,
+            }) => Self::tenant(&tenant, Some(cloud), client_id, settings.presenter),
+            None => Self {
+                start: None,
+                tenant: None,
+                cloud: None,
+                client_id: None,
+                presenter: settings.presenter,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,6 +172,41 @@ pub struct TenantInfo {
     pub sign_in_hint: Option<String>,
     /// The Microsoft cloud of a real tenant (none for the practice tenant).
     pub cloud: Option<CloudView>,
+}
+
+impl TenantInfo {
+    /// The practice tenant, with the sign-in hint of the chosen scenario.
+    pub fn practice(scenario: &Scenario, domain: &str) -> Self {
+        Self {
+            practice: true,
+            label: "Contoso Practice".to_string(),
+            sign_in_hint: Some(scenario.sign_in_hint(domain)),
+            cloud: None,
+        }
+    }
+}
+
+/// The practice scenarios menu: every scenario with its one line, and the one now chosen.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioMenu {
+    pub scenarios: Vec<Scenario>,
+    pub active: String,
+}
+
+/// What choosing a scenario did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioChosen {
+    /// The practice tenant with the scenario's sign-in hint.
+    pub tenant: TenantInfo,
+    /// The scenario now in effect ("reset" leaves an ordinary day).
+    pub active: String,
+    /// Whoever was signed in was signed out (another account should sign in, or the tenant
+    /// was reset).
+    pub signed_out: bool,
+    /// Apps made by hand that were put back into the tenant.
+    pub added_apps: Vec<String>,
 }
 
 /// A Microsoft cloud as the wizard shows it.
@@ -151,6 +242,74 @@ pub struct PlanApp {
     pub permissions: Vec<PermissionCard>,
     pub secret_description: String,
     pub existing_app_id: Option<String>,
+    /// The credential chosen for the app, and what Review may offer instead.
+    pub credential: CredentialView,
+}
+
+/// The credential of one app on Review.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialView {
+    /// What the plan uses now: `secret`, `generated_certificate` or `vendor_certificate`.
+    pub kind: CredentialKind,
+    /// What the admin may choose, the recipe's default first.
+    pub offered: Vec<CredentialKind>,
+    pub lifetime_months: u32,
+    /// The subject of the certificate (generated: the one AppGrant will make).
+    pub subject: Option<String>,
+}
+
+impl CredentialView {
+    fn new(spec: &appgrant_core::recipe::AppSpec, app: &appgrant_core::plan::AppPlan) -> Self {
+        let kind = match app.certificate.as_ref().map(|c| c.origin) {
+            None => CredentialKind::Secret,
+            Some(CertificateOrigin::Generated) => CredentialKind::GeneratedCertificate,
+            Some(CertificateOrigin::Vendor) => CredentialKind::VendorCertificate,
+        };
+        Self {
+            kind,
+            offered: spec.credential.offered(),
+            lifetime_months: spec.credential.lifetime_months(),
+            subject: app.certificate.as_ref().map(|c| c.subject.clone()),
+        }
+    }
+}
+
+/// A certificate credential as Done and the connections list show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateView {
+    pub app_key: String,
+    pub app_name: String,
+    /// SHA-1, upper-case hex (as the Entra portal shows it).
+    pub thumbprint: String,
+    pub not_after: chrono::DateTime<chrono::Utc>,
+    pub origin: CertificateOrigin,
+}
+
+/// The certificates of a connection's apps.
+pub fn certificates_of(c: &Connection) -> Vec<CertificateView> {
+    c.apps
+        .iter()
+        .filter_map(|a| {
+            let cert = a.certificate.as_ref()?;
+            Some(CertificateView {
+                app_key: a.key.clone(),
+                app_name: a.display_name.clone(),
+                thumbprint: cert.thumbprint.clone(),
+                not_after: cert.not_after,
+                origin: cert.origin,
+            })
+        })
+        .collect()
+}
+
+/// What `export_certificate` wrote; the PFX password is shown once and not kept by the UI.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateExportView {
+    pub paths: Vec<String>,
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -167,8 +326,9 @@ pub struct PlanView {
     pub recipe_id: String,
     pub vendor: String,
     pub apps: Vec<PlanApp>,
-    /// The plan's steps as core has them (`kind` is the step's tag, e.g. "register_app").
-    pub steps: Vec<Step>,
+    /// The plan's steps as core has them (`kind` is the step's tag, e.g. "register_app"),
+    /// each with where it lives in the Entra admin center.
+    pub steps: Vec<StepView>,
     pub lifetime: Lifetime,
     pub consent_handoff: Option<ConsentHandoff>,
     pub notes: Vec<String>,
@@ -180,8 +340,55 @@ pub struct PlanView {
     pub sign_in_limit_note: Option<String>,
 }
 
+/// A plan step and where the same thing lives in the Entra admin center.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepView {
+    #[serde(flatten)]
+    pub step: Step,
+    pub portal: PortalView,
+}
+
+/// Where something lives in the portal, and (for a real tenant, once the object exists) the
+/// link that opens that blade.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalView {
+    /// "Entra ID → App registrations → TonicDM O365 Token → API permissions → …".
+    pub text: String,
+    /// The blade's address in the cloud's portal; none for the practice tenant or before the
+    /// object exists.
+    pub link: Option<String>,
+    /// The portal's name for the link's label ("Microsoft Entra admin center").
+    pub portal_name: Option<&'static str>,
+}
+
+impl PortalView {
+    /// `cloud` is None for the practice tenant (it has no portal); `ids` None until the
+    /// object exists.
+    pub fn new(place: Place, cloud: Option<&Cloud>, ids: Option<ObjectIds<'_>>) -> Self {
+        let link = match (cloud, place.blade, ids) {
+            (Some(cloud), Some(blade), Some(ids)) => deep_link(cloud, blade, ids),
+            _ => None,
+        };
+        Self {
+            text: place.text,
+            portal_name: link.as_ref().and(cloud.and_then(portal_name)),
+            link,
+        }
+    }
+}
+
+/// The tenant a plan or a connection is in, as the portal names it.
+pub struct PortalContext {
+    /// None for the practice tenant.
+    pub cloud: Option<Cloud>,
+    /// The organisation's name, as the portal's "Grant admin consent for …" button shows it.
+    pub tenant: String,
+}
+
 impl PlanView {
-    pub fn new(recipe: &Recipe, plan: &Plan) -> Self {
+    pub fn new(recipe: &Recipe, plan: &Plan, portal: &PortalContext) -> Self {
         let apps = plan
             .apps
             .iter()
@@ -215,6 +422,7 @@ impl PlanView {
                     permissions: permission_cards(spec),
                     secret_description: a.secret_description.clone(),
                     existing_app_id: a.existing.as_ref().map(|e| e.app_id.clone()),
+                    credential: CredentialView::new(spec, a),
                 })
             })
             .collect();
@@ -232,7 +440,27 @@ impl PlanView {
             recipe_id: recipe.id.clone(),
             vendor: recipe.vendor.clone(),
             apps,
-            steps: plan.steps.clone(),
+            steps: plan
+                .steps
+                .iter()
+                .map(|step| {
+                    let app = plan.apps.iter().find(|a| a.key == step.app);
+                    let name = app.map_or(step.app.as_str(), |a| a.display_name.as_str());
+                    let existing = app.and_then(|a| a.existing.as_ref());
+                    let ids = existing.map(|e| ObjectIds {
+                        app_id: &e.app_id,
+                        service_principal_id: e.service_principal_id.as_deref(),
+                    });
+                    StepView {
+                        portal: PortalView::new(
+                            step_place(&step.kind, name, &portal.tenant),
+                            portal.cloud.as_ref(),
+                            ids,
+                        ),
+                        step: step.clone(),
+                    }
+                })
+                .collect(),
             lifetime: plan.lifetime.clone(),
             consent_handoff: plan.consent_handoff.clone(),
             notes: plan.notes.clone(),
@@ -271,6 +499,8 @@ pub struct HandoffField {
     pub secret: bool,
     pub help: Option<String>,
     pub app_key: Option<String>,
+    /// Where the value can be read in the portal (none for the admin's own inputs).
+    pub portal: Option<PortalView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -293,9 +523,46 @@ pub struct DoneView {
     pub mailbox_limits: Vec<String>,
     /// One line per app whose sign-in is limited (says it is not a mailbox limit).
     pub sign_in_limits: Vec<String>,
+    /// Certificate credentials (thumbprint and expiry). For `origin = "vendor"` there is
+    /// nothing secret to hand off.
+    pub certificates: Vec<CertificateView>,
 }
 
 impl DoneView {
+    /// Says where each value lives in the portal, with a link for a real tenant's cloud.
+    pub fn with_portal(mut self, recipe: &Recipe, connection: &Connection) -> Self {
+        let cloud = if connection.practice {
+            None
+        } else {
+            Some(connection.cloud.clone().unwrap_or(Cloud::Global))
+        };
+        for field in &mut self.fields {
+            let var = recipe
+                .handoff
+                .iter()
+                .find(|h| h.label == field.label)
+                .and_then(|h| h.value.vars().next());
+            let Some(var) = var else { continue };
+            let key = match var {
+                Var::ClientId(k) | Var::Secret(k) | Var::SecretExpiry(k) | Var::SecretId(k) => {
+                    Some(k.as_str())
+                }
+                _ => None,
+            };
+            let app = key.and_then(|k| connection.apps.iter().find(|a| a.key == k));
+            let Some(place) = handoff_place(var, app.map_or("", |a| a.display_name.as_str()))
+            else {
+                continue;
+            };
+            let ids = app.map(|a| ObjectIds {
+                app_id: &a.app_id,
+                service_principal_id: a.service_principal_id.as_deref(),
+            });
+            field.portal = Some(PortalView::new(place, cloud.as_ref(), ids));
+        }
+        self
+    }
+
     /// `handoff` must be built without secrets.
     pub fn new(recipe: &Recipe, handoff: &Handoff) -> Self {
         let fields = handoff
@@ -318,6 +585,7 @@ impl DoneView {
                     secret: f.secret,
                     help: f.help.clone(),
                     app_key,
+                    portal: None,
                 }
             })
             .collect();
@@ -337,6 +605,7 @@ impl DoneView {
             formats: handoff.formats(),
             mailbox_limits: Vec::new(),
             sign_in_limits: Vec::new(),
+            certificates: Vec::new(),
         }
     }
 }
@@ -353,6 +622,8 @@ pub struct ConnectionCard {
     pub days_left: Option<i64>,
     /// The mailbox limit's headline per limited app.
     pub mailbox_limits: Vec<String>,
+    /// Certificate credentials (thumbprint and expiry), one per app that has one.
+    pub certificates: Vec<CertificateView>,
 }
 
 /// Headlines of a connection's mailbox limits.
@@ -377,6 +648,132 @@ impl From<&Connection> for ConnectionCard {
             next_expiry: c.next_expiry().map(|d| d.date_naive().to_string()),
             days_left: c.days_until_expiry(chrono::Utc::now()),
             mailbox_limits: limit_headlines(c),
+            certificates: certificates_of(c),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use appgrant_core::certificate::{CertificateMeta, CertificateOrigin};
+    use appgrant_core::plan::StepKind;
+    use appgrant_core::vault::ConnectedApp;
+
+    /// The certificate shapes the UI reads (certs-contract.md): camelCase keys, RFC 3339
+    /// dates, snake_case kinds.
+    #[test]
+    fn certificate_shapes_match_the_contract() {
+        let at = chrono::DateTime::parse_from_rfc3339("2027-06-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let connection = Connection {
+            tenant_id: "t".into(),
+            apps: vec![ConnectedApp {
+                key: "main".into(),
+                display_name: "TonicDM".into(),
+                certificate: Some(CertificateMeta {
+                    key_id: "k".into(),
+                    thumbprint: "AB".into(),
+                    thumbprint_sha256: "CD".into(),
+                    subject: "CN=TonicDM".into(),
+                    not_before: at,
+                    not_after: at,
+                    origin: CertificateOrigin::Vendor,
+                    certificate_base64: String::new(),
+                }),
+                ..ConnectedApp::default()
+            }],
+            ..Connection::default()
+        };
+        let card = serde_json::to_value(ConnectionCard::from(&connection)).unwrap();
+        assert_eq!(
+            card["certificates"],
+            serde_json::json!([{
+                "appKey": "main", "appName": "TonicDM", "thumbprint": "AB",
+                "notAfter": "2027-06-01T00:00:00Z", "origin": "vendor"
+            }])
+        );
+        let view = serde_json::to_value(CredentialView {
+            kind: CredentialKind::GeneratedCertificate,
+            offered: vec![CredentialKind::Secret, CredentialKind::VendorCertificate],
+            lifetime_months: 12,
+            subject: None,
+        })
+        .unwrap();
+        assert_eq!(
+            view,
+            serde_json::json!({
+                "kind": "generated_certificate",
+                "offered": ["secret", "vendor_certificate"],
+                "lifetimeMonths": 12,
+                "subject": null
+            })
+        );
+        let export = serde_json::to_value(CertificateExportView {
+            paths: vec!["/x.pfx".into()],
+            password: Some("pw".into()),
+        })
+        .unwrap();
+        assert_eq!(
+            export,
+            serde_json::json!({"paths": ["/x.pfx"], "password": "pw"})
+        );
+        let info = appgrant_core::certificate::generate::generate("CN=Shape", 30)
+            .unwrap()
+            .info;
+        let info = serde_json::to_value(info).unwrap();
+        for key in [
+            "subject",
+            "thumbprint",
+            "thumbprintSha256",
+            "notBefore",
+            "notAfter",
+            "keyBits",
+            "problems",
+        ] {
+            assert!(info.get(key).is_some(), "CertificateInfo has {key}: {info}");
+        }
+    }
+
+    const APP_ID: &str = "3cf9614c-cfb2-4511-a87a-458aedcd8dbb";
+
+    fn place() -> Place {
+        step_place(
+            &StepKind::RegisterApp,
+            "TonicDM Office 365 Token",
+            "Contoso",
+        )
+    }
+
+    #[test]
+    fn a_real_tenants_existing_app_gets_a_portal_link_and_the_practice_tenant_none() {
+        let ids = ObjectIds {
+            app_id: APP_ID,
+            service_principal_id: None,
+        };
+        let real = PortalView::new(place(), Some(&Cloud::Global), Some(ids));
+        assert_eq!(
+            real.text,
+            "Entra ID → App registrations → TonicDM Office 365 Token → Overview"
+        );
+        assert!(real
+            .link
+            .as_deref()
+            .is_some_and(|l| l.starts_with("https://entra.microsoft.com/") && l.ends_with(APP_ID)));
+        assert_eq!(real.portal_name, Some("Microsoft Entra admin center"));
+
+        let practice = PortalView::new(place(), None, Some(ids));
+        assert_eq!(
+            (practice.link, practice.portal_name),
+            (None, None),
+            "no portal"
+        );
+        let not_yet = PortalView::new(place(), Some(&Cloud::Global), None);
+        assert_eq!(
+            not_yet.link, None,
+            "nothing to link to before the app exists"
+        );
+        assert_eq!(not_yet.text, real.text, "the words are there all the same");
     }
 }

@@ -42,6 +42,9 @@ pub enum Code {
     Lifecycle,
     /// Finding, adopting or reporting on existing apps failed; `detail` has core's code.
     Adopt,
+    /// A certificate could not be read, checked or exported; `detail` is `private_key` when
+    /// the file holds a private key.
+    Certificate,
 }
 
 impl UiError {
@@ -121,6 +124,11 @@ impl From<FlowError> for UiError {
                     .collect::<Vec<_>>()
                     .join("\n"),
                 Some("Correct the value and continue."),
+            ),
+            FlowError::Plan(PlanError::Credential { app, message, hint }) => Self::new(
+                Code::Certificate,
+                format!("{app}: {message}"),
+                Some(hint.as_str()),
             ),
             FlowError::Plan(p) => Self::new(
                 Code::Plan,
@@ -212,6 +220,29 @@ impl From<appgrant_core::export::ExportError> for UiError {
     }
 }
 
+impl From<appgrant_core::certificate::CertificateError> for UiError {
+    fn from(e: appgrant_core::certificate::CertificateError) -> Self {
+        use appgrant_core::certificate::CertificateError as C;
+        Self {
+            code: Code::Certificate,
+            message: e.to_string(),
+            hint: Some(e.hint().to_string()),
+            detail: matches!(e, C::PrivateKey).then(|| "private_key".to_string()),
+        }
+    }
+}
+
+impl From<appgrant_core::export::certificate::CertificateExportError> for UiError {
+    fn from(e: appgrant_core::export::certificate::CertificateExportError) -> Self {
+        use appgrant_core::export::certificate::CertificateExportError as E;
+        match e {
+            E::Vault(v) => v.into(),
+            E::Certificate(c) => c.into(),
+            e => Self::new(Code::Certificate, e.to_string(), Some(&e.hint())),
+        }
+    }
+}
+
 impl From<appgrant_core::adopt::AdoptError> for UiError {
     fn from(e: appgrant_core::adopt::AdoptError) -> Self {
         use appgrant_core::adopt::AdoptError as A;
@@ -265,6 +296,26 @@ mod tests {
         let json = serde_json::to_value(UiError::from(unknown)).unwrap();
         assert_eq!(json["detail"], "cloud");
         assert!(json["hint"].as_str().unwrap().contains("us_gov"));
+    }
+
+    #[test]
+    fn a_file_with_a_private_key_is_a_certificate_error_the_ui_can_tell_apart() {
+        let e = appgrant_core::certificate::import::inspect(
+            "vendor.pem",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap_err();
+        let json = serde_json::to_value(UiError::from(e)).unwrap();
+        assert_eq!(json["code"], "certificate");
+        assert_eq!(json["detail"], "private_key");
+        assert!(json["message"]
+            .as_str()
+            .unwrap()
+            .contains("never send private keys"));
+        assert!(json["hint"]
+            .as_str()
+            .unwrap()
+            .contains("public certificate"));
     }
 
     #[test]

@@ -2,16 +2,20 @@
 //!
 //! `commands` adapts the wizard's calls and `dashboard` the connections dashboard's, `dto`
 //! shapes what the UI receives, `error` turns core errors into `{ code, message, hint }`,
+//! `guided` holds presenter mode and the practice scenarios, `record` saves change records,
 //! `state` holds the wizard's flow, the dashboard's sign-ins and the practice tenant between
 //! commands, `desktop` reaches the clipboard and notifications, `startup` logs when the first
 //! screen became interactive. Everything worth testing lives in `appgrant-core`.
 
 mod adopt;
+mod certificates;
 mod commands;
 mod dashboard;
 mod desktop;
 mod dto;
 mod error;
+mod guided;
+mod record;
 pub mod startup;
 mod state;
 
@@ -40,6 +44,7 @@ macro_rules! app_commands {
             commands::reveal_secret,
             commands::copy_secret,
             commands::export_handoff,
+            record::save_change_record,
             commands::list_connections,
             commands::search_people,
             commands::choose_mailboxes,
@@ -63,6 +68,12 @@ macro_rules! app_commands {
             adopt::plan_drift_fix,
             adopt::fix_adopted_drift,
             commands::open_external,
+            guided::set_presenter,
+            guided::practice_scenarios,
+            guided::choose_practice_scenario,
+            certificates::inspect_certificate,
+            certificates::export_certificate,
+            certificates::copy_export_password,
         ]
     };
 }

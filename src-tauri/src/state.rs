@@ -12,6 +12,7 @@ use appgrant_core::identity::{
 };
 use appgrant_core::lifecycle::Lifecycle;
 use appgrant_core::recipe::Recipe;
+use appgrant_core::settings::Settings;
 use appgrant_core::vault::Vault;
 use appgrant_sim::{Sim, SimConfig};
 use tokio_util::sync::CancellationToken;
@@ -28,9 +29,14 @@ pub struct AppState {
     pub practice: tokio::sync::Mutex<Option<Sim>>,
     /// When the practice tenant started without saved state (apps made before are gone).
     pub practice_fresh_since: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// The practice scenario chosen from the menu (`appgrant_core::practice`).
+    pub scenario: Mutex<&'static str>,
     pub imported: Mutex<Vec<Recipe>>,
     pub sign_in_cancel: Mutex<CancellationToken>,
     pub apply_cancel: Mutex<CancellationToken>,
+    /// The password of the last PFX export, until `copy_export_password` copies it (never
+    /// written anywhere).
+    pub export_password: Mutex<Option<appgrant_core::secret::Secret<String>>>,
 }
 
 impl AppState {
@@ -45,9 +51,11 @@ impl AppState {
             sessions: tokio::sync::Mutex::new(HashMap::new()),
             practice: tokio::sync::Mutex::new(None),
             practice_fresh_since: Mutex::new(None),
+            scenario: Mutex::new(appgrant_core::practice::ORDINARY_ID),
             imported: Mutex::new(Vec::new()),
             sign_in_cancel: Mutex::new(CancellationToken::new()),
             apply_cancel: Mutex::new(CancellationToken::new()),
+            export_password: Mutex::new(None),
         })
     }
 
@@ -122,8 +130,27 @@ impl AppState {
             endpoints,
             tenant_id: sim.tenant_id(),
             client_id: sim.public_client_id().to_string(),
-            admin_upn: sim.admin_upn(),
+            domain: sim.tenant_domain(),
         })
+    }
+
+    /// The practice scenario now chosen.
+    pub fn scenario(&self) -> appgrant_core::practice::Scenario {
+        let id = *self.scenario.lock().unwrap_or_else(|p| p.into_inner());
+        appgrant_core::practice::scenario(id)
+            .unwrap_or_else(|_| appgrant_core::practice::ordinary())
+    }
+
+    /// Remembers a change to the settings (presenter mode, the last tenant). Remembering is a
+    /// convenience: a failure is logged and the command that asked still succeeds.
+    pub fn remember(&self, change: impl FnOnce(&mut Settings)) -> Settings {
+        match Settings::update(&self.data_dir, change) {
+            Ok(settings) => settings,
+            Err(error) => {
+                tracing::warn!(%error, "settings not saved");
+                Settings::load(&self.data_dir)
+            }
+        }
     }
 
     /// Built-in recipes plus the ones imported this session.
@@ -150,7 +177,8 @@ pub struct PracticeTenant {
     pub endpoints: Endpoints,
     pub tenant_id: String,
     pub client_id: String,
-    pub admin_upn: String,
+    /// The practice tenant's domain (`contosopractice.onmicrosoft.com`).
+    pub domain: String,
 }
 
 fn practice_error(message: String) -> UiError {

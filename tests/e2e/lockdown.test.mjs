@@ -138,7 +138,7 @@ test("the clipboard cannot be read without a user action", async () => {
   await stillAppGrant("clipboard read");
 });
 
-test("external links open in the system browser only for Microsoft's sign-in pages", async () => {
+test("external links open in the system browser only for Microsoft's sign-in and admin portal pages", async () => {
   const open = (url) =>
     app.browser.execute(async (u) => {
       try {
@@ -149,12 +149,28 @@ test("external links open in the system browser only for Microsoft's sign-in pag
       }
     }, url);
   const good = "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?client_id=x";
+  const portal =
+    "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Overview/appId/00000000-0000-0000-0000-000000000001";
   assert.equal(await open(good), "opened");
-  for (const bad of [`${base}/phish`, "file:///etc/passwd", "https://login.microsoftonline.com.evil.example/"]) {
+  assert.equal(await open(portal), "opened", "Show in the Entra admin center");
+  for (const bad of [
+    `${base}/phish`,
+    "file:///etc/passwd",
+    "https://login.microsoftonline.com.evil.example/",
+    "https://entra.microsoft.com.evil.example/",
+    "https://portal.azure.us/",
+  ]) {
     const outcome = await open(bad);
-    assert.match(outcome, /^refused: .*only Microsoft's sign-in pages/, `${bad}: ${outcome}`);
+    assert.match(outcome, /^refused: .*only Microsoft's sign-in and admin portal pages/, `${bad}: ${outcome}`);
   }
-  await app.browser.waitUntil(() => existsSync(opened), { timeout: 5000 });
-  assert.deepEqual(readFileSync(opened, "utf8").trim().split("\n"), [good], "only the sign-in page reached the browser");
+  await app.browser.waitUntil(
+    () => existsSync(opened) && readFileSync(opened, "utf8").trim().split("\n").length >= 2,
+    { timeout: 5000 },
+  );
+  assert.deepEqual(
+    readFileSync(opened, "utf8").trim().split("\n"),
+    [good, portal],
+    "only the sign-in page and the portal blade reached the browser",
+  );
   await stillAppGrant("external links");
 });

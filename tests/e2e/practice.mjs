@@ -1,6 +1,6 @@
 // What several end-to-end tests ask of the practice tenant and the OS keyring: does a client
-// secret get a token (client credentials against the practice tenant), and does the keyring
-// hold a secret (`secret-tool`, inside the throw-away keyring scripts/with-keyring.sh makes).
+// secret get a token (client credentials against the practice tenant), does the keyring hold a
+// secret (`secret-tool`, inside the throw-away keyring scripts/with-keyring.sh makes).
 
 import { execFileSync } from "node:child_process";
 
@@ -32,5 +32,18 @@ export function keyringHas(secret) {
     return out.includes(secret);
   } catch {
     return false;
+  }
+}
+
+/** Every secret value AppGrant keeps in the OS keyring (to prove one never reached the screen). */
+export function keyringSecretValues() {
+  try {
+    const out = execFileSync("secret-tool", ["search", "--all", "--unlock", "service", "AppGrant"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return [...out.matchAll(/^secret = (.+)$/gm)].map((m) => m[1].trim()).filter((v) => v.length >= 16);
+  } catch {
+    return [];
   }
 }

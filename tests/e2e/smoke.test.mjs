@@ -48,7 +48,11 @@ test("searching and choosing work from the keyboard", async () => {
   assert.deepEqual(vendors, ["Totalview"], "only Totalview touches calendars");
   const choose = await browser.$("button=Choose Totalview");
   await choose.click();
+  // Totalview asks for nothing more: Sign in follows; Back returns with it chosen.
+  await (await browser.$("h2*=Sign in to")).waitForDisplayed({ timeout: 20_000 });
+  await (await browser.$("button=Back")).click();
   const chosen = await browser.$("button=Totalview chosen");
+  await chosen.waitForDisplayed({ timeout: 20_000 });
   assert.equal(await chosen.getAttribute("aria-pressed"), "true");
   await app.screenshot("02-vendor-chosen");
 });

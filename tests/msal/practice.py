@@ -112,6 +112,8 @@ class Tenant:
         )
 
     def confidential_app(self, client_id, secret, tenant=None):
+        """`secret`: a client secret string, or MSAL's certificate dict
+        (`{"private_key": PEM, "public_certificate": PEM}` or `{"private_key", "thumbprint"}`)."""
         return msal.ConfidentialClientApplication(
             client_id,
             client_credential=secret,
@@ -192,6 +194,13 @@ class Tenant:
         )
         return app, sp, secret["secretText"]
 
+    def upload_certificate(self, admin_token, app_object_id, cert_der):
+        """Gives the app a certificate the documented way for the first one: PATCH
+        `keyCredentials` with the base64 DER of the public certificate."""
+        key = base64.b64encode(cert_der).decode()
+        body = {"keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "key": key}]}
+        self.graph(admin_token, "PATCH", f"/applications/{app_object_id}", body, expect=204)
+
     def grant_app_roles(self, admin_token, sp_id, roles):
         """Grants Microsoft Graph application permissions (by value) to a service principal."""
         _, graph_sp = self.graph(
@@ -210,6 +219,40 @@ class Tenant:
                 body,
                 expect=201,
             )
+
+
+def self_signed_certificate(common_name, days=365):
+    """An RSA-2048 key and a self-signed certificate, made on the client side as a vendor
+    would (`cryptography`, which MSAL itself depends on). Returns (key PEM, cert PEM, cert DER,
+    SHA-1 thumbprint in hex)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return key_pem, cert_pem, der, cert.fingerprint(hashes.SHA1()).hex()
 
 
 class _Forms(HTMLParser):

@@ -13,7 +13,14 @@ import unittest
 import uuid
 import warnings
 
-from practice import GRAPH_DEFAULT, REDIRECT_URI, Browser, Tenant, jwt_claims
+from practice import (
+    GRAPH_DEFAULT,
+    REDIRECT_URI,
+    Browser,
+    Tenant,
+    jwt_claims,
+    self_signed_certificate,
+)
 
 tenant = None
 
@@ -272,6 +279,54 @@ class ClientCredentials(unittest.TestCase):
         self.assertIn(7000215, result.get("error_codes", []), shown(result))
 
 
+class CertificateCredentials(unittest.TestCase):
+    """A daemon that proves itself with a certificate: the admin uploads the public part with
+    Graph (PATCH keyCredentials); MSAL signs the client assertion with the private key."""
+
+    ROLES = ("User.Read.All",)
+
+    @classmethod
+    def setUpClass(cls):
+        admin = tenant.admin_token()
+        app, sp, _ = tenant.register_app(
+            admin, {"displayName": f"MSAL certificate test {uuid.uuid4().hex[:8]}"}
+        )
+        cls.app_id = app["appId"]
+        cls.key_pem, cls.cert_pem, der, cls.sha1 = self_signed_certificate("MSAL daemon")
+        tenant.upload_certificate(admin, app["id"], der)
+        tenant.grant_app_roles(admin, sp["id"], cls.ROLES)
+
+    def assert_certificate_token(self, credential):
+        cca = tenant.confidential_app(self.app_id, credential)
+        token = assert_token(self, cca.acquire_token_for_client(scopes=[GRAPH_DEFAULT]))
+        claims = jwt_claims(token)
+        self.assertEqual(claims["appid"], self.app_id)
+        self.assertEqual(claims["appidacr"], "2", "a certificate sign-in is appidacr 2")
+        self.assertEqual(set(claims.get("roles", [])), set(self.ROLES))
+        _, users = tenant.graph(token, "GET", "/users?$top=1", expect=200)
+        self.assertEqual(len(users["value"]), 1)
+
+    def test_sha256_thumbprint_from_the_public_certificate(self):
+        # MSAL computes the SHA-256 thumbprint: PS256 with x5t#S256 (and x5c).
+        self.assert_certificate_token(
+            {"private_key": self.key_pem, "public_certificate": self.cert_pem}
+        )
+
+    def test_sha1_thumbprint_given_by_hand(self):
+        # The older form: RS256 with x5t (SHA-1), as the portal's thumbprint column shows it.
+        self.assert_certificate_token({"private_key": self.key_pem, "thumbprint": self.sha1})
+
+    def test_a_certificate_the_app_does_not_have_is_refused_with_microsofts_error(self):
+        other_key, other_cert, _, _ = self_signed_certificate("Not uploaded")
+        cca = tenant.confidential_app(
+            self.app_id, {"private_key": other_key, "public_certificate": other_cert}
+        )
+        result = cca.acquire_token_for_client(scopes=[GRAPH_DEFAULT])
+        self.assertFalse("access_token" in result, f"a token was issued: {shown(result)}")
+        self.assertEqual(result.get("error"), "invalid_client", shown(result))
+        self.assertIn(700027, result.get("error_codes", []), shown(result))
+
+
 class WebAppAuthCode(unittest.TestCase):
     """A web app (`ConfidentialClientApplication` with a secret) signing a user in: the user
     consents for themself on the consent page; MSAL caches and refreshes the token."""
@@ -318,6 +373,28 @@ class WebAppAuthCode(unittest.TestCase):
         )
         self.assertEqual(refreshed.get("token_source"), "identity_provider", shown(refreshed))
         self.assertEqual(tenant.token_requests(), before + 1)
+
+    def test_a_web_app_redeems_the_code_with_a_certificate(self):
+        # Through `organizations`: MSAL's assertion names that token endpoint as its audience.
+        admin = tenant.admin_token()
+        app, _, _ = tenant.register_app(
+            admin,
+            {
+                "displayName": f"MSAL web app certificate test {uuid.uuid4().hex[:8]}",
+                "web": {"redirectUris": [REDIRECT_URI]},
+            },
+        )
+        key_pem, cert_pem, der, _ = self_signed_certificate("MSAL web app")
+        tenant.upload_certificate(admin, app["id"], der)
+        cca = tenant.confidential_app(
+            app["appId"],
+            {"private_key": key_pem, "public_certificate": cert_pem},
+            tenant="organizations",
+        )
+        _, _, result = tenant.auth_code_sign_in(cca, ["User.Read"], tenant.admin_upn)
+        token = assert_token(self, result)
+        _, me = tenant.graph(token, "GET", "/me", expect=200)
+        self.assertEqual(me["userPrincipalName"], tenant.admin_upn)
 
 
 if __name__ == "__main__":

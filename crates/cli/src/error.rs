@@ -201,6 +201,11 @@ impl From<FlowError> for CliError {
                 p.to_string(),
                 Some("Choose --lifetime-months within the range."),
             ),
+            FlowError::Plan(PlanError::Credential { app, message, hint }) => Self::new(
+                Code::InvalidInput,
+                format!("{app}: {message}"),
+                Some(&hint),
+            ),
             FlowError::Plan(p) => Self::new(
                 Code::Tenant,
                 p.to_string(),
@@ -224,6 +229,26 @@ impl From<FlowError> for CliError {
             | FlowError::SignInNotLimitable(_)
             | FlowError::NoSignInPeopleChosen => CliError::internal(e),
         }
+    }
+}
+
+impl From<appgrant_core::certificate::CertificateError> for CliError {
+    fn from(e: appgrant_core::certificate::CertificateError) -> Self {
+        Self::new(Code::Export, e.to_string(), Some(e.hint()))
+    }
+}
+
+impl From<appgrant_core::export::certificate::CertificateExportError> for CliError {
+    fn from(e: appgrant_core::export::certificate::CertificateExportError) -> Self {
+        use appgrant_core::export::certificate::CertificateExportError as E;
+        let code = match e {
+            E::Vault(v) => return v.into(),
+            E::NoCertificate => Code::NotFound,
+            E::Several(_) => Code::InvalidInput,
+            E::KeyMissing => Code::Storage,
+            E::VendorHoldsKey | E::Certificate(_) => Code::Export,
+        };
+        Self::new(code, e.to_string(), Some(&e.hint()))
     }
 }
 

@@ -89,8 +89,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         recipe: Option<std::path::PathBuf>,
     },
+    /// Write a connection's change record (what AppGrant created or changed, with ids; no
+    /// secret) as Markdown or a printable HTML page.
+    Record(commands::record::RecordArgs),
     /// Sign in, review the plan, apply it, verify and save the connection.
     Connect(commands::connect::ConnectArgs),
+    /// Export a generated certificate of a connection: a password-protected PFX (the password
+    /// is printed once) or PEM files (certificate + private key).
+    ExportCert(commands::certificate::ExportCertArgs),
     /// Delete a connection's apps from its tenant, its secrets and AppGrant's record of it.
     Remove {
         /// The connection id (see `connections`).
@@ -197,7 +203,9 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Command::Record(args) => commands::record::run(&out, args).await,
         Command::Connect(args) => commands::connect::run(&out, args).await,
+        Command::ExportCert(args) => commands::certificate::export(&out, args).await,
         Command::Forget(args) => commands::forget::run(&out, args).await,
         Command::Remove {
             id,

@@ -773,3 +773,60 @@ fn report_expiring_writes_valid_csv_with_one_row_per_credential() {
         .iter()
         .any(|r| r["appName"] == "Old Intranet"));
 }
+
+#[test]
+fn record_writes_the_change_record_of_a_practice_connection() {
+    let data = TempDir::new();
+    let result = connect_practice(&data.0, false, "tonicdm");
+    let id = result["connection"]["id"].as_str().unwrap().to_string();
+    let app = &result["connection"]["apps"][0];
+
+    // Markdown to standard output, with the objects' ids in portal words.
+    let o = run(&data.0, false, &["record", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = stdout(&o);
+    assert!(md.starts_with("# Change record: TonicDM in "), "{md}");
+    for field in ["app_id", "object_id", "service_principal_id"] {
+        let value = app[field].as_str().unwrap();
+        assert!(
+            md.contains(value),
+            "{field} {value} is in the record:\n{md}"
+        );
+    }
+    assert!(md.contains(app["secret"]["key_id"].as_str().unwrap()));
+    assert!(md.contains("Entra ID → App registrations → TonicDM Office 365 Token"));
+    assert!(md.contains("Signed in as | Avery Admin"), "{md}");
+
+    // HTML into a folder, under the record's own name; --json says where.
+    let o = run(
+        &data.0,
+        false,
+        &[
+            "record",
+            &id,
+            "--format",
+            "html",
+            "--out",
+            data.0.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let path = json_out(&o)["path"].as_str().unwrap().to_string();
+    assert!(path.ends_with(".html") && path.contains("appgrant-change-record-tonicdm-"));
+    let html = std::fs::read_to_string(&path).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains(app["app_id"].as_str().unwrap()));
+    assert!(!html.contains("<script"), "no scripts in the page");
+
+    // Bad input: a clear error and exit status.
+    let o = run(&data.0, false, &["record", "no-such-id", "--json"]);
+    assert_eq!(o.status.code(), Some(4));
+    assert_eq!(json_err(&o)["code"], "not_found");
+    let o = run(&data.0, false, &["record", &id, "--format", "pdf"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "an unknown format is a usage error"
+    );
+}

@@ -12,6 +12,8 @@
 //! `artifacts/bench/kill-test.txt` (the short run writes `kill-test-short.txt`).
 //! `APPGRANT_KILL_SEED` repeats a run's delays.
 
+mod common;
+
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use appgrant_sim::model::Secret;
 use appgrant_sim::{Knobs, Sim, SimConfig};
+use common::cli;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_appgrant-cli");
@@ -122,21 +125,6 @@ impl Tenant {
 /// Arguments of a command that finds the tenant from the saved connection.
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
-}
-
-fn cli(data: &Path, keyring: bool) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("APPGRANT_DATA_DIR", data)
-        .env_remove("APPGRANT_BROWSER")
-        .env_remove("APPGRANT_CLIENT_ID")
-        .env_remove("APPGRANT_LOG")
-        .stdin(Stdio::null());
-    if keyring {
-        cmd.env_remove("APPGRANT_SECRET_STORE");
-    } else {
-        cmd.env("APPGRANT_SECRET_STORE", "memory");
-    }
-    cmd
 }
 
 /// How one CLI process ended.

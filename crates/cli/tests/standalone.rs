@@ -8,14 +8,12 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::Arc;
 
 use appgrant_sim::{Sim, SimConfig};
-use common::TempDir;
+use common::{cli, TempDir};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_appgrant-cli");
 
 /// A standalone practice tenant: its base URL and the CA file clients must trust.
 struct Standalone {
@@ -65,21 +63,6 @@ impl Standalone {
         let tenant = self.sim.state().tenant();
         (tenant.apps.len(), tenant.sps.len())
     }
-}
-
-fn cli(data: &Path, keyring: bool) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("APPGRANT_DATA_DIR", data)
-        .env_remove("APPGRANT_BROWSER")
-        .env_remove("APPGRANT_CLIENT_ID")
-        .env_remove("APPGRANT_LOG")
-        .stdin(Stdio::null());
-    if keyring {
-        cmd.env_remove("APPGRANT_SECRET_STORE");
-    } else {
-        cmd.env("APPGRANT_SECRET_STORE", "memory");
-    }
-    cmd
 }
 
 /// Runs a command that signs in with a device code, approving the code (as the tenant's

@@ -53,6 +53,7 @@ pub fn connection_from(
                     expires_at: s.expires_at,
                 }),
                 rotation: None,
+                certificate: a.certificate.clone(),
             })
             .collect(),
         inputs: plan

@@ -19,15 +19,15 @@ use crate::identity::{
 };
 use crate::plan::{plan, Choices, Plan, PlanError};
 use crate::recipe::Recipe;
+use crate::record::{read_grants, GrantRecord, LimitProof, SignedInAdmin, VerifyRecord};
 use crate::scope::signin::{self, SignInLimit};
 use crate::scope::verify::{verify_scope, ScopeReport, ScopeVerifyContext, MICROSOFT_PROPAGATION};
 use crate::scope::{
     apply_scope, change_recipients, plan_scope, remove_scope, resolve, search_recipients,
     ExchangeHandoff, Recipient, ScopeChoices, ScopeError, ScopeStatus, ScopeStep,
 };
-use crate::secret::Secret;
 use crate::vault::{Connection, Vault, VaultError};
-use crate::verify::{verify, VerifyContext, VerifyReport};
+use crate::verify::{verify_with, VerifyContext, VerifyReport};
 
 /// Which tenant the journey works on, and in which cloud.
 #[derive(Debug, Clone)]
@@ -128,6 +128,8 @@ pub struct Flow {
     auth: Option<Arc<Authenticator>>,
     device: Option<DeviceCodePrompt>,
     current: Option<Current>,
+    /// The account Microsoft's sign-in page suggests (the practice scenario's account).
+    login_hint: Option<String>,
 }
 
 impl Flow {
@@ -142,6 +144,7 @@ impl Flow {
             auth: None,
             device: None,
             current: None,
+            login_hint: None,
         }
     }
 
@@ -178,6 +181,7 @@ impl Flow {
         let mut config = SignInConfig::new(endpoints.clone());
         config.tenant = choice.tenant.clone();
         config.client_id = client_id;
+        config.login_hint = self.login_hint.clone();
         self.auth = Some(Arc::new(Authenticator::new(
             config,
             Arc::clone(&self.secrets),
@@ -187,6 +191,16 @@ impl Flow {
         self.device = None;
         self.current = None;
         Ok(())
+    }
+
+    /// Suggests `hint` as the account on the sign-in page from now on. With a tenant chosen,
+    /// this signs out (the next sign-in is a new one) and forgets the plan.
+    pub fn set_login_hint(&mut self, hint: Option<String>) -> Result<(), FlowError> {
+        self.login_hint = hint;
+        match self.tenant.clone() {
+            Some(choice) => self.use_tenant(choice),
+            None => Ok(()),
+        }
     }
 
     fn auth(&self) -> Result<Arc<Authenticator>, FlowError> {
@@ -236,6 +250,16 @@ impl Flow {
     }
 
     /// A Graph client with the write scopes the wizard applies with.
+    /// The tenant's longest certificate lifetime in days, when signed in and a policy sets
+    /// one (for checking a vendor's certificate before Review).
+    pub async fn certificate_lifetime_limit(&self) -> Option<u32> {
+        let graph = self.graph().ok()?;
+        crate::plan::SecretPolicy::read(&graph)
+            .await
+            .ok()?
+            .max_certificate_days
+    }
+
     fn graph(&self) -> Result<GraphClient, FlowError> {
         self.graph_with(Access::Apply)
     }
@@ -311,19 +335,13 @@ impl Flow {
             .unwrap_or_default()
     }
 
-    /// The app secrets from the keyring, by app key.
-    async fn app_secrets(&self, outcome: &ApplyOutcome) -> Vec<(String, Secret<String>)> {
-        let mut secrets: Vec<(String, Secret<String>)> = Vec::new();
-        for app in &outcome.apps {
-            let Some(info) = &app.secret else { continue };
-            let store = Arc::clone(&self.secrets);
-            let account = info.keyring_account.clone();
-            if let Ok(Ok(Some(s))) = tokio::task::spawn_blocking(move || store.load(&account)).await
-            {
-                secrets.push((app.key.clone(), s));
-            }
-        }
-        secrets
+    /// Each app's secret or generated certificate key from the keyring, by app key.
+    async fn app_credentials(
+        &self,
+        tenant_id: &str,
+        outcome: &ApplyOutcome,
+    ) -> Vec<(String, crate::verify::ClientCredential)> {
+        crate::verify::load_credentials(Arc::clone(&self.secrets), tenant_id, outcome).await
     }
 
     /// After Apply: limits the recipe's mailbox permissions to the chosen people with
@@ -535,7 +553,7 @@ impl Flow {
         let endpoints = self.endpoints()?.clone();
         let session = self.session().await.ok_or(FlowError::NotSignedIn)?;
         let admin = self.limit_graph()?;
-        let secrets = self.app_secrets(outcome).await;
+        let secrets = self.app_credentials(&session.tenant_id, outcome).await;
         let ctx = ScopeVerifyContext {
             endpoints: &endpoints,
             tenant_id: &session.tenant_id,
@@ -637,7 +655,7 @@ impl Flow {
             .outcome
             .clone()
             .ok_or(FlowError::NotApplied)?;
-        let secrets = self.app_secrets(&outcome).await;
+        let credentials = self.app_credentials(&session.tenant_id, &outcome).await;
         let http = self.http_client()?;
         let current = self.current.as_mut().ok_or(FlowError::NoPlan)?;
         let ctx = VerifyContext {
@@ -649,9 +667,37 @@ impl Flow {
             probe_user: Some(session.user_id.clone()),
             on_wait: None,
         };
-        let report = verify(&ctx, &current.recipe, &current.plan, &outcome, &secrets).await;
+        let report =
+            verify_with(&ctx, &current.recipe, &current.plan, &outcome, &credentials).await;
         current.report = Some(report.clone());
         Ok(report)
+    }
+
+    /// The Graph permission grants the tenant holds for the applied apps, with their ids, for
+    /// the change record. Reading them must not stop the connection from being saved: on a
+    /// failure the record says the grants were not read.
+    async fn tenant_grants(&self, plan: &Plan, outcome: &ApplyOutcome) -> Vec<GrantRecord> {
+        let Ok(graph) = self.graph() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for app in &outcome.apps {
+            match read_grants(
+                &graph,
+                &plan.graph_service_principal_id,
+                &app.key,
+                &app.service_principal_id,
+            )
+            .await
+            {
+                Ok(grants) => out.extend(grants),
+                Err(e) => {
+                    tracing::warn!(app = %app.key, error = %e, "could not read the grants for the change record");
+                    return Vec::new();
+                }
+            }
+        }
+        out
     }
 
     /// Saves the connection (metadata on disk, secrets already in the keyring).
@@ -689,6 +735,21 @@ impl Flow {
             .map(|l| l.reports.iter().map(|r| r.state.clone()).collect())
             .unwrap_or_default();
         connection.sign_in_limits = current.sign_in.clone();
+        connection.created_by = Some(SignedInAdmin {
+            user_principal_name: session.user_principal_name.clone(),
+            display_name: session.display_name.clone(),
+            roles: session.roles.clone(),
+        });
+        connection.last_verify = current.report.as_ref().map(|r| VerifyRecord {
+            at: Utc::now(),
+            checks: r.checks.clone(),
+        });
+        connection.limit_proofs = current
+            .limit
+            .as_ref()
+            .map(|l| l.reports.iter().map(LimitProof::from_report).collect())
+            .unwrap_or_default();
+        connection.grants = self.tenant_grants(&current.plan, outcome).await;
         if let Some(old) = existing {
             connection.id = old.id;
             connection.created_at = old.created_at;
@@ -697,6 +758,12 @@ impl Flow {
             }
             if connection.sign_in_limits.is_empty() {
                 connection.sign_in_limits = old.sign_in_limits;
+            }
+            if connection.limit_proofs.is_empty() && !current.limit_removed {
+                connection.limit_proofs = old.limit_proofs;
+            }
+            if connection.last_verify.is_none() {
+                connection.last_verify = old.last_verify;
             }
         }
         vault.save(&connection)?;

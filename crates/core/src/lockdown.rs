@@ -5,7 +5,8 @@
 //!   navigation (a remote site, a `file://` page, `data:`) is refused by the shell.
 //! - [`may_open_externally`]: links the admin may open in the system browser: only `https`
 //!   pages on the Microsoft sign-in hosts of the chosen cloud (consent URL, device-code
-//!   page), and the practice tenant's own address. Everything else is refused, so a value
+//!   page) or on its admin portal ("Show in the Entra admin center", `portal::portal_host`),
+//!   and the practice tenant's own address. Everything else is refused, so a value
 //!   from a tenant or a recipe can never make AppGrant open an arbitrary site.
 
 use url::Url;
@@ -26,9 +27,9 @@ pub fn is_app_page(url: &Url, dev: bool) -> bool {
 /// The device-code pages Microsoft's answers point to (`verification_uri`), by cloud.
 const DEVICE_LOGIN_HOSTS: &[&str] = &["microsoft.com", "www.microsoft.com", "login.microsoft.com"];
 
-/// Whether the system browser may be asked to open `url`: `https` on the login host of
-/// `cloud` (or Microsoft's device-login host), or anything under the practice tenant's base
-/// address `practice` (`http://127.0.0.1:PORT/` when it runs inside AppGrant).
+/// Whether the system browser may be asked to open `url`: `https` on the login host or the
+/// admin portal of `cloud` (or Microsoft's device-login host), or anything under the practice
+/// tenant's base address `practice` (`http://127.0.0.1:PORT/` when it runs inside AppGrant).
 pub fn may_open_externally(url: &Url, cloud: &Cloud, practice: Option<&Url>) -> bool {
     if let Some(base) = practice {
         if url.origin() == base.origin() {
@@ -46,7 +47,11 @@ pub fn may_open_externally(url: &Url, cloud: &Cloud, practice: Option<&Url>) -> 
         .ok()
         .and_then(|e| e.login.host_str().map(str::to_ascii_lowercase));
     let host = host.to_ascii_lowercase();
+    let portal_host = crate::portal::portal_host(cloud)
+        .and_then(|p| Url::parse(p).ok())
+        .and_then(|p| p.host_str().map(str::to_ascii_lowercase));
     login_host.as_deref() == Some(host.as_str())
+        || portal_host.as_deref() == Some(host.as_str())
         || (!matches!(cloud, Cloud::Custom { .. }) && DEVICE_LOGIN_HOSTS.contains(&host.as_str()))
 }
 
@@ -109,6 +114,34 @@ mod tests {
                 "{bad}"
             );
         }
+        // The cloud's admin portal opens ("Show in the Entra admin center"); another cloud's
+        // portal does not, nor a look-alike host.
+        let blade = "#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Overview/appId/00000000-0000-0000-0000-000000000001";
+        assert!(may_open_externally(
+            &url(&format!("https://entra.microsoft.com/{blade}")),
+            &global,
+            None
+        ));
+        assert!(may_open_externally(
+            &url(&format!("https://portal.azure.us/{blade}")),
+            &Cloud::UsGovDod,
+            None
+        ));
+        assert!(!may_open_externally(
+            &url(&format!("https://portal.azure.us/{blade}")),
+            &global,
+            None
+        ));
+        assert!(!may_open_externally(
+            &url("https://entra.microsoft.com.evil.example/"),
+            &global,
+            None
+        ));
+        assert!(!may_open_externally(
+            &url("http://entra.microsoft.com/"),
+            &global,
+            None
+        ));
         // Another cloud's sign-in host is not this cloud's.
         assert!(!may_open_externally(
             &url("https://login.microsoftonline.com/x"),

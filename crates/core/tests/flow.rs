@@ -133,3 +133,61 @@ fn a_cloud_without_a_microsoft_sign_in_app_or_with_a_bad_ca_file_is_refused_up_f
         "a refused choice leaves the previous one in place"
     );
 }
+
+/// A practice scenario's account is suggested on Microsoft's sign-in page: the page the
+/// browser opens arrives with that account filled in, so the admin only presses Sign in.
+#[tokio::test]
+async fn the_login_hint_fills_in_the_account_on_the_sign_in_page() {
+    struct Capture(std::sync::Mutex<Option<url::Url>>);
+    impl appgrant_core::identity::BrowserOpener for Capture {
+        fn open(&self, url: &url::Url) -> Result<(), String> {
+            *self.0.lock().unwrap() = Some(url.clone());
+            Ok(())
+        }
+    }
+    let sim = sim_with(Knobs::default()).await;
+    let dir = std::env::temp_dir().join(format!("appgrant-flow-{}", uuid::Uuid::new_v4()));
+    let mut flow = Flow::new(dir, Arc::new(MemoryStore::new()));
+    flow.use_tenant(TenantChoice {
+        cloud: common::cloud(&sim),
+        tenant: sim.tenant_id(),
+        practice: true,
+        client_id: Some(sim.public_client_id().to_string()),
+    })
+    .unwrap();
+    let upn = format!("casey.cloudapps@{}", sim.tenant_domain());
+    flow.set_login_hint(Some(upn.clone())).unwrap();
+
+    let capture = Arc::new(Capture(std::sync::Mutex::new(None)));
+    let cancel = CancellationToken::new();
+    let (auth, browser, stop) = (
+        flow.authenticator().unwrap(),
+        Arc::clone(&capture),
+        cancel.clone(),
+    );
+    let signing_in =
+        tokio::spawn(async move { Flow::sign_in_browser(auth, browser.as_ref(), &stop).await });
+    let url = loop {
+        if let Some(url) = capture.0.lock().unwrap().clone() {
+            break url;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    cancel.cancel();
+    let _ = signing_in.await;
+    let hint = url
+        .query_pairs()
+        .find(|(k, _)| k == "login_hint")
+        .map(|(_, v)| v.to_string());
+    assert_eq!(hint.as_deref(), Some(upn.as_str()));
+    let page = reqwest::get(url.as_str())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("name=\"username\" list=\"users\" value=\"{upn}\"")),
+        "the practice tenant's page fills the account in"
+    );
+}

@@ -76,3 +76,71 @@ fn loopback_requests_never_panic_and_only_a_right_callback_ends_the_flow() {
         }
     });
 }
+
+#[test]
+fn certificate_files_never_panic_and_a_private_key_never_passes() {
+    replay(
+        "certificate_file",
+        3000,
+        appgrant_core::certificate::import::fuzz_surface,
+    );
+    // Random bytes, of every length up to a few kilobytes.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for len in (0..4096).step_by(7) {
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        if std::panic::catch_unwind(|| appgrant_core::certificate::import::fuzz_surface(&bytes))
+            .is_err()
+        {
+            panic!("certificate import panicked on {len} random bytes");
+        }
+    }
+}
+
+#[test]
+fn the_certificate_corpus_is_read_as_an_admin_would_expect() {
+    use appgrant_core::certificate::{import::inspect, CertificateError};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/certificate_file");
+    let read = |name: &str| inspect(name, &std::fs::read(dir.join(name)).unwrap());
+    for good in ["cert.pem", "cert.der", "cert.b64"] {
+        let cert = read(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        assert_eq!(cert.info.key_bits, 2048, "{good}");
+        assert!(cert.info.subject.contains("CN=Fuzz Vendor"), "{good}");
+    }
+    for with_key in [
+        "cert-and-key.pem",
+        "cert-rsakey.pem",
+        "key.der",
+        "both.pfx",
+        "der-then-key.der",
+    ] {
+        let e = read(with_key).unwrap_err();
+        assert!(matches!(e, CertificateError::PrivateKey), "{with_key}: {e}");
+        assert!(
+            e.to_string().contains("never send private keys"),
+            "{with_key}"
+        );
+    }
+    for broken in ["truncated.der", "random.bin"] {
+        assert!(
+            matches!(read(broken), Err(CertificateError::Unreadable { .. })),
+            "{broken}"
+        );
+    }
+    assert_eq!(
+        read("short.pem").unwrap().info.key_bits,
+        1024,
+        "read, then refused by check()"
+    );
+    assert_eq!(
+        read("ec.pem").unwrap().info.key_bits,
+        0,
+        "not RSA: refused by check()"
+    );
+}

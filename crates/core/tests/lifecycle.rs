@@ -76,6 +76,10 @@ impl World {
 
     /// Plans, applies and saves a connection of `recipe_id` (a fresh app each time).
     async fn connect(&self, recipe_id: &str) -> Connection {
+        self.connect_with(recipe_id, &Choices::default()).await
+    }
+
+    async fn connect_with(&self, recipe_id: &str, choices: &Choices) -> Connection {
         let recipe = builtin_by_id(recipe_id).unwrap().unwrap();
         let journal = Mutex::new(Journal::in_memory(&self.session.tenant_id, recipe_id));
         let snapshot = journal.lock().unwrap().clone();
@@ -84,7 +88,7 @@ impl World {
             &endpoints(&self.sim),
             &self.session,
             &recipe,
-            &Choices::default(),
+            choices,
             &snapshot,
         )
         .await
@@ -291,6 +295,14 @@ async fn rotation_overlaps_then_finishes_with_only_the_new_secret() {
         )
         .await
         .expect("rotation reaches the overlap");
+    // During the overlap the tenant holds both secrets; the change record names both.
+    let record = appgrant_core::record::ChangeRecord::build(&w.saved(&c.id), None, Utc::now())
+        .render(appgrant_core::record::RecordFormat::Md);
+    let held = w.in_tenant(&app_id);
+    assert_eq!(held.len(), 2, "old and new secret during the overlap");
+    for key_id in held {
+        assert!(record.contains(&key_id), "the record names secret {key_id}");
+    }
     let steps: Vec<RotationStep> = events
         .lock()
         .unwrap()
@@ -965,4 +977,129 @@ async fn the_new_secret_lives_within_the_tenant_policy() {
         (85..90).contains(&days),
         "capped by the 90-day policy: {days} days"
     );
+}
+
+/// A generated certificate rotates through the same overlap: the new one goes on with addKey
+/// (signed by the old), is stored and proved with a client assertion, both work during the
+/// overlap, and finishing removes the old one with removeKey and from the keyring. A run
+/// killed between addKey and the keyring write leaves nothing behind on the next run.
+#[tokio::test]
+async fn a_generated_certificate_rotates_with_overlap() {
+    use appgrant_core::certificate::key_account;
+    use appgrant_core::plan::CredentialChoice;
+    let w = World::new(Knobs::default()).await;
+    let choices = Choices {
+        credentials: [("main".to_string(), CredentialChoice::GeneratedCertificate)].into(),
+        ..Choices::default()
+    };
+    let c = w.connect_with("tonicdm", &choices).await;
+    let app_id = c.apps[0].app_id.clone();
+    let old = c.apps[0].certificate.clone().expect("a certificate");
+    let thumbprints = || -> Vec<String> {
+        w.sim
+            .app_certificates(&app_id)
+            .unwrap()
+            .iter()
+            .map(|k| k["thumbprint"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Killed right after Microsoft accepted the new certificate, before its key was stored.
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let sink: Sink = Arc::new(move |e| {
+        if matches!(
+            e,
+            LifecycleEvent::Step {
+                step: RotationStep::SecretCreated,
+                ..
+            }
+        ) {
+            stop.cancel();
+        }
+    });
+    let killed = w.start(&c.id, RotateOptions::default(), cancel, sink).await;
+    assert!(
+        matches!(killed, Err(LifecycleError::Cancelled)),
+        "{killed:?}"
+    );
+    assert_eq!(
+        thumbprints().len(),
+        2,
+        "the new certificate reached the app"
+    );
+    let pending = w.saved(&c.id).apps[0].rotation.clone().unwrap();
+    let orphan = pending
+        .pending_thumbprint
+        .clone()
+        .expect("recorded before addKey");
+    assert!(!w
+        .secrets
+        .contains(&key_account(&c.tenant_id, &app_id, &orphan)));
+
+    w.start_now(&c.id).await.expect("the rotation resumes");
+    let saved = w.saved(&c.id);
+    let rotation = saved.apps[0].rotation.clone().unwrap();
+    assert_eq!(rotation.stage, RotationStage::Overlap);
+    let new = saved.apps[0].certificate.clone().unwrap();
+    assert_ne!(new.thumbprint, old.thumbprint);
+    assert_ne!(new.thumbprint, orphan, "the orphan was not kept");
+    let on_app = thumbprints();
+    assert_eq!(
+        on_app.len(),
+        2,
+        "old and new during the overlap, the orphan gone: {on_app:?}"
+    );
+    assert!(on_app.contains(&old.thumbprint) && on_app.contains(&new.thumbprint));
+    assert!(w
+        .secrets
+        .contains(&key_account(&c.tenant_id, &app_id, &new.thumbprint)));
+
+    w.finish_now(&c.id).await.expect("finish");
+    let done = w.saved(&c.id).apps[0].rotation.clone().unwrap();
+    assert_eq!(done.stage, RotationStage::Done);
+    assert_eq!(
+        done.still_works,
+        Some(true),
+        "the new certificate still gets a token"
+    );
+    assert_eq!(
+        thumbprints(),
+        vec![new.thumbprint.clone()],
+        "only the new certificate is left"
+    );
+    assert!(!w
+        .secrets
+        .contains(&key_account(&c.tenant_id, &app_id, &old.thumbprint)));
+    assert!(w
+        .secrets
+        .contains(&key_account(&c.tenant_id, &app_id, &new.thumbprint)));
+
+    // Check now sees the certificate on the app, and notices when someone removes it.
+    let report = w
+        .life
+        .check(&w.signed_in(), &c.id, CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(!report.summary.drift(), "{:#?}", report.summary.findings);
+    w.graph
+        .patch(
+            &format!("applications/{}", c.apps[0].object_id),
+            &serde_json::json!({"keyCredentials": []}),
+            appgrant_core::graph::Expect::Settled,
+        )
+        .await
+        .unwrap();
+    let report = w
+        .life
+        .check(&w.signed_in(), &c.id, CancellationToken::new())
+        .await
+        .unwrap();
+    let missing = report
+        .summary
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::SecretMissingInTenant)
+        .expect("the removed certificate is reported");
+    assert!(missing.text.contains(&new.thumbprint), "{}", missing.text);
 }

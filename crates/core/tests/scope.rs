@@ -268,7 +268,9 @@ impl Applied {
             policy: RetryPolicy::fast(),
             propagation: MICROSOFT_PROPAGATION,
         };
-        verify_scope(&ctx, state, &self.secret(&state.app_key))
+        let credential =
+            appgrant_core::verify::ClientCredential::Secret(self.secret(&state.app_key));
+        verify_scope(&ctx, state, &credential)
             .await
             .expect("verify")
     }

@@ -39,6 +39,10 @@ async fn applied(knobs: Knobs) -> Run {
 }
 
 async fn applied_recipe(knobs: Knobs, recipe_id: &str) -> Run {
+    applied_with(knobs, recipe_id, Choices::default()).await
+}
+
+async fn applied_with(knobs: Knobs, recipe_id: &str, choices: Choices) -> Run {
     let sim = sim_with(knobs).await;
     let dir = std::env::temp_dir().join(format!("appgrant-scope-flow-{}", uuid::Uuid::new_v4()));
     let secrets = MemoryStore::new();
@@ -59,7 +63,7 @@ async fn applied_recipe(knobs: Knobs, recipe_id: &str) -> Run {
     .await
     .expect("signs in");
     let recipe = builtin_by_id(recipe_id).unwrap().unwrap();
-    flow.plan(recipe, Choices::default()).await.expect("plan");
+    flow.plan(recipe, choices).await.expect("plan");
     let outcome = flow
         .apply(|_| {}, CancellationToken::new())
         .await
@@ -477,6 +481,53 @@ async fn check_now_proves_a_pending_mailbox_limit_again() {
         status.has(StatusKind::MailboxLimitVerified),
         "{:#?}",
         status.states
+    );
+    let _ = std::fs::remove_dir_all(&run.dir);
+}
+
+/// The wizard's whole path with a certificate AppGrant generates: verify signs in with a
+/// client assertion, the mailbox limit is proved with the app's certificate, and the saved
+/// connection and its hand-off carry the thumbprint (no secret anywhere).
+#[tokio::test]
+async fn tonicdm_with_a_generated_certificate_is_verified_limited_and_saved() {
+    use appgrant_core::certificate::CertificateOrigin;
+    use appgrant_core::plan::CredentialChoice;
+    let choices = Choices {
+        credentials: [("main".to_string(), CredentialChoice::GeneratedCertificate)].into(),
+        ..Choices::default()
+    };
+    let mut run = applied_with(Knobs::default(), "tonicdm", choices).await;
+    let cert = run.outcome.apps[0]
+        .certificate
+        .clone()
+        .expect("a certificate");
+    assert_eq!(cert.origin, CertificateOrigin::Generated);
+    run.choose_group().await;
+    let limit = run.flow.limit_mailboxes().await.expect("limit");
+    assert!(
+        matches!(limit.reports[0].state.status, ScopeStatus::Verified { .. }),
+        "proved with the certificate: {:#?}",
+        limit.reports[0]
+    );
+    let vault = Vault::open(run.dir.clone(), Arc::new(run.secrets.clone())).unwrap();
+    let connection = run.flow.finish(&vault).await.expect("saved");
+    assert!(connection.apps[0].secret.is_none());
+    assert_eq!(connection.apps[0].certificate.as_ref(), Some(&cert));
+    let recipe = builtin_by_id("tonicdm").unwrap().unwrap();
+    let handoff = appgrant_core::export::Handoff::build(&recipe, &connection, None).unwrap();
+    assert!(handoff
+        .fields
+        .iter()
+        .any(|f| f.value.contains(&cert.thumbprint) && !f.hidden));
+    let key = vault.load_certificate_key(&connection, "main").unwrap();
+    assert!(key.is_some(), "the private key is in the credential store");
+    vault.remove(&connection.id).unwrap();
+    assert!(
+        vault
+            .load_certificate_key(&connection, "main")
+            .unwrap()
+            .is_none(),
+        "forgetting the connection deletes its key"
     );
     let _ = std::fs::remove_dir_all(&run.dir);
 }

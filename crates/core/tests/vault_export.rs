@@ -99,6 +99,7 @@ fn connection_for(recipe: &Recipe, expires: DateTime<Utc>) -> Connection {
                 expires_at: expires,
             }),
             rotation: None,
+            certificate: None,
         })
         .collect();
     Connection {
@@ -116,7 +117,7 @@ fn connection_for(recipe: &Recipe, expires: DateTime<Utc>) -> Connection {
         mailbox_limits: Vec::new(),
         sign_in_limits: Vec::new(),
         last_check: None,
-        extra: BTreeMap::new(),
+        ..Connection::default()
     }
 }
 
@@ -863,4 +864,55 @@ fn json_round_trips_and_has_the_documented_shape() {
     assert_eq!(json["fields"][1]["hidden"], true);
     assert_eq!(json["fields"][1]["value"], HIDDEN_SECRET);
     assert_eq!(json["secrets"][0]["expires_on"], "2027-11-25");
+}
+
+/// A connection whose apps use certificates: the hand-off shows the thumbprint where the
+/// secret was (not a secret, never hidden), says what to send, and every format renders.
+#[test]
+fn certificate_connections_hand_off_thumbprints_not_secrets() {
+    use appgrant_core::certificate::{CertificateMeta, CertificateOrigin};
+    for (origin, says) in [
+        (CertificateOrigin::Vendor, "nothing secret to hand off"),
+        (
+            CertificateOrigin::Generated,
+            "export the certificate as a PFX",
+        ),
+    ] {
+        let recipe = recipe("tonicdm");
+        let mut connection = connection_for(&recipe, at(2027, 6, 1));
+        for app in &mut connection.apps {
+            app.secret = None;
+            app.certificate = Some(CertificateMeta {
+                key_id: "key-1".into(),
+                thumbprint: "0123456789ABCDEF0123456789ABCDEF01234567".into(),
+                thumbprint_sha256: "AA".into(),
+                subject: "CN=TonicDM".into(),
+                not_before: now(),
+                not_after: at(2027, 6, 1),
+                origin,
+                certificate_base64: String::new(),
+            });
+        }
+        let handoff = Handoff::build(&recipe, &connection, None).expect("builds without secrets");
+        let with_thumbprint: Vec<_> = handoff
+            .fields
+            .iter()
+            .filter(|f| f.value.contains("0123456789ABCDEF0123456789ABCDEF01234567"))
+            .collect();
+        assert!(
+            !with_thumbprint.is_empty(),
+            "{origin:?}: {:#?}",
+            handoff.fields
+        );
+        assert!(with_thumbprint.iter().all(|f| !f.secret && !f.hidden));
+        assert!(
+            handoff.next_steps[0].contains(says),
+            "{:?}",
+            handoff.next_steps
+        );
+        assert_eq!(connection.next_expiry(), Some(at(2027, 6, 1)));
+        for (format, text) in every_output(&handoff) {
+            assert!(!text.is_empty(), "{format:?}");
+        }
+    }
 }

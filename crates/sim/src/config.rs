@@ -56,6 +56,9 @@ pub struct Knobs {
     pub latency_ms: u64,
     /// Tenant app management policy: maximum secret lifetime in days (None = no policy).
     pub secret_max_lifetime_days: Option<u32>,
+    /// Tenant app management policy: maximum certificate (keyCredential) lifetime in days,
+    /// published as an `asymmetricKeyLifetime` restriction (None = no policy).
+    pub cert_max_lifetime_days: Option<u32>,
     /// Conditional Access blocks the device code flow (token polling answers AADSTS53003).
     pub block_device_code: bool,
     /// Tenant setting "Users can register applications" (Microsoft's default: yes).
@@ -87,6 +90,7 @@ impl Default for Knobs {
             faults: Faults::default(),
             latency_ms: 0,
             secret_max_lifetime_days: None,
+            cert_max_lifetime_days: None,
             block_device_code: false,
             users_can_register_apps: true,
             exchange_propagation_ms: 0,

@@ -1,7 +1,8 @@
 //! The `/_sim/` control and observation API: knobs (GET/PUT), reset, counters, the redacted
 //! request log, seeded users, device code approval, one-shot failures, refresh token
 //! revocation, and what an admin might do behind AppGrant's back (list an app's secrets,
-//! make one expire early, delete an app with its enterprise app). Not part of Microsoft's
+//! make one expire early, list its certificates or move one's expiry, delete an app with its
+//! enterprise app, put back the apps made by hand from the vendors' guides). Not part of Microsoft's
 //! surface; never throttled or delayed.
 
 use crate::config::Knobs;
@@ -39,9 +40,16 @@ pub fn routes() -> Router<SimState> {
         .route("/_sim/devicecode/approve", post(approve))
         .route("/_sim/fail-next", post(fail_next))
         .route("/_sim/revoke-refresh-tokens", post(revoke))
+        .route("/_sim/hand-made-apps", post(hand_made_apps))
         .route("/_sim/apps/{app_id}", delete(remove_app))
         .route("/_sim/apps/{app_id}/secrets", get(list_secrets))
+        .route("/_sim/apps/{app_id}/objects", get(list_objects))
         .route("/_sim/apps/{app_id}/secrets/{key_id}/expire", post(expire))
+        .route("/_sim/apps/{app_id}/certificates", get(list_certificates))
+        .route(
+            "/_sim/apps/{app_id}/certificates/{key_id}/expire",
+            post(expire_certificate),
+        )
 }
 
 /// Tenant and endpoint facts for a client's configuration.
@@ -168,6 +176,61 @@ pub fn app_secrets(state: &SimState, app_id: &str) -> Result<Vec<serde_json::Val
         .collect())
 }
 
+/// Every object the tenant holds for one app, with its id, as an admin would find them in the
+/// portal and Exchange: the app registration, its secrets, its enterprise app, the app role
+/// assignments it holds (application permissions) and the ones made to it (users and groups
+/// who may sign in), its delegated grants, and its Exchange role assignments with their
+/// management scopes.
+pub fn app_objects(state: &SimState, app_id: &str) -> Result<serde_json::Value, String> {
+    let t = state.tenant();
+    let app = t
+        .apps
+        .iter()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("no application with appId {app_id}"))?;
+    let sp = t.sps.iter().find(|s| s.app_id.eq_ignore_ascii_case(app_id));
+    let sp_id = sp.map(|s| s.id.clone()).unwrap_or_default();
+    // Distinct ids, in the order met (two role assignments can share one scope).
+    let ids = |it: &mut dyn Iterator<Item = String>| {
+        let mut out: Vec<String> = Vec::new();
+        for id in it {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    };
+    let exchange: Vec<_> = t
+        .ex_assignments
+        .iter()
+        .filter(|a| {
+            a.deleted.is_none()
+                && (a.sp_id.eq_ignore_ascii_case(&sp_id) || a.sp_id.eq_ignore_ascii_case(app_id))
+        })
+        .collect();
+    Ok(json!({
+        "objectId": app.id,
+        "appId": app.app_id,
+        "secretKeyIds": ids(&mut app.secrets.iter().map(|s| s.key_id.clone())),
+        "servicePrincipalId": sp.map(|s| s.id.clone()),
+        "appRoleAssignmentIds": ids(&mut t.assignments.iter().filter(|a| !sp_id.is_empty() && a.principal_id == sp_id).map(|a| a.id.clone())),
+        "assignedToIds": ids(&mut t.assignments.iter().filter(|a| !sp_id.is_empty() && a.resource_id == sp_id).map(|a| a.id.clone())),
+        "oauth2PermissionGrantIds": ids(&mut t.grants.iter().filter(|g| !sp_id.is_empty() && g.client_id == sp_id).map(|g| g.id.clone())),
+        "exchangeRoleAssignmentIds": ids(&mut exchange.iter().map(|a| a.id.clone())),
+        "exchangeScopeIds": ids(&mut exchange.iter().filter_map(|a| match &a.target {
+            crate::model::ExchangeTarget::AppScope(scope) => Some(scope.clone()),
+            _ => None,
+        })),
+    }))
+}
+
+async fn list_objects(State(s): State<SimState>, Path(app_id): Path<String>) -> Response {
+    match app_objects(&s, &app_id) {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => not_found(e),
+    }
+}
+
 /// Sets a secret's `endDateTime` (in the past: it has expired, and the token endpoint
 /// answers AADSTS7000222). A start after the new end moves back a day before it.
 pub fn set_secret_end(
@@ -192,6 +255,80 @@ pub fn set_secret_end(
         secret.start = end - Duration::days(1);
     }
     Ok(())
+}
+
+/// An app's certificates as the portal lists them (`keyCredentials` of type
+/// AsymmetricX509Cert): `keyId`, `displayName`, `thumbprint` (SHA-1 hex of the uploaded
+/// certificate; `customKeyIdentifier` for seeded ones without a key), `thumbprintSha256`,
+/// `startDateTime`, `endDateTime`, `hasKey`.
+pub fn app_certificates(state: &SimState, app_id: &str) -> Result<Vec<serde_json::Value>, String> {
+    let t = state.tenant();
+    let app = find_app(&t, app_id)?;
+    let uploaded = app.uploaded_keys();
+    Ok(app.body["keyCredentials"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|k| k["type"] == "AsymmetricX509Cert")
+        .map(|k| {
+            let cert = uploaded.iter().find(|u| k["keyId"] == u.key_id.as_str());
+            json!({
+                "keyId": k["keyId"],
+                "displayName": k["displayName"],
+                "thumbprint": cert.map_or(k["customKeyIdentifier"].clone(), |c| json!(c.cert.thumbprint_hex())),
+                "thumbprintSha256": cert.map(|c| crate::certs::hex_upper(&c.cert.sha256)),
+                "startDateTime": k["startDateTime"],
+                "endDateTime": k["endDateTime"],
+                "hasKey": cert.is_some(),
+            })
+        })
+        .collect())
+}
+
+/// Sets a certificate credential's `endDateTime` (in the past: it has expired; the token
+/// endpoint then refuses assertions signed with it, and it no longer proves possession for
+/// addKey). A start after the new end moves back a day before it.
+pub fn set_certificate_end(
+    state: &SimState,
+    app_id: &str,
+    key_id: &str,
+    end: DateTime<Utc>,
+) -> Result<(), String> {
+    let mut t = state.tenant();
+    let app = t
+        .apps
+        .iter_mut()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("no application with appId {app_id}"))?;
+    let cred = app.body["keyCredentials"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .find(|k| {
+            k["keyId"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(key_id))
+        })
+        .ok_or_else(|| format!("no certificate with keyId {key_id} on {app_id}"))?;
+    let start = cred["startDateTime"]
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc));
+    if start.is_none_or(|s| s >= end) {
+        cred["startDateTime"] = json!(crate::model::fmt_time(&(end - Duration::days(1))));
+    }
+    cred["endDateTime"] = json!(crate::model::fmt_time(&end));
+    Ok(())
+}
+
+fn find_app<'a>(
+    t: &'a crate::model::Tenant,
+    app_id: &str,
+) -> Result<&'a crate::model::Application, String> {
+    t.apps
+        .iter()
+        .find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        .ok_or_else(|| format!("no application with appId {app_id}"))
 }
 
 /// Deletes an app registration and its enterprise app (with its grants), as an admin
@@ -239,21 +376,55 @@ async fn expire(
     Path((app_id, key_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let input = if body.iter().all(u8::is_ascii_whitespace) {
-        Expire::default()
-    } else {
-        match parse::<Expire>(&body) {
-            Ok(e) => e,
-            Err(r) => return *r,
-        }
+    let end = match expiry(&body) {
+        Ok(end) => end,
+        Err(r) => return *r,
     };
-    let end = input
-        .end_date_time
-        .unwrap_or_else(|| Utc::now() - Duration::minutes(1));
     match set_secret_end(&s, &app_id, &key_id, end) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => not_found(e),
     }
+}
+
+/// Puts the app registrations an admin made by hand from the vendors' guides (see
+/// `seed_apps`) back into the tenant, those still missing; answers their names.
+async fn hand_made_apps(State(s): State<SimState>) -> Response {
+    let added = crate::seed_apps::add_hand_made(&mut s.tenant());
+    Json(json!({ "added": added })).into_response()
+}
+
+async fn list_certificates(State(s): State<SimState>, Path(app_id): Path<String>) -> Response {
+    match app_certificates(&s, &app_id) {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => not_found(e),
+    }
+}
+
+async fn expire_certificate(
+    State(s): State<SimState>,
+    Path((app_id, key_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let end = match expiry(&body) {
+        Ok(end) => end,
+        Err(r) => return *r,
+    };
+    match set_certificate_end(&s, &app_id, &key_id, end) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => not_found(e),
+    }
+}
+
+/// The `{"endDateTime"?}` body of an expire control (default: a minute ago).
+fn expiry(body: &Bytes) -> Result<DateTime<Utc>, Box<Response>> {
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        Expire::default()
+    } else {
+        parse::<Expire>(body)?
+    };
+    Ok(input
+        .end_date_time
+        .unwrap_or_else(|| Utc::now() - Duration::minutes(1)))
 }
 
 async fn remove_app(State(s): State<SimState>, Path(app_id): Path<String>) -> Response {

@@ -1,6 +1,7 @@
 //! The identity platform: OpenID discovery, JWKS, `/authorize` with HTML sign-in and consent
 //! pages, `/token` (authorization_code + PKCE, refresh_token, device_code,
-//! client_credentials), `/devicecode` with its code-entry page, and the admin consent
+//! client_credentials with a client secret or a certificate's client assertion, see
+//! `assertion`), `/devicecode` with its code-entry page, and the admin consent
 //! endpoint. Errors use Microsoft's JSON shape and AADSTS codes.
 //!
 //! As Microsoft documents it: `/.default` yields every permission consented for the client
@@ -11,6 +12,7 @@
 //! Issuers: access tokens carry Graph's v1 issuer `https://sts.windows.net/{tid}/` (as real
 //! Graph tokens do); id tokens and the discovery document use `{sim base}/{tid}/v2.0`.
 
+use crate::assertion;
 use crate::data::{self, GRAPH_APP_ID, GRAPH_RESOURCE, OTHER_PUBLIC_CLIENTS, PUBLIC_CLIENT_ID};
 use crate::error::AadError;
 use crate::graph::{opaque_id, too_young, DELEGATED_GRANTERS, GRAPH_APP_ROLE_GRANTERS};
@@ -667,11 +669,13 @@ fn user_token_response(
     Ok(body)
 }
 
+/// `appidacr`: "1" when the client proved itself with a secret, "2" with a certificate.
 fn app_token_response(
     state: &SimState,
     t: &Tenant,
     app: &Application,
     sp: &ServicePrincipal,
+    acr: &str,
 ) -> Result<Value, AadError> {
     let knobs = state.knobs();
     let now = now_secs();
@@ -697,7 +701,7 @@ fn app_token_response(
         "iat": now, "nbf": now, "exp": now + life,
         "app_displayname": app.display_name(),
         "appid": app.app_id,
-        "appidacr": "1",
+        "appidacr": acr,
         "azp": app.app_id,
         "idtyp": "app",
         "oid": sp.id,
@@ -780,7 +784,7 @@ fn token_inner(
         )
     })?;
     match grant {
-        "authorization_code" => auth_code_grant(state, client_id, &f),
+        "authorization_code" => auth_code_grant(state, tenant, client_id, &f),
         "refresh_token" => refresh_grant(state, client_id, &f),
         "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => {
             device_grant(state, client_id, &f)
@@ -812,7 +816,12 @@ fn grant_invalid(msg: &str) -> AadError {
     )
 }
 
-fn auth_code_grant(state: &SimState, client_id: &str, f: &Form) -> Result<Value, AadError> {
+fn auth_code_grant(
+    state: &SimState,
+    tenant: &str,
+    client_id: &str,
+    f: &Form,
+) -> Result<Value, AadError> {
     let knobs = state.knobs();
     let mut t = state.tenant();
     let client = lookup_client(state, &t, client_id)?;
@@ -845,12 +854,7 @@ fn auth_code_grant(state: &SimState, client_id: &str, f: &Form) -> Result<Value,
         return Err(AadError::bad("invalid_client", 700025, "Client is public so neither 'client_assertion' nor 'client_secret' should be presented."));
     }
     if !public {
-        check_secret(
-            state,
-            &t,
-            client_id,
-            f.get("client_secret").map(String::as_str),
-        )?;
+        authenticate_client(state, &t, tenant, client_id, f)?;
     }
     if let Some(ch) = &issued.code_challenge {
         let method = issued
@@ -1008,6 +1012,75 @@ fn check_secret(
     Ok(())
 }
 
+/// A confidential client's proof: a client secret, or a client assertion signed with one of
+/// its certificates (either, never both). Returns `appidacr`: "1" secret, "2" certificate.
+fn authenticate_client(
+    state: &SimState,
+    t: &Tenant,
+    path_tenant: &str,
+    client_id: &str,
+    f: &Form,
+) -> Result<&'static str, AadError> {
+    let Some(assertion) = f.get("client_assertion") else {
+        check_secret(
+            state,
+            t,
+            client_id,
+            f.get("client_secret").map(String::as_str),
+        )?;
+        return Ok("1");
+    };
+    let malformed = |why: &str| {
+        AadError::bad(
+            "invalid_request",
+            9002313,
+            format!("Invalid request. Request is malformed or invalid. {why}"),
+        )
+    };
+    if f.contains_key("client_secret") {
+        return Err(malformed(
+            "Send either 'client_secret' or 'client_assertion', not both.",
+        ));
+    }
+    match f.get("client_assertion_type").map(String::as_str) {
+        Some(assertion::JWT_BEARER) => {}
+        None => {
+            return Err(AadError::bad(
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_assertion_type'.",
+            ))
+        }
+        Some(other) => {
+            return Err(malformed(&format!(
+                "client_assertion_type '{other}' is not supported; use '{}'.",
+                assertion::JWT_BEARER
+            )))
+        }
+    }
+    let app = t
+        .app_by_app_id(client_id)
+        .ok_or_else(|| AadError::app_not_found(client_id, &t.display_name))?;
+    assertion::check(app, assertion, &token_endpoints(state, t, path_tenant))?;
+    Ok("2")
+}
+
+/// The URLs a client assertion's `aud` may name: the token endpoint the request was sent to
+/// (v2.0, or the v1 `/oauth2/token`), by tenant id, domain or the path's own tenant (e.g.
+/// `organizations` for a web app's code redemption), on the host the client used or the
+/// listener's.
+fn token_endpoints(state: &SimState, t: &Tenant, path_tenant: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for base in [state.base_url(), state.listen_base()] {
+        for tenant in [t.id.as_str(), t.domain.as_str(), path_tenant] {
+            for path in ["oauth2/v2.0/token", "oauth2/token"] {
+                out.push(format!("{base}/{tenant}/{path}"));
+            }
+        }
+    }
+    out
+}
+
 fn client_credentials_grant(
     state: &SimState,
     tenant: &str,
@@ -1046,12 +1119,7 @@ fn client_credentials_grant(
             ),
         ));
     }
-    check_secret(
-        state,
-        &t,
-        client_id,
-        f.get("client_secret").map(String::as_str),
-    )?;
+    let acr = authenticate_client(state, &t, tenant, client_id, f)?;
     let sp = t.sp_by_app_id(client_id).ok_or_else(|| {
         AadError::new(
             StatusCode::UNAUTHORIZED,
@@ -1063,7 +1131,7 @@ fn client_credentials_grant(
             ),
         )
     })?;
-    app_token_response(state, &t, app, sp)
+    app_token_response(state, &t, app, sp, acr)
 }
 
 // ---------------------------------------------------------------------------------------

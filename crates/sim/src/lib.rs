@@ -29,6 +29,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod assertion;
+pub mod certs;
 pub mod config;
 pub mod control;
 pub mod data;
@@ -437,12 +439,40 @@ impl Sim {
         Ok(())
     }
 
+    /// An app's certificates (`keyId`, `displayName`, `thumbprint`, `thumbprintSha256`,
+    /// `startDateTime`, `endDateTime`, `hasKey`), as `GET /_sim/apps/{appId}/certificates`
+    /// lists them.
+    pub fn app_certificates(&self, app_id: &str) -> Result<Vec<serde_json::Value>, String> {
+        control::app_certificates(&self.state, app_id)
+    }
+
+    /// Sets a certificate credential's expiry (in the past: expired), as
+    /// `POST /_sim/apps/{appId}/certificates/{keyId}/expire` does.
+    pub fn set_certificate_end(
+        &self,
+        app_id: &str,
+        key_id: &str,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), String> {
+        control::set_certificate_end(&self.state, app_id, key_id, end)?;
+        self.state.persist();
+        Ok(())
+    }
+
     /// Deletes an app and its enterprise app behind the client's back
     /// (`DELETE /_sim/apps/{appId}`).
     pub fn delete_app(&self, app_id: &str) -> Result<(), String> {
         control::delete_app(&self.state, app_id)?;
         self.state.persist();
         Ok(())
+    }
+
+    /// Puts back the app registrations made by hand from the vendors' guides that the tenant
+    /// no longer holds (`POST /_sim/hand-made-apps`); returns their names.
+    pub fn add_hand_made_apps(&self) -> Vec<&'static str> {
+        let added = seed_apps::add_hand_made(&mut self.state.tenant());
+        self.state.persist();
+        added
     }
 
     /// Re-seeds the tenant and resets knobs, counters and log (and the state file, if any).

@@ -46,6 +46,9 @@ struct Args {
     /// Tenant policy: maximum client secret lifetime in days.
     #[arg(long)]
     secret_max_days: Option<u32>,
+    /// Tenant policy: maximum certificate (keyCredential) lifetime in days.
+    #[arg(long)]
+    cert_max_days: Option<u32>,
     /// Conditional Access blocks the device code flow.
     #[arg(long)]
     block_device_code: bool,
@@ -120,6 +123,9 @@ fn build_config(a: &Args) -> Result<SimConfig, String> {
     }
     if a.secret_max_days.is_some() {
         k.secret_max_lifetime_days = a.secret_max_days;
+    }
+    if a.cert_max_days.is_some() {
+        k.cert_max_lifetime_days = a.cert_max_days;
     }
     if a.block_device_code {
         k.block_device_code = true;

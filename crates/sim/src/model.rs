@@ -161,8 +161,66 @@ pub struct Application {
     pub secrets: Vec<Secret>,
 }
 
+/// A certificate an app carries in `keyCredentials` with its key (uploaded through Graph),
+/// and the credential's own validity (which defaults to the certificate's).
+#[derive(Debug, Clone)]
+pub struct UploadedKey {
+    pub key_id: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub cert: crate::certs::Certificate,
+}
+
+impl UploadedKey {
+    /// Within its `startDateTime`..`endDateTime` at `now`.
+    pub fn valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.start <= now && now < self.end
+    }
+}
+
 impl Application {
+    /// Graph's answer for the app: `passwordCredentials` rendered from the secrets, and
+    /// `keyCredentials` with `key` null (Graph returns the key only for `$select` on a single
+    /// object: [`Application::render_with_keys`]).
     pub fn render(&self) -> Value {
+        let mut v = self.render_with_keys();
+        if let Some(keys) = v["keyCredentials"].as_array_mut() {
+            for k in keys {
+                if let Some(o) = k.as_object_mut() {
+                    o.insert("key".into(), Value::Null);
+                }
+            }
+        }
+        v
+    }
+
+    /// The app's certificates whose key the tenant holds (the asymmetric keyCredentials
+    /// uploaded through Graph; seeded examples without a key are left out).
+    pub fn uploaded_keys(&self) -> Vec<UploadedKey> {
+        let time = |v: &Value| {
+            v.as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&Utc))
+        };
+        self.body["keyCredentials"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|k| k["type"] == "AsymmetricX509Cert")
+            .filter_map(|k| {
+                let cert = crate::certs::Certificate::from_key_base64(k["key"].as_str()?).ok()?;
+                Some(UploadedKey {
+                    key_id: k["keyId"].as_str()?.to_string(),
+                    start: time(&k["startDateTime"]).unwrap_or(cert.not_before),
+                    end: time(&k["endDateTime"]).unwrap_or(cert.not_after),
+                    cert,
+                })
+            })
+            .collect()
+    }
+
+    /// [`Application::render`] with each keyCredential's `key` (base64 DER) kept.
+    pub fn render_with_keys(&self) -> Value {
         let mut v = self.body.clone();
         let creds: Vec<Value> = self
             .secrets

@@ -465,7 +465,7 @@ pub fn build_tenant(extra_users: usize) -> Tenant {
 pub fn build_configured(config: &crate::SimConfig) -> Tenant {
     let mut t = build_tenant(config.extra_users);
     if config.hand_made_apps {
-        crate::seed_apps::add_hand_made(&mut t);
+        let _ = crate::seed_apps::add_hand_made(&mut t);
     }
     crate::seed_apps::add_generated(&mut t, config.extra_apps);
     t

@@ -116,12 +116,23 @@ const HAND_MADE: [HandMade; 6] = [
     },
 ];
 
-/// Adds the hand-made apps (with enterprise apps and grants) to `t`.
-pub fn add_hand_made(t: &mut Tenant) {
+/// Adds the hand-made apps (with enterprise apps and grants) that `t` does not hold (by
+/// their fixed appId), and returns the names of those added: the seed adds all of them, and
+/// `POST /_sim/hand-made-apps` puts back the ones adopted away or deleted since.
+pub fn add_hand_made(t: &mut Tenant) -> Vec<&'static str> {
     let owner = t
         .user(&format!("avery.admin@{TENANT_DOMAIN}"))
         .map(|u| u.id.clone());
+    let mut added = Vec::new();
     for h in &HAND_MADE {
+        let app_id = det_uuid(&format!("hand:{}:appId", h.tag));
+        if t.apps
+            .iter()
+            .any(|a| a.app_id.eq_ignore_ascii_case(&app_id))
+        {
+            continue;
+        }
+        added.push(h.name);
         let mut access: Vec<Value> = h
             .listed
             .iter()
@@ -156,6 +167,7 @@ pub fn add_hand_made(t: &mut Tenant) {
         t.apps.push(app);
         t.sps.push(sp);
     }
+    added
 }
 
 /// Adds `n` generated app registrations with 0–3 random secrets and sometimes a certificate,

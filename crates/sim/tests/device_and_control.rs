@@ -568,3 +568,53 @@ async fn control_lists_expires_secrets_and_deletes_apps() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+/// `POST /_sim/hand-made-apps` puts the apps made by hand from the vendors' guides into a
+/// tenant that has none (a presenter's "an app made by hand last year"), each once: a second
+/// call adds nothing, and one deleted since comes back alone.
+#[tokio::test]
+async fn control_puts_back_the_hand_made_apps() {
+    let sim = start().await;
+    let token = admin_token(&sim).await;
+    let base = sim.base_url();
+    let names = |v: &Value| -> Vec<String> {
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["displayName"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, before) = graph_get(&sim, &token, "/v1.0/applications?$top=999").await;
+    assert!(!names(&before).iter().any(|n| n == "TonicDM O365 Org Token"));
+
+    let post = || async {
+        let r = http()
+            .post(format!("{base}/_sim/hand-made-apps"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.unwrap()
+    };
+    let first = post().await;
+    assert!(first["added"].as_array().unwrap().len() >= 2, "{first}");
+    let (_, after) = graph_get(&sim, &token, "/v1.0/applications?$top=999").await;
+    let tonic = after["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["displayName"] == "TonicDM O365 Org Token")
+        .expect("the hand-made TonicDM app is listed as Graph lists any app")
+        .clone();
+    assert_eq!(post().await["added"], json!([]), "each app once");
+
+    let app_id = tonic["appId"].as_str().unwrap();
+    let r = http()
+        .delete(format!("{base}/_sim/apps/{app_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(post().await["added"], json!(["TonicDM O365 Org Token"]));
+}

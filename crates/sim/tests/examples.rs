@@ -157,12 +157,30 @@ async fn graph_examples_replay() {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    // The example's key is a placeholder; Graph checks it is a certificate, so a real one
+    // (made here) takes its place. Everything else is sent as documented.
+    let cert = common::certs::TestCert::valid_for("contoso-mail-connector", 365);
+    let mut patch = load_example("add-key-credential-via-patch.request.json");
+    let (s, refused) = graph(
+        &sim,
+        &at,
+        Method::PATCH,
+        &format!("/v1.0/applications/{app_oid}"),
+        Some(patch.clone()),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "the placeholder is no certificate: {refused}"
+    );
+    patch["keyCredentials"][0]["key"] = json!(cert.key_b64());
     let (s, _) = graph(
         &sim,
         &at,
         Method::PATCH,
         &format!("/v1.0/applications/{app_oid}"),
-        Some(load_example("add-key-credential-via-patch.request.json")),
+        Some(patch),
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -173,6 +191,14 @@ async fn graph_examples_replay() {
         false
     );
     assert_eq!(got["keyCredentials"][0]["key"], Value::Null);
+    assert_eq!(
+        got["keyCredentials"][0]["displayName"],
+        "CN=contoso-mail-connector"
+    );
+    assert_eq!(
+        got["keyCredentials"][0]["customKeyIdentifier"],
+        cert.thumbprint()
+    );
 
     // Secrets.
     let mut pw_req = load_example("add-password.request.json");

@@ -419,8 +419,8 @@ async fn documented_graph_paths_the_tenant_lacks_are_501_not_400_or_404() {
         ),
         (
             Method::POST,
-            format!("/v1.0/applications/{oid}/addKey"),
-            "/applications/{id}/addKey",
+            format!("/v1.0/servicePrincipals/{oid}/addKey"),
+            "/servicePrincipals/{id}/addKey",
         ),
         (
             Method::GET,

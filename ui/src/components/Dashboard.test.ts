@@ -46,14 +46,15 @@ describe("Connections dashboard", () => {
     await user.click(screen.getByRole("button", { name: "Open the practice tenant" }));
     await screen.findByRole("heading", { level: 2, name: /Which service/ });
     await user.click(screen.getByRole("button", { name: "Choose TonicDM" }));
+    await screen.findByRole("heading", { level: 2, name: /Sign in to/ });
     await user.click(screen.getByRole("button", { name: "Your connections" }));
     await screen.findByRole("heading", { level: 2, name: "Your connections" });
     expect(screen.getByRole("heading", { level: 2, name: "Your connections" })).toHaveFocus();
     await user.click(screen.getByRole("button", { name: "Back to the wizard" }));
-    await screen.findByRole("heading", { level: 2, name: /Which service/ });
-    // Still chosen: Continue leads on to sign-in.
-    await user.click(screen.getByRole("button", { name: "Continue" }));
+    // The wizard is where it was: Sign in, with TonicDM still chosen.
     await screen.findByRole("heading", { level: 2, name: /Sign in to/ });
+    await user.click(screen.getByRole("button", { name: "Back" }));
+    expect(await screen.findByRole("button", { name: "TonicDM chosen" })).toBeInTheDocument();
   });
 
   test("each status is said in words, not only in colour", async () => {

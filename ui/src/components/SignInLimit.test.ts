@@ -19,11 +19,8 @@ async function toReview(user: UserEvent) {
   await user.click(screen.getByRole("button", { name: "Open the practice tenant" }));
   await heading(/Which service/);
   await user.click(await screen.findByRole("button", { name: "Choose TonicDM" }));
-  await user.click(screen.getByRole("button", { name: "Continue" }));
   await heading(/Sign in to/);
   await user.click(screen.getByRole("button", { name: "Sign in with your browser" }));
-  await screen.findByRole("heading", { name: "Signed in" });
-  await user.click(screen.getByRole("button", { name: "Continue" }));
   await heading(/Review what AppGrant will do/);
   await screen.findByRole("button", { name: "Apply" });
 }

@@ -8,6 +8,7 @@ import { EXPIRY_WARN_DAYS, plural } from "./format";
 import type {
   CheckResult,
   CredentialView,
+  DashboardApp,
   DashboardConnection,
   DashboardView,
   DoneView,
@@ -36,15 +37,25 @@ export const FIRST_PAGE = 25;
 export const TIMELINE_PAST_DAYS = 30;
 export const TIMELINE_AHEAD_DAYS = 365;
 
+/** What a rotation renews: an app's secret, or its certificate. */
+export type CredentialWord = "secret" | "certificate";
+
 /** The stages a rotation is shown in; `reached` says which one is under way. */
-export const STAGES = [
-  { id: "added", label: "New secret added in Entra" },
-  { id: "stored", label: "Stored in this computer's credential store" },
-  { id: "proved", label: "Proved: the new secret gets a token" },
-  { id: "overlap", label: "Overlap: the old secret still works" },
-  { id: "old_removed", label: "Old secret removed" },
-  { id: "done", label: "Done" },
-] as const;
+export function rotationStages(word: CredentialWord) {
+  return [
+    { id: "added", label: `New ${word} added in Entra` },
+    { id: "stored", label: "Stored in this computer's credential store" },
+    { id: "proved", label: `Proved: the new ${word} gets a token` },
+    { id: "overlap", label: `Overlap: the old ${word} still works` },
+    { id: "old_removed", label: `Old ${word} removed` },
+    { id: "done", label: "Done" },
+  ] as const;
+}
+
+/** "certificate" when the connection's apps use certificates, else "secret". */
+export function credentialWordOf(c: DashboardConnection): CredentialWord {
+  return c.apps.some((a) => a.certificate) ? "certificate" : "secret";
+}
 
 /** The shown stage under way (earlier ones are done) for a step reported while running. */
 export function stageOfStep(step: RotationStep): number {
@@ -96,6 +107,11 @@ export function relativeDays(days: number): string {
   if (days === 1) return "tomorrow";
   if (days === 0) return "today";
   return days === -1 ? "yesterday" : `${-days} days ago`;
+}
+
+/** Whole days from `now` until `value` (negative once past). */
+export function daysUntil(value: string, now: string): number {
+  return Math.floor((Date.parse(value) - Date.parse(now)) / DAY_MS);
 }
 
 export function toneOfDays(daysLeft: number | null): Tone {
@@ -169,6 +185,15 @@ export interface Mark {
 
 export const MAX_LANES = 6;
 
+/** What expires on an app: each secret, and its certificate. */
+function expiringOf(app: DashboardApp, today: string): { key: string; expiresAt: string; daysLeft: number; words: string }[] {
+  const secrets = app.credentials.map((cred) => ({ key: cred.keyId, expiresAt: cred.expiresAt, daysLeft: cred.daysLeft, words: roleWords(cred) }));
+  const cert = app.certificate;
+  return cert
+    ? [...secrets, { key: `certificate-${cert.thumbprint}`, expiresAt: cert.notAfter, daysLeft: daysUntil(cert.notAfter, today), words: "certificate" }]
+    : secrets;
+}
+
 export function timelineMarks(connections: DashboardConnection[], today: string): Mark[] {
   const start = dayNumber(today) - TIMELINE_PAST_DAYS;
   const span = TIMELINE_PAST_DAYS + TIMELINE_AHEAD_DAYS;
@@ -176,19 +201,19 @@ export function timelineMarks(connections: DashboardConnection[], today: string)
   for (const c of connections) {
     const many = c.apps.length > 1;
     for (const app of c.apps) {
-      for (const cred of app.credentials) {
-        const raw = (dayNumber(cred.expiresAt) - start) / span;
-        const expires = cred.daysLeft < 0 ? "expired" : "expires";
+      for (const due of expiringOf(app, today)) {
+        const raw = (dayNumber(due.expiresAt) - start) / span;
+        const expires = due.daysLeft < 0 ? "expired" : "expires";
         marks.push({
-          id: `${c.id}/${app.key}/${cred.keyId}`,
+          id: `${c.id}/${app.key}/${due.key}`,
           connectionId: c.id,
-          expiresOn: cred.expiresAt,
-          daysLeft: cred.daysLeft,
-          tone: toneOfDays(cred.daysLeft),
+          expiresOn: due.expiresAt,
+          daysLeft: due.daysLeft,
+          tone: toneOfDays(due.daysLeft),
           x: Math.min(1, Math.max(0, raw)),
           beyond: raw < 0 ? "past" : raw > 1 ? "future" : null,
           lane: 0,
-          label: `${c.vendor}, ${tenantLabel(c)}, ${many ? `${app.name} ` : ""}${roleWords(cred)} ${expires} ${shortDate(cred.expiresAt)}, ${relativeDays(cred.daysLeft)}`,
+          label: `${c.vendor}, ${tenantLabel(c)}, ${many ? `${app.name} ` : ""}${due.words} ${expires} ${shortDate(due.expiresAt)}, ${relativeDays(due.daysLeft)}`,
         });
       }
     }

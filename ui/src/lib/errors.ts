@@ -22,6 +22,7 @@ export const NEXT_ACTION: Record<ErrorCode | "unknown", string> = {
   practice: "Restart AppGrant and open the practice tenant again.",
   lifecycle: "Try again: a rotation continues where it stopped, without losing a secret.",
   adopt: "Sign in with an account that may read and change app registrations, then try again.",
+  certificate: "Ask the vendor for its public certificate (.cer, .crt or .pem), or choose another kind of credential.",
   unknown: "Try again. If it happens again, restart AppGrant.",
 };
 

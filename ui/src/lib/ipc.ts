@@ -11,6 +11,9 @@ import type {
   VendorFindings,
   ApplyEvent,
   ApplyResult,
+  CertificateExport,
+  CertificateExportFormat,
+  CertificateInfo,
   CheckResult,
   Choices,
   CloudId,
@@ -18,6 +21,7 @@ import type {
   DashboardView,
   DeviceCode,
   DoneView,
+  LaunchOptions,
   LifecycleEvent,
   MailboxLimitOutcome,
   SignInLimit,
@@ -26,6 +30,8 @@ import type {
   RecipeCard,
   Reminder,
   RotateResult,
+  ScenarioChosen,
+  ScenarioMenu,
   SessionInfo,
   TenantInfo,
   UiErrorPayload,
@@ -33,11 +39,19 @@ import type {
 } from "./types";
 
 export type ExportFormat = DoneView["formats"][number];
+/** The change record's formats: a page to print, or Markdown. */
+export type RecordFormat = "html" | "md";
 
 /** Everything the UI asks of the Rust shell. Tests hand components a fake implementation. */
 export interface Backend {
   /** How the window opens: straight into the practice tenant or a given tenant, or at Start. */
-  launchOptions(): Promise<{ start: "practice" | "tenant" | null; tenant: string | null }>;
+  launchOptions(): Promise<LaunchOptions>;
+  /** Turns presenter mode on or off; remembered for the next launch. */
+  setPresenter(on: boolean): Promise<boolean>;
+  /** The practice scenarios with their one line each, and the one in effect. */
+  practiceScenarios(): Promise<ScenarioMenu>;
+  /** Puts the practice tenant into a scenario (code "practice" outside the practice tenant). */
+  choosePracticeScenario(id: string): Promise<ScenarioChosen>;
   listRecipes(): Promise<RecipeCard[]>;
   /** Checks a recipe file's text; errors name the line (code "invalid_recipe"). */
   importRecipe(fileName: string, text: string): Promise<RecipeCard>;
@@ -66,8 +80,19 @@ export interface Backend {
   /** Opens a Microsoft sign-in page of the chosen cloud (or the practice tenant) in the
    * system browser; any other address is refused by the shell (code "sign_in"). */
   openExternal(url: string): Promise<void>;
+  /**
+   * Reads a vendor's certificate file (public part only; a file holding a private key is refused
+   * with an error). `problems` in the answer block Apply.
+   */
+  inspectCertificate(fileName: string, contentBase64: string): Promise<CertificateInfo>;
+  /** Writes a generated certificate as a password-protected PFX, or as PEM key + certificate. */
+  exportCertificate(connectionId: string, appKey: string, format: CertificateExportFormat): Promise<CertificateExport>;
+  /** Copies the last PFX password through the shell's clipboard (cleared after 60 s). */
+  copyExportPassword(): Promise<void>;
   /** Writes an export file and returns its path. */
   exportHandoff(connectionId: string, format: ExportFormat, includeSecrets: boolean): Promise<string>;
+  /** Writes the connection's change record (no secret in it) and returns its path. */
+  saveChangeRecord(connectionId: string, format: RecordFormat): Promise<string>;
   listConnections(): Promise<ConnectionCard[]>;
   /** The people picker: users and groups whose name or address starts with `query`. */
   searchPeople(query: string): Promise<Recipient[]>;
@@ -166,7 +191,10 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 }
 
 export const tauriBackend: Backend = {
-  launchOptions: () => call("launch_options"),
+  launchOptions: () => call<LaunchOptions>("launch_options"),
+  setPresenter: (on) => call<boolean>("set_presenter", { on }),
+  practiceScenarios: () => call<ScenarioMenu>("practice_scenarios"),
+  choosePracticeScenario: (id) => call<ScenarioChosen>("choose_practice_scenario", { id }),
   listRecipes: () => call<RecipeCard[]>("list_recipes"),
   importRecipe: (fileName, text) => call<RecipeCard>("import_recipe", { fileName, text }),
   startPractice: () => call<TenantInfo>("start_practice"),
@@ -184,8 +212,14 @@ export const tauriBackend: Backend = {
   revealSecret: (connectionId, appKey) => call<string>("reveal_secret", { connectionId, appKey }),
   copySecret: (connectionId, appKey) => call<void>("copy_secret", { connectionId, appKey }),
   openExternal: (url) => call<void>("open_external", { url }),
+  inspectCertificate: (fileName, contentBase64) =>
+    call<CertificateInfo>("inspect_certificate", { fileName, contentBase64 }),
+  exportCertificate: (connectionId, appKey, format) =>
+    call<CertificateExport>("export_certificate", { connectionId, appKey, format }),
+  copyExportPassword: () => call<void>("copy_export_password"),
   exportHandoff: (connectionId, format, includeSecrets) =>
     call<string>("export_handoff", { connectionId, format, includeSecrets }),
+  saveChangeRecord: (connectionId, format) => call<string>("save_change_record", { connectionId, format }),
   listConnections: () => call<ConnectionCard[]>("list_connections"),
   searchPeople: (query) => call<Recipient[]>("search_people", { query }),
   chooseMailboxes: (ids) => call<Recipient[]>("choose_mailboxes", { ids }),

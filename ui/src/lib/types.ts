@@ -53,7 +53,8 @@ export type ErrorCode =
   | "export"
   | "practice"
   | "lifecycle"
-  | "adopt";
+  | "adopt"
+  | "certificate";
 
 export interface UiErrorPayload {
   code: ErrorCode;
@@ -72,6 +73,42 @@ export interface TenantInfo {
   signInHint: string | null;
   /** The Microsoft cloud of a real tenant (null for the practice tenant). */
   cloud: CloudView | null;
+}
+
+/** How the window opens (`launch_options`): the tenant from `start.sh` or chosen last time. */
+export interface LaunchOptions {
+  start: "practice" | "tenant" | null;
+  tenant: string | null;
+  /** The remembered tenant's cloud (null: Global). */
+  cloud?: CloudId | null;
+  /** The organisation's own sign-in app, remembered with the tenant. */
+  clientId?: string | null;
+  /** Presenter mode, remembered across restarts (`start.sh --presenter` turns it on). */
+  presenter?: boolean;
+}
+
+/** One practice scenario of the presenter's menu (`appgrant_core::practice`). */
+export interface Scenario {
+  id: string;
+  title: string;
+  /** One line saying what it will show. */
+  shows: string;
+}
+
+export interface ScenarioMenu {
+  scenarios: Scenario[];
+  /** The scenario now in effect. */
+  active: string;
+}
+
+/** What choosing a scenario did. */
+export interface ScenarioChosen {
+  tenant: TenantInfo;
+  active: string;
+  /** Whoever was signed in was signed out (another account should sign in, or a reset). */
+  signedOut: boolean;
+  /** Apps made by hand that were put back into the tenant. */
+  addedApps: string[];
 }
 
 /** The Microsoft clouds, by core's stable id (`Cloud::id`). */
@@ -143,6 +180,63 @@ export interface Choices {
   inputs: Record<string, string>;
   appNames: Record<string, string>;
   secretLifetimeMonths: number | null;
+  /** How each app proves who it is, by app key; a missing key means the recipe's default. */
+  credentials: Record<string, CredentialChoice>;
+}
+
+// ---- Certificates (contract: /work/notes/certs-contract.md, mirrored by src-tauri's dto) ----
+
+/** The three ways an app can prove who it is. */
+export type CredentialKind = "secret" | "generated_certificate" | "vendor_certificate";
+
+/** What the admin chose for one app in Review (sent with `Choices`). */
+export type CredentialChoice =
+  | { kind: "secret" }
+  | { kind: "generated_certificate" }
+  | { kind: "vendor_certificate"; fileName: string; contentBase64: string };
+
+/** One app's credential as the plan proposes it, and the kinds the recipe allows. */
+export interface PlanCredential {
+  kind: CredentialKind;
+  offered: CredentialKind[];
+  lifetimeMonths: number;
+  subject?: string | null;
+}
+
+/** What AppGrant read from a vendor's certificate file (`inspect_certificate`). */
+export interface CertificateInfo {
+  subject: string;
+  /** SHA-1, upper-case hex, as the Entra portal shows it. */
+  thumbprint: string;
+  thumbprintSha256: string;
+  notBefore: string;
+  notAfter: string;
+  keyBits: number;
+  /** Problems that block Apply (expired, RSA key under 2048 bits, lifetime beyond policy). */
+  problems: string[];
+}
+
+export type CertificateOrigin = "generated" | "vendor";
+
+/** A certificate as Done and the dashboard show it, where a secret would be. */
+export interface CertificateSummary {
+  thumbprint: string;
+  notAfter: string;
+  origin: CertificateOrigin;
+}
+
+/** One app's certificate on Done. */
+export interface DoneCertificate extends CertificateSummary {
+  appKey: string;
+  appName: string;
+}
+
+export type CertificateExportFormat = "pfx" | "pem";
+
+/** Files written by `export_certificate`; the PFX password is shown once and never kept. */
+export interface CertificateExport {
+  paths: string[];
+  password?: string | null;
 }
 
 export type Phase = "register" | "permissions" | "consent" | "secret";
@@ -156,6 +250,8 @@ export interface PlanStep {
   risk: Risk | null;
   done: boolean;
   blocked: string | null;
+  /** Where the same thing lives in the Entra admin center. */
+  portal?: PortalView;
 }
 
 export interface PlanApp {
@@ -167,6 +263,8 @@ export interface PlanApp {
   permissions: PermissionCard[];
   secretDescription: string;
   existingAppId: string | null;
+  /** How the app will prove who it is (absent from shells that know only secrets). */
+  credential?: PlanCredential;
 }
 
 export interface PlanView {
@@ -219,6 +317,18 @@ export interface HandoffValue {
   help: string | null;
   /** For secrets: which app's secret to reveal or copy. */
   appKey: string | null;
+  /** Where the value can be read in the Entra admin center (none for the admin's inputs). */
+  portal?: PortalView | null;
+}
+
+/** Where something lives in the Entra admin center (`appgrant_core::portal`). */
+export interface PortalView {
+  /** "Entra ID → App registrations → TonicDM O365 Token → API permissions → …". */
+  text: string;
+  /** Opens that blade (real tenants, once the object exists); null for the practice tenant. */
+  link: string | null;
+  /** "Microsoft Entra admin center", or "Azure portal" in national clouds. */
+  portalName: string | null;
 }
 
 export interface DoneView {
@@ -232,6 +342,8 @@ export interface DoneView {
   mailboxLimits: string[];
   /** One line per app whose sign-in is limited (not a mailbox limit). */
   signInLimits?: string[];
+  /** Apps that use a certificate instead of a secret. */
+  certificates?: DoneCertificate[];
 }
 
 export interface ConnectionCard {
@@ -244,6 +356,8 @@ export interface ConnectionCard {
   daysLeft: number | null;
   /** The mailbox limit's headline per limited app. */
   mailboxLimits: string[];
+  /** Apps that use a certificate: thumbprint and expiry (the same list as Done's). */
+  certificates?: DoneCertificate[];
 }
 
 /** A user or group for the mailbox limit (core's `scope::Recipient`). */
@@ -364,6 +478,8 @@ export interface DashboardApp {
   clientId: string;
   credentials: CredentialView[];
   rotation: RotationStage | null;
+  /** The app's certificate, shown where a secret would be. */
+  certificate?: CertificateSummary | null;
 }
 
 export interface TenantRef {

@@ -58,7 +58,7 @@ describe("Wizard", () => {
     fake.backend.planRecipe.mockImplementationOnce(() => new Promise((resolve) => (releaseOld = resolve)));
     const old = wizard.setLifetime(3);
     await wizard.setLifetime(9);
-    releaseOld(tonicPlan({ inputs: {}, appNames: {}, secretLifetimeMonths: 3 }));
+    releaseOld(tonicPlan({ inputs: {}, appNames: {}, secretLifetimeMonths: 3, credentials: {} }));
     await old;
     expect(wizard.plan?.lifetime.requestedMonths).toBe(9);
     expect(wizard.planning).toBe(false);

@@ -3,10 +3,16 @@
 
 import { IpcError, type Backend, type ExportFormat } from "./ipc";
 import { toProblem, type Problem } from "./errors";
+import { presenter, showPresenter } from "./presenter.svelte";
 import { CLOUDS } from "./types";
+import { readFileBase64 } from "./certificates";
 import type {
   ApplyEvent,
+  CertificateExport,
+  CertificateExportFormat,
+  CertificateInfo,
   Choices,
+  CredentialKind,
   CloudId,
   ConnectionCard,
   DeviceCode,
@@ -17,6 +23,7 @@ import type {
   PlanView,
   Recipient,
   RecipeCard,
+  ScenarioMenu,
   SessionInfo,
   TenantInfo,
   VerifyCheck,
@@ -61,7 +68,18 @@ export function inputFieldsOf(recipe: RecipeCard | null): InputField[] {
   return recipe.inputFields ?? recipe.inputs.map((label) => ({ id: label, label, help: null, example: null }));
 }
 
-const emptyChoices = (): Choices => ({ inputs: {}, appNames: {}, secretLifetimeMonths: null });
+const emptyChoices = (): Choices => ({ inputs: {}, appNames: {}, secretLifetimeMonths: null, credentials: {} });
+
+/** A vendor's certificate file as Review read it for one app. */
+export interface VendorCertificate {
+  fileName: string;
+  reading: boolean;
+  /** Base64 of the file as chosen (public: a certificate, never a key). */
+  contentBase64: string | null;
+  info: CertificateInfo | null;
+  /** The file could not be used at all (unreadable, or it holds a private key). */
+  problem: Problem | null;
+}
 
 export class Wizard {
   readonly backend: Backend;
@@ -102,6 +120,11 @@ export class Wizard {
   /** The recipe and choices the latest plan request was for. */
   #plannedFor = "";
 
+  /** The credential kind shown as chosen per app (a vendor certificate may still await its file). */
+  credentialPicks = $state<Record<string, CredentialKind>>({});
+  vendorCertificates = $state<Record<string, VendorCertificate>>({});
+  #certificateSeq: Record<string, number> = {};
+
   // Apply
   progress = $state<Record<string, StepState>>({});
   applying = $state(false);
@@ -129,6 +152,11 @@ export class Wizard {
     return SCREENS.findIndex((s) => s.id === this.screen);
   }
 
+  /** Presenter mode: a calm pace, so nothing moves on by itself. */
+  get presenting(): boolean {
+    return presenter.on;
+  }
+
   get practice(): boolean {
     return this.tenant?.practice ?? false;
   }
@@ -148,14 +176,83 @@ export class Wizard {
 
   // ---- Start ----
 
-  /** Opens the tenant the app was started with (scripts/start.sh opens the practice tenant). */
+  /**
+   * Opens the tenant the app was started with (scripts/start.sh opens the practice tenant) or
+   * the one chosen last time, in presenter mode if it was on.
+   */
   async launch(): Promise<void> {
     try {
       const options = await this.backend.launchOptions();
+      showPresenter(options.presenter ?? false);
       if (options.start === "practice") await this.startPractice();
-      else if (options.start === "tenant") await this.useTenant(options.tenant ?? "");
+      else if (options.start === "tenant") {
+        if (options.cloud && CLOUDS.some((c) => c.id === options.cloud)) this.cloud = options.cloud;
+        if (options.clientId) this.clientId = options.clientId;
+        await this.useTenant(options.tenant ?? "");
+      }
     } catch {
       // Without launch options the Start screen simply asks.
+    }
+  }
+
+  presenterProblem = $state.raw<Problem | null>(null);
+
+  /** Presenter mode on or off, at once on screen; the shell remembers it for next time. */
+  async setPresenter(on: boolean): Promise<void> {
+    showPresenter(on);
+    this.presenterProblem = null;
+    try {
+      await this.backend.setPresenter(on);
+    } catch (error) {
+      this.presenterProblem = toProblem(error);
+    }
+  }
+
+  // ---- Practice scenarios (the presenter's menu) ----
+
+  scenarioMenu = $state.raw<ScenarioMenu | null>(null);
+  choosingScenario = $state(false);
+  scenarioProblem = $state.raw<Problem | null>(null);
+  /** What the last scenario did, said once on screen. */
+  scenarioSaid = $state("");
+
+  async loadScenarios(): Promise<void> {
+    try {
+      this.scenarioMenu = await this.backend.practiceScenarios();
+    } catch (error) {
+      this.scenarioProblem = toProblem(error);
+    }
+  }
+
+  /**
+   * Puts the practice tenant into a scenario. What was read from the tenant is read again:
+   * a run in progress goes back to Sign in with the chosen vendor (signed out when the
+   * scenario wants another account or resets the tenant); a finished one to the vendor list.
+   */
+  async chooseScenario(id: string): Promise<void> {
+    if (this.choosingScenario) return;
+    this.choosingScenario = true;
+    this.scenarioProblem = null;
+    try {
+      const chosen = await this.backend.choosePracticeScenario(id);
+      this.tenant = chosen.tenant;
+      if (this.scenarioMenu) this.scenarioMenu = { ...this.scenarioMenu, active: chosen.active };
+      if (chosen.signedOut) this.session = null;
+      if (this.screen === "done") {
+        // Finished: the next vendor starts from the list, in the new scenario.
+        this.startOver();
+      } else {
+        this.#forgetRun();
+        if (!["start", "vendor"].includes(this.screen)) this.screen = this.vendorReady ? "signin" : "vendor";
+      }
+      const title = this.scenarioMenu?.scenarios.find((s) => s.id === id)?.title ?? id;
+      const added = chosen.addedApps.length ? ` Put back: ${chosen.addedApps.join(", ")}.` : "";
+      this.scenarioSaid = `${title}: done.${chosen.signedOut ? " Sign in again." : ""}${added}`;
+      if (this.session && this.screen === "signin") void this.#skipSignedIn();
+    } catch (error) {
+      this.scenarioProblem = toProblem(error);
+    } finally {
+      this.choosingScenario = false;
     }
   }
 
@@ -199,9 +296,19 @@ export class Wizard {
 
   // ---- Choose vendor ----
 
+  /**
+   * A vendor tile was pressed: it is chosen and, when it asks for nothing more, the wizard
+   * goes on to Sign in (Back returns; in presenter mode the presenter presses Continue).
+   */
+  pickRecipe(recipe: RecipeCard): void {
+    this.chooseRecipe(recipe);
+    if (!this.presenting && this.inputFields.length === 0) this.toSignIn();
+  }
+
   chooseRecipe(recipe: RecipeCard): void {
     if (this.recipe?.id !== recipe.id) {
       this.choices = emptyChoices();
+      this.#forgetCredentials();
       this.plan = null;
       this.planProblem = null;
     }
@@ -263,8 +370,9 @@ export class Wizard {
       if (!current()) return;
       this.session = session;
       this.plan = null;
+      this.scenarioSaid = "";
       // Read the tenant now, so a missing consent right shows up here, not after Review.
-      void this.makePlan();
+      void this.#skipSignedIn();
     } catch (error) {
       if (current()) this.signInProblem = toProblem(error);
     } finally {
@@ -273,6 +381,17 @@ export class Wizard {
         this.deviceCode = null;
       }
     }
+  }
+
+  /**
+   * Reads the tenant for the plan and, when the signed-in screen leaves nothing to decide (the
+   * account can do everything the plan needs), goes straight on to Review; the account stays
+   * named in the header, and Back shows the signed-in screen. Not in presenter mode.
+   */
+  async #skipSignedIn(): Promise<void> {
+    const planned = this.#planIsCurrent() || (await this.makePlan());
+    const clear = planned && this.session && !this.session.rememberProblem && !this.plan?.consentHandoff;
+    if (clear && !this.presenting && this.screen === "signin") this.screen = "review";
   }
 
   async cancelSignIn(): Promise<void> {
@@ -342,11 +461,78 @@ export class Wizard {
     await this.makePlan();
   }
 
+  // ---- Review: how each app proves who it is ----
+
+  /** The kind chosen for an app: the admin's pick, else what the plan proposes, else a secret. */
+  credentialKind(appKey: string): CredentialKind {
+    return (
+      this.credentialPicks[appKey] ?? this.plan?.apps.find((a) => a.key === appKey)?.credential?.kind ?? "secret"
+    );
+  }
+
+  /** A secret or a generated certificate re-plans at once; the vendor's waits for its file. */
+  async chooseCredential(appKey: string, kind: CredentialKind): Promise<void> {
+    if (this.credentialKind(appKey) === kind) return;
+    this.credentialPicks[appKey] = kind;
+    if (kind !== "vendor_certificate") {
+      this.choices.credentials[appKey] = { kind };
+      await this.makePlan();
+      return;
+    }
+    const file = this.vendorCertificates[appKey];
+    if (file?.contentBase64 && file.info && !file.info.problems.length) {
+      this.choices.credentials[appKey] = { kind, fileName: file.fileName, contentBase64: file.contentBase64 };
+      await this.makePlan();
+    }
+  }
+
+  /** Reads the vendor's certificate file and has the shell check it; a usable one goes in the plan. */
+  async readVendorCertificate(appKey: string, file: File): Promise<void> {
+    const seq = (this.#certificateSeq[appKey] = (this.#certificateSeq[appKey] ?? 0) + 1);
+    const current = () => this.#certificateSeq[appKey] === seq;
+    this.vendorCertificates[appKey] = { fileName: file.name, reading: true, contentBase64: null, info: null, problem: null };
+    // Until this file is proved usable, the plan must not carry an earlier one.
+    if (this.choices.credentials[appKey]?.kind === "vendor_certificate") delete this.choices.credentials[appKey];
+    let entry: VendorCertificate;
+    try {
+      const contentBase64 = await readFileBase64(file);
+      const info = await this.backend.inspectCertificate(file.name, contentBase64);
+      entry = { fileName: file.name, reading: false, contentBase64, info, problem: null };
+    } catch (error) {
+      entry = { fileName: file.name, reading: false, contentBase64: null, info: null, problem: toProblem(error) };
+    }
+    if (!current()) return;
+    this.vendorCertificates[appKey] = entry;
+    if (entry.info && !entry.info.problems.length && entry.contentBase64) {
+      this.choices.credentials[appKey] = { kind: "vendor_certificate", fileName: entry.fileName, contentBase64: entry.contentBase64 };
+      if (this.credentialKind(appKey) === "vendor_certificate") await this.makePlan();
+    }
+  }
+
+  /** Why Apply must wait, one line per app whose chosen credential is not usable yet. */
+  get credentialBlockers(): string[] {
+    return (this.plan?.apps ?? []).flatMap((app) => {
+      if (this.credentialKind(app.key) !== "vendor_certificate") return [];
+      const file = this.vendorCertificates[app.key];
+      const vendor = this.plan?.vendor ?? "the vendor";
+      if (!file || file.reading) return [`${app.displayName}: choose the certificate file ${vendor} sent you.`];
+      if (file.problem) return [`${app.displayName}: ${file.fileName} cannot be used. Choose another file.`];
+      if (file.info?.problems.length) return [`${app.displayName}: ${file.fileName} cannot be used: ${file.info.problems.join(" ")}`];
+      return [];
+    });
+  }
+
+  #forgetCredentials(): void {
+    this.credentialPicks = {};
+    this.vendorCertificates = {};
+    this.#certificateSeq = {};
+  }
+
   // ---- Apply ----
 
   async apply(): Promise<void> {
     const plan = this.plan;
-    if (!plan || this.applying) return;
+    if (!plan || this.applying || this.credentialBlockers.length) return;
     this.screen = "apply";
     this.applying = true;
     this.cancelling = false;
@@ -388,7 +574,8 @@ export class Wizard {
         : this.applyOutcome === "cancelled"
           ? "Stopped. You can continue later from where it stopped."
           : "A step failed. See what to do next.";
-    if (this.applyOutcome === "ok") await this.toVerify();
+    // A calm pace while presenting: the presenter moves on with "Check the connection".
+    if (this.applyOutcome === "ok" && !this.presenting) await this.toVerify();
   }
 
   #title(step: string): string {
@@ -620,9 +807,16 @@ export class Wizard {
 
   // ---- Verify ----
 
+  /**
+   * Verify; when every check passed and nothing else waits on this screen (no mailbox or
+   * sign-in limit chosen), Done follows by itself (not in presenter mode).
+   */
   async toVerify(): Promise<void> {
     this.screen = "verify";
     await this.verify();
+    if (this.presenting || this.screen !== "verify" || this.verifyProblem) return;
+    const allPassed = this.checks?.every((c) => c.status === "passed" || c.status === "skipped") ?? false;
+    if (allPassed && !this.chosenMailboxes.length && !this.chosenSignIn.length) await this.toDone();
   }
 
   async verify(): Promise<void> {
@@ -659,6 +853,9 @@ export class Wizard {
   }
 
   revealSecret(appKey: string): Promise<string> {
+    if (this.presenting) {
+      return Promise.reject(new IpcError("reveal_secret", { code: "vault", message: "Presenter mode never shows a secret.", hint: "Use Copy." }));
+    }
     return this.backend.revealSecret(this.#connectionId(), appKey);
   }
 
@@ -668,6 +865,14 @@ export class Wizard {
 
   exportHandoff(format: ExportFormat, includeSecrets: boolean): Promise<string> {
     return this.backend.exportHandoff(this.#connectionId(), format, includeSecrets);
+  }
+
+  exportCertificate(appKey: string, format: CertificateExportFormat): Promise<CertificateExport> {
+    return this.backend.exportCertificate(this.#connectionId(), appKey, format);
+  }
+
+  copyExportPassword(): Promise<void> {
+    return this.backend.copyExportPassword();
   }
 
   #connectionId(): string {
@@ -683,21 +888,42 @@ export class Wizard {
     if (i > 0) this.screen = order[i - 1];
   }
 
+  /** On to Sign in; when already signed in, on to Review if there is nothing to decide. */
   toSignIn(): void {
-    if (this.vendorReady) this.screen = "signin";
+    if (!this.vendorReady) return;
+    this.screen = "signin";
+    if (this.session && !this.presenting) void this.#skipSignedIn();
   }
 
   async toReview(): Promise<void> {
     this.screen = "review";
-    const same = this.recipe && this.#plannedFor === JSON.stringify([this.recipe.id, $state.snapshot(this.choices)]);
-    if (same && (this.planning || (this.plan && !this.planProblem))) return;
+    if (this.#planIsCurrent() || (this.#sameChoices() && this.planning)) return;
     await this.makePlan();
+  }
+
+  /** The latest plan request was for the chosen recipe and choices. */
+  #sameChoices(): boolean {
+    return !!this.recipe && this.#plannedFor === JSON.stringify([this.recipe.id, $state.snapshot(this.choices)]);
+  }
+
+  /** A plan for the chosen recipe and choices is here, without a problem. */
+  #planIsCurrent(): boolean {
+    return this.#sameChoices() && !!this.plan && !this.planProblem;
   }
 
   /** Back to Start for another vendor; the tenant and sign-in are kept. */
   startOver(): void {
     this.recipe = null;
     this.choices = emptyChoices();
+    this.#forgetCredentials();
+    this.#forgetRun();
+    // Same tenant, same sign-in: the next vendor starts from the vendor list.
+    this.screen = this.tenant ? "vendor" : "start";
+    void this.loadConnections();
+  }
+
+  /** Forgets the plan and everything after it (the vendor and its inputs stay). */
+  #forgetRun(): void {
     this.plan = null;
     this.planProblem = null;
     this.progress = {};
@@ -712,8 +938,5 @@ export class Wizard {
     this.signInLimits = null;
     this.signInLimitProblem = null;
     this.mailboxLimitRemoved = false;
-    // Same tenant, same sign-in: the next vendor starts from the vendor list.
-    this.screen = this.tenant ? "vendor" : "start";
-    void this.loadConnections();
   }
 }

@@ -7,13 +7,18 @@ import { CLOUDS } from "../lib/types";
 import type {
   ApplyEvent,
   ApplyResult,
+  CertificateExportFormat,
+  CertificateInfo,
   CheckResult,
   Choices,
   CloudId,
   ConnectionCard,
   DashboardConnection,
   DashboardView,
+  LaunchOptions,
   LifecycleEvent,
+  ScenarioChosen,
+  ScenarioMenu,
   RotateResult,
   StatusItem,
   DoneView,
@@ -146,9 +151,13 @@ const HANDOFF = {
   url: "https://login.microsoftonline.com/3f2b9c1e-7d4a-4e55-9a0b-1c2d3e4f5a6b/adminconsent?client_id=8d1e4f0a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
 };
 
-export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: string[] } = {}): PlanView {
+export function tonicPlan(
+  choices: Choices,
+  opts: { handoff?: boolean; done?: string[]; portalLink?: string | null } = {},
+): PlanView {
   const name = choices.appNames.main ?? "TonicDM Office 365 Token";
   const months = choices.secretLifetimeMonths ?? 24;
+  const credential = choices.credentials?.main ?? { kind: "secret" as const };
   const blocked = opts.handoff ? "Your account cannot grant application permissions." : null;
   const done = new Set(opts.done ?? []);
   const step = (id: string, phase: PlanView["steps"][number]["phase"], kind: string, title: string, risk: PlanView["steps"][number]["risk"] = null) => ({
@@ -160,6 +169,11 @@ export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: st
     risk,
     done: done.has(id),
     blocked: phase === "consent" ? blocked : null,
+    portal: {
+      text: `Entra ID → App registrations → ${name} → ${phase === "consent" ? "API permissions" : "Overview"}`,
+      link: opts.portalLink ?? null,
+      portalName: opts.portalLink ? "Microsoft Entra admin center" : null,
+    },
   });
   return {
     recipeId: "tonicdm",
@@ -174,6 +188,12 @@ export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: st
         permissions: tonicRecipe.apps[0].permissions,
         secretDescription: "TonicDM Office365 Secret",
         existingAppId: done.has("main/register") ? TONIC_CLIENT_ID : null,
+        credential: {
+          kind: credential.kind,
+          offered: ["secret", "generated_certificate", "vendor_certificate"],
+          lifetimeMonths: 12,
+          subject: "CN=TonicDM Office 365 Token",
+        },
       },
     ],
     steps: [
@@ -182,7 +202,11 @@ export function tonicPlan(choices: Choices, opts: { handoff?: boolean; done?: st
       step("main/grant/MailboxSettings.ReadWrite", "consent", "grant_application_permission", "Allow TonicDM to read and change mailbox settings of every mailbox", "write"),
       step("main/grant/Mail.ReadWrite", "consent", "grant_application_permission", "Allow TonicDM to read, change and delete e-mail in every mailbox", "write"),
       step("main/grant/User.Read.All", "consent", "grant_application_permission", "Allow TonicDM to read the profile of every user", "read"),
-      step("main/secret", "secret", "create_secret", `Create a secret valid for ${months} months and keep it in this computer's credential store`),
+      credential.kind === "secret"
+        ? step("main/secret", "secret", "create_secret", `Create a secret valid for ${months} months and keep it in this computer's credential store`)
+        : credential.kind === "generated_certificate"
+          ? step("main/certificate", "secret", "create_certificate", `Create the certificate "CN=TonicDM Office 365 Token" (RSA 2048, expires 2027-12-04), add its public part to the app and keep its private key in this computer's credential store`)
+          : step("main/certificate", "secret", "upload_certificate", `Upload ${credential.fileName}, TonicDM's public certificate`),
     ],
     lifetime: {
       requestedMonths: months,
@@ -261,6 +285,55 @@ export const tonicDone: DoneView = {
   formats: ["markdown", "env", "json", "ics"],
   mailboxLimits: [],
 };
+
+export const CERT_THUMBPRINT = "3A1F9C0B7E2D4F6A8B1C3D5E7F9A0B2C4D6E8F10";
+export const PFX_PASSWORD = "kT4#wq9-Lm2!pZ7x";
+
+/** What the fake shell reads from a certificate file: the file's text says which case it is. */
+export function inspectFake(fileName: string, contentBase64: string): CertificateInfo {
+  const text = atob(contentBase64);
+  if (text.includes("PRIVATE KEY")) {
+    throw ipcError(
+      "certificate",
+      "This file holds a private key. Ask the vendor for the public certificate only (.cer); never send private keys.",
+      "Delete this file from wherever it was sent, and ask the vendor for the public certificate only.",
+      "inspect_certificate",
+      "private_key",
+    );
+  }
+  if (!text.includes("CERTIFICATE")) {
+    throw ipcError("certificate", `${fileName} is not a certificate AppGrant can read.`, "Ask the vendor for the certificate as a .cer or .pem file.", "inspect_certificate");
+  }
+  const expired = text.includes("EXPIRED");
+  const ec = text.includes("EC KEY");
+  return {
+    subject: "CN=TonicDM Office 365 Token, O=TonicDM Inc.",
+    thumbprint: CERT_THUMBPRINT,
+    thumbprintSha256: "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+    notBefore: "2026-01-01T00:00:00Z",
+    notAfter: expired ? "2026-06-01T00:00:00Z" : "2027-12-01T00:00:00Z",
+    keyBits: ec ? 0 : 2048,
+    problems: [
+      ...(expired ? ["The certificate expired on 1 June 2026. Ask the vendor for a current one."] : []),
+      ...(ec ? ["The key is not RSA; Microsoft Entra needs an RSA key of at least 2048 bits."] : []),
+    ],
+  };
+}
+
+/** Done for TonicDM with a certificate instead of a secret. */
+export function tonicDoneWithCertificate(origin: "generated" | "vendor"): DoneView {
+  return {
+    ...tonicDone,
+    fields: [
+      ...tonicDone.fields.filter((f) => !f.secret && f.label !== "Expiry Date"),
+      { label: "Certificate thumbprint", value: CERT_THUMBPRINT, secret: false, help: null, appKey: null },
+    ],
+    expiries: [{ app: "TonicDM Office 365 Token", expiresOn: "2027-12-01" }],
+    certificates: [
+      { appKey: "main", appName: "TonicDM Office 365 Token", thumbprint: CERT_THUMBPRINT, notAfter: "2027-12-01T00:00:00Z", origin },
+    ],
+  };
+}
 
 export const existingConnections: ConnectionCard[] = [
   { id: "c1", vendor: "DocBits", tenant: "contoso.onmicrosoft.com", practice: false, apps: ["DocBits Mail"], nextExpiry: "2027-04-10", daysLeft: 712, mailboxLimits: [] },
@@ -523,6 +596,8 @@ export class FakeBackend {
   connections: ConnectionCard[] = existingConnections;
   handoff = false;
   doneSteps: string[] = [];
+  /** A "Show in the Entra admin center" link on every plan step (a real tenant's existing app). */
+  portalLink: string | null = null;
   checks: VerifyCheck[] = tonicChecks;
   doneView: DoneView = tonicDone;
   applyScripts: ApplyScript[] = [];
@@ -566,12 +641,40 @@ export class FakeBackend {
   }
 
   /** What `launchOptions` answers (default: open at the Start screen). */
-  launch: { start: "practice" | "tenant" | null; tenant: string | null } = { start: null, tenant: null };
+  launch: LaunchOptions = { start: null, tenant: null };
+
+  /** The practice scenarios menu (as `appgrant_core::practice` has it, shortened). */
+  scenarios: ScenarioMenu = {
+    active: "ordinary",
+    scenarios: [
+      { id: "ordinary", title: "An ordinary day", shows: "Everything works at once; Avery Admin signs in." },
+      { id: "reset", title: "Reset the practice tenant", shows: "Puts the tenant back as it was first seeded." },
+      { id: "cannot-consent", title: "Sign in as someone who cannot consent", shows: "Casey gets a message to forward." },
+      { id: "slow", title: "Microsoft is slow today", shows: "Apply explains each wait." },
+    ],
+  };
 
   readonly backend = {
     launchOptions: vi.fn(async () => {
       await this.#enter("launchOptions");
       return this.launch;
+    }),
+    setPresenter: vi.fn(async (on: boolean) => {
+      await this.#enter("setPresenter");
+      return on;
+    }),
+    practiceScenarios: vi.fn(async () => {
+      await this.#enter("practiceScenarios");
+      return this.scenarios;
+    }),
+    choosePracticeScenario: vi.fn(async (id: string): Promise<ScenarioChosen> => {
+      await this.#enter("choosePracticeScenario");
+      if (!this.scenarios.scenarios.some((s) => s.id === id)) throw ipcError("practice", `There is no practice scenario "${id}".`);
+      const active = id === "reset" ? "ordinary" : id;
+      this.scenarios = { ...this.scenarios, active };
+      const signedOut = id === "reset" || id === "cannot-consent";
+      const hint = id === "cannot-consent" ? "Sign in as casey.cloudapps@contosopractice.onmicrosoft.com." : this.tenant.signInHint;
+      return { tenant: { ...this.tenant, signInHint: hint }, active, signedOut, addedApps: [] };
     }),
     listRecipes: vi.fn(async () => {
       await this.#enter("listRecipes");
@@ -640,7 +743,7 @@ export class FakeBackend {
         }
         return ttrPlan(choices);
       }
-      return tonicPlan(choices, { handoff: this.handoff, done: this.doneSteps });
+      return tonicPlan(choices, { handoff: this.handoff, done: this.doneSteps, portalLink: this.portalLink });
     }),
     applyPlan: vi.fn(async (onEvent: (event: ApplyEvent) => void) => {
       const script = this.applyScripts.shift() ?? { events: tonicApplyEvents, result: { ok: true, failures: [] } };
@@ -675,10 +778,33 @@ export class FakeBackend {
     openExternal: vi.fn(async (_url: string) => {
       await this.#enter("openExternal");
     }),
+    inspectCertificate: vi.fn(async (fileName: string, contentBase64: string) => {
+      await this.#enter("inspectCertificate");
+      return inspectFake(fileName, contentBase64);
+    }),
+    exportCertificate: vi.fn(async (connectionId: string, appKey: string, format: CertificateExportFormat) => {
+      await this.#enter("exportCertificate");
+      const origin =
+        this.doneView.connectionId === connectionId
+          ? this.doneView.certificates?.find((c) => c.appKey === appKey)?.origin
+          : this.dashboard.find((c) => c.id === connectionId)?.apps.find((a) => a.key === appKey)?.certificate?.origin;
+      if (origin !== "generated") {
+        throw ipcError("certificate", "The vendor holds the private key of this certificate; there is nothing to export.", null, "export_certificate");
+      }
+      const base = `/home/avery/Documents/AppGrant/${connectionId}-${appKey}`;
+      return format === "pfx" ? { paths: [`${base}.pfx`], password: PFX_PASSWORD } : { paths: [`${base}.key.pem`, `${base}.cert.pem`] };
+    }),
+    copyExportPassword: vi.fn(async () => {
+      await this.#enter("copyExportPassword");
+    }),
     exportHandoff: vi.fn(async (connectionId: string, format: string, includeSecrets: boolean) => {
       await this.#enter("exportHandoff");
       const ext = { markdown: "md", text: "txt", env: "env", json: "json", ics: "ics" }[format] ?? format;
       return `/home/avery/Documents/AppGrant/${connectionId}${includeSecrets ? "-with-secret" : ""}.${ext}`;
+    }),
+    saveChangeRecord: vi.fn(async (connectionId: string, format: string) => {
+      await this.#enter("saveChangeRecord");
+      return `/home/avery/Downloads/AppGrant/appgrant-change-record-${connectionId}.${format}`;
     }),
     listConnections: vi.fn(async () => {
       await this.#enter("listConnections");
@@ -780,6 +906,21 @@ export class FakeBackend {
       await this.#enter("rotateConnection");
       const connection = rotated(before, graceDays);
       this.#save(connection);
+      const cert = before.apps[0].certificate;
+      if (cert) {
+        const notAfter = addDays(365);
+        return {
+          connection: { ...connection, apps: connection.apps.map((a) => ({ ...a, credentials: [], certificate: { ...cert, notAfter } })) },
+          handoff: {
+            ...tonicDone,
+            connectionId,
+            vendor: before.vendor,
+            fields: [{ label: "Certificate thumbprint", value: CERT_THUMBPRINT, secret: false, help: null, appKey: null }],
+            expiries: [{ app: before.apps[0].name, expiresOn: notAfter.slice(0, 10) }],
+            certificates: [{ appKey: before.apps[0].key, appName: before.apps[0].name, thumbprint: CERT_THUMBPRINT, notAfter, origin: cert.origin }],
+          },
+        };
+      }
       return {
         connection,
         handoff: {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use appgrant_core::apply::ApplyEvent;
 use appgrant_core::cloud::Cloud;
 use appgrant_core::export::Handoff;
-use appgrant_core::plan::{Choices, Plan};
+use appgrant_core::plan::{Choices, CredentialChoice, Plan};
 use appgrant_core::verify::{CheckStatus, VerifyReport};
 use serde_json::json;
 
@@ -38,6 +38,11 @@ pub struct ConnectArgs {
     /// Client secret lifetime in months (default: the recipe's; the tenant's policy may cap it).
     #[arg(long, value_name = "N")]
     lifetime_months: Option<u32>,
+    /// A certificate instead of a client secret, for every app of the recipe: `generate`
+    /// (AppGrant makes it; the private key stays in this computer's credential store) or the
+    /// path of the vendor's public certificate (.cer / .pem).
+    #[arg(long, value_name = "generate|FILE")]
+    certificate: Option<String>,
     /// Sign in with a code on any device instead of opening a browser.
     #[arg(long)]
     device_code: bool,
@@ -46,6 +51,29 @@ pub struct ConnectArgs {
     yes: bool,
     #[command(flatten)]
     cloud: CloudArgs,
+}
+
+/// `--certificate generate` or `--certificate FILE` as the plan's choice (the file is read
+/// and checked by the plan: a private key in it is refused there).
+fn certificate_choice(value: &str) -> Result<CredentialChoice, CliError> {
+    use base64::Engine;
+    if value == "generate" {
+        return Ok(CredentialChoice::GeneratedCertificate);
+    }
+    let path = std::path::Path::new(value);
+    let bytes = std::fs::read(path).map_err(|e| {
+        CliError::new(
+            Code::InvalidInput,
+            format!("Could not read the certificate file {value}: {e}"),
+            Some("Give --certificate generate, or the path of the vendor's .cer or .pem file."),
+        )
+    })?;
+    Ok(CredentialChoice::VendorCertificate {
+        file_name: path
+            .file_name()
+            .map_or_else(|| value.to_string(), |n| n.to_string_lossy().into_owned()),
+        content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+    })
 }
 
 fn key_value(s: &str) -> Result<(String, String), String> {
@@ -89,10 +117,22 @@ pub async fn run(out: &Out, args: ConnectArgs) -> Result<(), CliError> {
     let label = if args.practice { "PRACTICE: " } else { "" };
     tenant.sign_in(out, args.device_code, &cancel).await?;
 
+    let credentials = match &args.certificate {
+        Some(c) => {
+            let choice = certificate_choice(c)?;
+            recipe
+                .apps
+                .iter()
+                .map(|a| (a.key.clone(), choice.clone()))
+                .collect()
+        }
+        None => BTreeMap::new(),
+    };
     let choices = Choices {
         inputs: args.inputs.into_iter().collect::<BTreeMap<_, _>>(),
         app_names: BTreeMap::new(),
         secret_lifetime_months: args.lifetime_months,
+        credentials,
     };
     let plan = tenant.flow.plan(recipe.clone(), choices).await?;
     print_plan(out, label, &recipe.vendor, &plan);
@@ -184,10 +224,12 @@ fn print_plan(out: &Out, label: &str, vendor: &str, plan: &Plan) {
         .capped_by_policy_days
         .map(|d| format!(", shortened by the tenant's policy to at most {d} days"))
         .unwrap_or_default();
-    out.line(format!(
-        "  Client secret: valid {} days, until {}{capped}.",
-        lifetime.days, lifetime.expires_on
-    ));
+    if plan.apps.iter().any(|a| a.certificate.is_none()) {
+        out.line(format!(
+            "  Client secret: valid {} days, until {}{capped}.",
+            lifetime.days, lifetime.expires_on
+        ));
+    }
     if let Some(consent) = &plan.consent_handoff {
         out.line(format!("  Consent needed from {}:", consent.who));
         for line in consent.message.lines() {
@@ -265,6 +307,15 @@ fn print_handoff(out: &Out, label: &str, handoff: &Handoff) {
     }
     let id = &handoff.connection_id;
     out.line(format!("Connection id: {id}"));
+    if handoff
+        .next_steps
+        .iter()
+        .any(|s| s.contains("export the certificate as a PFX"))
+    {
+        out.line(format!(
+            "The certificate's private key is in this computer's credential store. To hand it over: appgrant-cli export-cert {id} --pfx"
+        ));
+    }
     if handoff.fields.iter().any(|f| f.hidden) {
         out.line(format!(
             "The client secret is in this computer's credential store. To hand it over: appgrant-cli export {id} --format {} --include-secret -o FILE",

@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use appgrant_core::certificate::CertificateOrigin;
 use appgrant_core::cloud::Cloud;
 use appgrant_core::connect::{removal_summary, remove as remove_connection};
 use appgrant_core::export::{AppSecrets, ExportFormat, Handoff};
@@ -84,6 +85,7 @@ pub async fn list(out: &Out, filter: &Filter) -> Result<(), CliError> {
                         "display_name": a.name,
                         "client_id": a.client_id,
                         "secret_expires_at": a.credentials.iter().find(|s| s.role == CredentialRole::Current).map(|s| s.expires_at),
+                        "certificate": a.certificate,
                         "rotation": a.rotation,
                     })).collect::<Vec<_>>(),
                     "created_at": c.created_at,
@@ -120,6 +122,18 @@ pub async fn list(out: &Out, filter: &Filter) -> Result<(), CliError> {
         }
         for app in &c.apps {
             out.line(format!("    app: {} ({})", app.name, app.client_id));
+            if let Some(cert) = &app.certificate {
+                let origin = match cert.origin {
+                    CertificateOrigin::Generated => "made by AppGrant",
+                    CertificateOrigin::Vendor => "the vendor's",
+                };
+                out.line(format!(
+                    "      certificate ({origin}): thumbprint {}, expires {} ({} days)",
+                    cert.thumbprint,
+                    cert.not_after.date_naive(),
+                    (cert.not_after - now).num_days()
+                ));
+            }
         }
         if c.next_expiry.is_none() {
             out.line("    no client secret");

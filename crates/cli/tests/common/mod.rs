@@ -1,7 +1,9 @@
-//! Helpers shared by the CLI's integration tests: a throwaway data folder per test.
+//! Helpers shared by the CLI's integration tests: a throwaway data folder per test, and the
+//! CLI command with a clean environment.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A fresh folder under the system temp dir, removed when dropped. `.0` is its path.
@@ -28,4 +30,22 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// `appgrant-cli` on data folder `data`, with no inherited browser, client id or log settings
+/// and no input. `keyring`: the OS credential store (inside scripts/with-keyring.sh), else the
+/// in-memory store.
+pub fn cli(data: &Path, keyring: bool) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_appgrant-cli"));
+    cmd.env("APPGRANT_DATA_DIR", data)
+        .env_remove("APPGRANT_BROWSER")
+        .env_remove("APPGRANT_CLIENT_ID")
+        .env_remove("APPGRANT_LOG")
+        .stdin(Stdio::null());
+    if keyring {
+        cmd.env_remove("APPGRANT_SECRET_STORE");
+    } else {
+        cmd.env("APPGRANT_SECRET_STORE", "memory");
+    }
+    cmd
 }

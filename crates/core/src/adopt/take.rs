@@ -84,6 +84,7 @@ pub async fn adopt(
             service_principal_id: Some(sp_id.to_string()),
             secret: newest_secret(&app),
             rotation: None,
+            certificate: None,
         });
     }
     let mut connection = Connection {

@@ -34,6 +34,21 @@ pub struct JournalApp {
     /// grant was removed on purpose, so a re-run must not grant them again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limited_permissions: Vec<String>,
+    /// Set just before a certificate is uploaded: with no stored certificate it marks one that
+    /// may be on the app while its private key never reached the keyring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_pending: Option<PendingCertificate>,
+    /// The certificate on the app (and, when generated, its key in the keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::certificate::CertificateMeta>,
+}
+
+/// A certificate upload that began (public facts only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingCertificate {
+    pub thumbprint: String,
+    pub since: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -169,6 +184,37 @@ impl Journal {
         std::fs::rename(&tmp, &path).map_err(|e| io("replace", e))
     }
 
+    /// Removes every journal of `tenant_id` under `dir` (the tenant was reset to its seed, so
+    /// the objects they name are gone); returns how many there were.
+    pub fn forget_tenant(dir: &Path, tenant_id: &str) -> Result<usize, JournalError> {
+        let runs = dir.join("runs");
+        let prefix = format!("{}--", safe_name(tenant_id));
+        let entries = match std::fs::read_dir(&runs) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(source) => {
+                return Err(JournalError::Io {
+                    action: "read",
+                    path: runs,
+                    source,
+                })
+            }
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) && name.ends_with(".json") {
+                std::fs::remove_file(entry.path()).map_err(|source| JournalError::Io {
+                    action: "delete",
+                    path: entry.path(),
+                    source,
+                })?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes the journal file (after the connection it describes was removed).
     pub fn delete(self) -> Result<(), JournalError> {
         match self.path {
@@ -206,6 +252,36 @@ mod tests {
         again.delete().unwrap();
         let fresh = Journal::open(&dir, "tid", "tonicdm").unwrap();
         assert_ne!(fresh.run_id, j.run_id, "a removed journal starts a new run");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn forgetting_a_tenant_removes_only_its_journals() {
+        let dir = std::env::temp_dir().join(format!("appgrant-journal-{}", uuid::Uuid::new_v4()));
+        for (tenant, recipe) in [("tid", "tonicdm"), ("tid", "docbits"), ("other", "tonicdm")] {
+            let mut j = Journal::open(&dir, tenant, recipe).unwrap();
+            j.app_mut("main").app_id = Some("app-1".into());
+            j.save().unwrap();
+        }
+        assert_eq!(Journal::forget_tenant(&dir, "tid").unwrap(), 2);
+        assert!(
+            Journal::open(&dir, "tid", "tonicdm")
+                .unwrap()
+                .apps
+                .is_empty(),
+            "a new run"
+        );
+        assert!(
+            !Journal::open(&dir, "other", "tonicdm")
+                .unwrap()
+                .apps
+                .is_empty(),
+            "kept"
+        );
+        assert_eq!(
+            Journal::forget_tenant(&dir.join("nothing"), "tid").unwrap(),
+            0
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

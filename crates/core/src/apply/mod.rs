@@ -7,7 +7,10 @@
 //! goes from Microsoft's answer straight into the OS keyring; one that was created but never
 //! stored (the process died in between) is found on the next run, removed and replaced.
 
+mod certificate;
 pub mod journal;
+
+pub use certificate::{is_certificate, key_credentials, new_credential, patch_body};
 
 use std::sync::{Arc, Mutex};
 
@@ -111,6 +114,8 @@ pub struct AppOutcome {
     pub object_id: String,
     pub service_principal_id: String,
     pub secret: Option<SecretInfo>,
+    /// The certificate the app got instead of a secret.
+    pub certificate: Option<crate::certificate::CertificateMeta>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -402,18 +407,14 @@ impl Run<'_> {
             failures.extend(results.into_iter().filter_map(Result::err));
             Ok::<_, Vec<StepFailure>>((sp_id, failures))
         };
-        let secret_step = self.step(app, "secret").ok_or_else(Vec::new)?;
-        let secret = self.timed(
-            secret_step,
-            self.secret(app, &object_id, &app_id, fresh, secret_step),
-        );
-        let (sp_result, secret) = tokio::join!(sp_chain, secret);
+        let credential = self.credential(app, &object_id, &app_id, fresh);
+        let (sp_result, credential) = tokio::join!(sp_chain, credential);
         let (sp_id, mut failures) = sp_result?;
-        let secret = match secret {
-            Ok(s) => Some(s),
+        let (secret, certificate) = match credential {
+            Ok(c) => c,
             Err(f) => {
                 failures.push(f);
-                None
+                (None, None)
             }
         };
         if !failures.is_empty() {
@@ -426,7 +427,42 @@ impl Run<'_> {
             object_id,
             service_principal_id: sp_id,
             secret,
+            certificate,
         })
+    }
+
+    /// The app's credential step: the client secret, or the certificate the plan chose.
+    async fn credential(
+        &self,
+        app: &AppPlan,
+        object_id: &str,
+        app_id: &str,
+        fresh: bool,
+    ) -> Result<
+        (
+            Option<SecretInfo>,
+            Option<crate::certificate::CertificateMeta>,
+        ),
+        StepFailure,
+    > {
+        let missing = || StepFailure {
+            step: format!("{}/secret", app.key),
+            code: ApplyCode::Graph,
+            message: "the plan has no credential step for this app".to_string(),
+            hint: "Plan again.".to_string(),
+        };
+        if app.certificate.is_some() {
+            let step = self.step(app, "certificate").ok_or_else(missing)?;
+            let cert = self
+                .timed(step, self.certificate(app, object_id, app_id, fresh, step))
+                .await?;
+            return Ok((None, Some(cert)));
+        }
+        let step = self.step(app, "secret").ok_or_else(missing)?;
+        let secret = self
+            .timed(step, self.secret(app, object_id, app_id, fresh, step))
+            .await?;
+        Ok((Some(secret), None))
     }
 
     /// Returns (object id, app id, created in this run).

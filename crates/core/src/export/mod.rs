@@ -36,6 +36,7 @@
 //! Dates (`expires_on`, `{apps.<key>.secret_expiry}`) are the UTC date, as Microsoft
 //! records it.
 
+pub mod certificate;
 mod env;
 mod error;
 mod ics;
@@ -239,7 +240,13 @@ impl Handoff {
         }
         let mut fields = Vec::with_capacity(recipe.handoff.len());
         for field in &recipe.handoff {
-            let secret = field.secret || field.value.is_secret();
+            // A certificate stands in for the secret: its thumbprint is not secret.
+            let certificate_only = field.value.vars().any(|v| matches!(v, Var::Secret(_)))
+                && field.value.vars().all(|v| match v {
+                    Var::Secret(key) => certificate_of(connection, key).is_some(),
+                    _ => true,
+                });
+            let secret = (field.secret || field.value.is_secret()) && !certificate_only;
             let mut failure = None;
             let rendered = field
                 .value
@@ -289,7 +296,10 @@ impl Handoff {
             secrets_included: secrets.is_some(),
             fields,
             secrets: expiries,
-            next_steps: recipe.next_steps.clone(),
+            next_steps: certificate_steps(&recipe.vendor, connection)
+                .into_iter()
+                .chain(recipe.next_steps.iter().cloned())
+                .collect(),
         })
     }
 
@@ -403,6 +413,55 @@ impl Handoff {
     }
 }
 
+/// The certificate of the app `key`, when it has one instead of a client secret.
+fn certificate_of<'a>(
+    connection: &'a Connection,
+    key: &str,
+) -> Option<&'a crate::certificate::CertificateMeta> {
+    connection
+        .app(key)
+        .filter(|a| a.secret.is_none())
+        .and_then(|a| a.certificate.as_ref())
+}
+
+/// What the admin does with each certificate: send the PFX, or nothing at all.
+fn certificate_steps(vendor: &str, connection: &Connection) -> Vec<String> {
+    use crate::certificate::CertificateOrigin;
+    connection
+        .apps
+        .iter()
+        .filter_map(|a| {
+            let c = a.certificate.as_ref()?;
+            Some(match c.origin {
+                CertificateOrigin::Vendor => format!(
+                    "{}: nothing secret to hand off. {vendor} already holds the private key of its certificate (thumbprint {}, expires {}); tell {vendor} the app is ready.",
+                    a.display_name, c.thumbprint, c.not_after.date_naive()
+                ),
+                CertificateOrigin::Generated => format!(
+                    "{}: export the certificate as a PFX (thumbprint {}, expires {}) and send the file and its password to {vendor} separately, never in the same message.",
+                    a.display_name, c.thumbprint, c.not_after.date_naive()
+                ),
+            })
+        })
+        .collect()
+}
+
+/// The hand-off value in place of a client secret for an app that has a certificate.
+fn certificate_value(c: &crate::certificate::CertificateMeta) -> String {
+    match c.origin {
+        crate::certificate::CertificateOrigin::Vendor => format!(
+            "Your certificate (thumbprint {}, expires {}): no client secret",
+            c.thumbprint,
+            c.not_after.date_naive()
+        ),
+        crate::certificate::CertificateOrigin::Generated => format!(
+            "Certificate (thumbprint {}, expires {}): in the exported PFX",
+            c.thumbprint,
+            c.not_after.date_naive()
+        ),
+    }
+}
+
 fn lookup(
     var: &Var,
     connection: &Connection,
@@ -413,15 +472,24 @@ fn lookup(
         Var::TenantId => Some(connection.tenant_id.clone()),
         Var::TenantDomain => connection.tenant_domain.clone(),
         Var::ClientId(key) => connection.app(key).map(|a| a.app_id.clone()),
-        Var::SecretExpiry(key) => connection
-            .app(key)
-            .and_then(|a| a.secret.as_ref())
-            .map(|s| s.expires_at.format("%Y-%m-%d").to_string()),
-        Var::SecretId(key) => connection
-            .app(key)
-            .and_then(|a| a.secret.as_ref())
-            .map(|s| s.key_id.clone()),
+        Var::SecretExpiry(key) => match certificate_of(connection, key) {
+            Some(c) => Some(c.not_after.format("%Y-%m-%d").to_string()),
+            None => connection
+                .app(key)
+                .and_then(|a| a.secret.as_ref())
+                .map(|s| s.expires_at.format("%Y-%m-%d").to_string()),
+        },
+        Var::SecretId(key) => match certificate_of(connection, key) {
+            Some(c) => Some(c.key_id.clone()),
+            None => connection
+                .app(key)
+                .and_then(|a| a.secret.as_ref())
+                .map(|s| s.key_id.clone()),
+        },
         Var::Input(id) => connection.inputs.get(id).cloned(),
+        Var::Secret(key) if certificate_of(connection, key).is_some() => {
+            certificate_of(connection, key).map(certificate_value)
+        }
         Var::Secret(key) => match secrets {
             None => Some(HIDDEN_SECRET.to_string()),
             Some(secrets) => {

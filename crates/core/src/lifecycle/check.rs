@@ -24,6 +24,36 @@ use crate::plan::{plan, Choices, Phase, Plan, StepKind};
 use crate::recipe::Recipe;
 use crate::vault::{ConnectedApp, Connection, SecretMeta};
 
+/// The app's certificate must still be on the app (by its keyId); one that is gone is
+/// reported like a missing secret.
+fn certificate_findings(app: &ConnectedApp, body: &Value, f: &mut Findings) {
+    let Some(cert) = &app.certificate else {
+        return;
+    };
+    let on_app = body
+        .get("keyCredentials")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| text(c, "keyId") == cert.key_id);
+    if !on_app {
+        let action = match cert.origin {
+            crate::certificate::CertificateOrigin::Generated => "rotate it to add a new one",
+            crate::certificate::CertificateOrigin::Vendor => {
+                "connect again with the vendor's certificate"
+            }
+        };
+        f.add(
+            FindingKind::SecretMissingInTenant,
+            Some(app.key.as_str()),
+            format!(
+                "The certificate (thumbprint {}) of \"{}\" is no longer in the tenant: {action}",
+                cert.thumbprint, app.display_name
+            ),
+        );
+    }
+}
+
 /// What one check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -261,7 +291,7 @@ async fn check_app(
     let Some(body) = read_or_gone(
         graph,
         &format!(
-            "applications/{}?$select=id,appId,passwordCredentials",
+            "applications/{}?$select=id,appId,passwordCredentials,keyCredentials",
             app.object_id
         ),
         format!("Reading the app \"{name}\""),
@@ -291,6 +321,7 @@ async fn check_app(
             return Ok(false);
         }
     }
+    certificate_findings(app, &body, f);
     let creds = body
         .get("passwordCredentials")
         .and_then(Value::as_array)

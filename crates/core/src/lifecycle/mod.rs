@@ -190,6 +190,38 @@ impl Lifecycle {
     }
 
     /// The recipe a connection was made with, when this AppGrant knows it.
+    /// The app's secret, or its generated certificate's key, from the keyring.
+    async fn credential_of(
+        &self,
+        connection: &Connection,
+        app_key: &str,
+    ) -> Result<Option<crate::verify::ClientCredential>, LifecycleError> {
+        use base64::Engine;
+        let vault = Arc::clone(&self.vault);
+        let (c, key) = (connection.clone(), app_key.to_string());
+        let found = blocking(move || match c.secret_ref(&key) {
+            Some(at) => Ok(vault
+                .load_secret(&at)?
+                .map(crate::verify::ClientCredential::Secret)),
+            None => {
+                let der = c
+                    .app(&key)
+                    .and_then(|a| a.certificate.as_ref())
+                    .and_then(|m| {
+                        base64::engine::general_purpose::STANDARD
+                            .decode(&m.certificate_base64)
+                            .ok()
+                    });
+                Ok(vault
+                    .load_certificate_key(&c, &key)?
+                    .zip(der)
+                    .map(|(key, der)| crate::verify::ClientCredential::Certificate { key, der }))
+            }
+        })
+        .await?;
+        Ok(found)
+    }
+
     pub fn recipe_for(&self, connection: &Connection) -> Option<Recipe> {
         self.recipes
             .iter()
@@ -376,14 +408,10 @@ impl Lifecycle {
         let mut changed = false;
         for i in pending {
             let state = connection.mailbox_limits[i].clone();
-            let Some(at) = connection.secret_ref(&state.app_key) else {
+            let Some(credential) = self.credential_of(connection, &state.app_key).await? else {
                 continue;
             };
-            let vault = Arc::clone(&self.vault);
-            let Some(secret) = blocking(move || vault.load_secret(&at)).await? else {
-                continue;
-            };
-            match crate::scope::verify::verify_scope(&ctx, &state, &secret).await {
+            match crate::scope::verify::verify_scope(&ctx, &state, &credential).await {
                 Ok(report) => {
                     changed |= report.state != state;
                     connection.mailbox_limits[i] = report.state;

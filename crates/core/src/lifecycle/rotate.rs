@@ -18,6 +18,8 @@
 //! secret is never removed before the new one is proved, and the new one is never removed
 //! once proved, so both are never gone at once.
 
+mod certificate;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -32,7 +34,7 @@ use crate::cloud::Endpoints;
 use crate::graph::fields::{text, time};
 use crate::graph::{ErrorClass, Expect, GraphClient, GraphError, RetryPolicy};
 use crate::plan::SecretPolicy;
-use crate::recipe::{CredentialSpec, Recipe};
+use crate::recipe::Recipe;
 use crate::secret::Secret;
 use crate::vault::{ConnectedApp, Connection, SecretMeta, SecretRef, Vault};
 use crate::verify::{CheckStatus, VerifyContext};
@@ -89,6 +91,16 @@ pub struct Rotation {
     /// After finishing: whether the new secret still got a token once the old was removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub still_works: Option<bool>,
+    /// A certificate rotation: the new certificate, once stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_certificate: Option<crate::certificate::CertificateMeta>,
+    /// A certificate rotation: the certificate being replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_certificate: Option<crate::certificate::CertificateMeta>,
+    /// A certificate rotation: the new certificate's thumbprint, set before `addKey`; with
+    /// no `new_certificate` it may be on the app while its key never reached the keyring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_thumbprint: Option<String>,
 }
 
 impl Rotation {
@@ -209,7 +221,11 @@ pub async fn start(
         }
     }
     let connection = run.load().await?;
-    if connection.apps.iter().all(|a| a.secret.is_none()) {
+    if connection
+        .apps
+        .iter()
+        .all(|a| a.secret.is_none() && !certificate::rotatable(a))
+    {
         return Err(LifecycleError::NoSecret {
             vendor: connection.vendor,
         });
@@ -379,7 +395,16 @@ impl Run<'_> {
         loop {
             let (connection, app) = self.app(key).await?;
             let Some(current) = app.secret.clone() else {
-                return Ok(());
+                if !certificate::rotatable(&app) {
+                    return Ok(());
+                }
+                let days = match app.rotation.as_ref().filter(|r| r.active()) {
+                    Some(r) => r.lifetime_days,
+                    None => self.certificate_lifetime(key, recipe, options).await?,
+                };
+                return self
+                    .certificate_to_overlap(key, recipe, days, options.grace_days)
+                    .await;
             };
             let (rotation, fresh) = match app.rotation.clone().filter(Rotation::active) {
                 Some(r) => (r, false),
@@ -408,6 +433,38 @@ impl Run<'_> {
         }
     }
 
+    /// Days for a new certificate: the recipe's (or the option's) months within the tenant's
+    /// certificate-lifetime policy.
+    async fn certificate_lifetime(
+        &self,
+        key: &str,
+        recipe: Option<&Recipe>,
+        options: RotateOptions,
+    ) -> Result<u32, LifecycleError> {
+        self.step(
+            key,
+            RotationStep::ReadingPolicy,
+            "Reading how long your organisation lets certificates live",
+        )?;
+        let policy = SecretPolicy::read(&self.graph(key))
+            .await
+            .map_err(|e| LifecycleError::graph("Reading the certificate-lifetime policy", e))?;
+        let months = options
+            .lifetime_months
+            .or_else(|| {
+                recipe?
+                    .apps
+                    .iter()
+                    .find(|a| a.key == key)
+                    .map(|a| a.credential.lifetime_months())
+            })
+            .unwrap_or(12);
+        Ok(crate::plan::lifetime_days(
+            months,
+            policy.max_certificate_days,
+        ))
+    }
+
     async fn lifetime(
         &self,
         key: &str,
@@ -422,16 +479,8 @@ impl Run<'_> {
         let policy = SecretPolicy::read(&self.graph(key))
             .await
             .map_err(|e| LifecycleError::graph("Reading the secret-lifetime policy", e))?;
-        let recipe_months = recipe.and_then(|r| {
-            r.apps
-                .iter()
-                .map(|a| match &a.credential {
-                    CredentialSpec::Secret {
-                        lifetime_months, ..
-                    } => *lifetime_months,
-                })
-                .min()
-        });
+        let recipe_months =
+            recipe.and_then(|r| r.apps.iter().map(|a| a.credential.lifetime_months()).min());
         let months = options.lifetime_months.or(recipe_months).unwrap_or(12);
         crate::plan::lifetime_for_months(months, &policy)
             .map(|l| l.days)
@@ -453,9 +502,7 @@ impl Run<'_> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let base = recipe
             .and_then(|r| r.apps.iter().find(|a| a.key == app.key))
-            .map(|spec| match &spec.credential {
-                CredentialSpec::Secret { description, .. } => description.clone(),
-            })
+            .map(|spec| spec.credential.description().to_string())
             .unwrap_or_else(|| current.description.clone());
         let rotation = Rotation {
             description: description_for(&base, &id, now),
@@ -473,6 +520,9 @@ impl Run<'_> {
             confirmed_at: None,
             finished_at: None,
             still_works: None,
+            new_certificate: None,
+            old_certificate: None,
+            pending_thumbprint: None,
         };
         self.save_rotation(&app.key, &rotation).await?;
         self.step(
@@ -679,7 +729,14 @@ impl Run<'_> {
             RotationStep::Proving,
             "Proving the new secret works (Microsoft can take a minute to activate it)",
         )?;
-        let failed = self.prove_secret(connection, app, recipe, &secret).await;
+        let failed = self
+            .prove_credential(
+                connection,
+                app,
+                recipe,
+                &crate::verify::ClientCredential::Secret(secret),
+            )
+            .await;
         if let Some(detail) = failed {
             if self.ctx.cancel.is_cancelled() {
                 return Err(LifecycleError::Cancelled);
@@ -706,13 +763,13 @@ impl Run<'_> {
         )
     }
 
-    /// None when the secret works; else why not.
-    async fn prove_secret(
+    /// None when the secret or certificate works; else why not.
+    async fn prove_credential(
         &self,
         connection: &Connection,
         app: &ConnectedApp,
         recipe: Option<&Recipe>,
-        secret: &Secret<String>,
+        credential: &crate::verify::ClientCredential,
     ) -> Option<String> {
         let roles: Vec<String> = recipe
             .and_then(|r| r.apps.iter().find(|a| a.key == app.key))
@@ -749,13 +806,13 @@ impl Run<'_> {
         };
         let outcome = outcome_of(app);
         let checks = if roles.is_empty() {
-            match crate::verify::client_credentials_token(
+            match crate::verify::client_credentials_token_with(
                 &ctx.http,
                 ctx.endpoints,
                 ctx.tenant_id,
                 ctx.policy,
                 &app.app_id,
-                secret,
+                credential,
                 |_| {},
             )
             .await
@@ -764,7 +821,7 @@ impl Run<'_> {
                 Err(message) => return Some(message),
             }
         } else {
-            crate::verify::app_only_checks(&ctx, &outcome, &roles, Some(secret), false).await
+            crate::verify::app_only_checks(&ctx, &outcome, &roles, Some(credential), false).await
         };
         checks
             .iter()
@@ -795,6 +852,24 @@ impl Run<'_> {
         }
         if rotation.stage != RotationStage::RemovingOld {
             return Ok(());
+        }
+        if rotation.old_certificate.is_some() || rotation.new_certificate.is_some() {
+            let works = self
+                .finish_certificate(&connection, &app, &rotation)
+                .await?;
+            rotation.stage = RotationStage::Done;
+            rotation.finished_at = Some(Utc::now());
+            rotation.still_works = Some(works);
+            self.save_rotation(key, &rotation).await?;
+            return self.step(
+                key,
+                RotationStep::Done,
+                if works {
+                    "Rotation finished: the new certificate works"
+                } else {
+                    "Rotation finished, but the new certificate did not get a token: check the connection"
+                },
+            );
         }
         if let Some(old) = rotation.old_secret.clone() {
             self.step(
@@ -870,6 +945,7 @@ fn outcome_of(app: &ConnectedApp) -> AppOutcome {
         object_id: app.object_id.clone(),
         service_principal_id: app.service_principal_id.clone().unwrap_or_default(),
         secret: None,
+        certificate: app.certificate.clone(),
     }
 }
 

@@ -115,6 +115,9 @@ pub struct AppStatus {
     pub credentials: Vec<CredentialStatus>,
     /// The stage of a rotation under way (None when none is).
     pub rotation: Option<RotationStage>,
+    /// The app's certificate credential (thumbprint and expiry), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::certificate::CertificateBadge>,
 }
 
 /// The tenant a connection lives in.
@@ -205,9 +208,18 @@ pub fn status_of(
             .iter()
             .any(|s| s.kind == StatusKind::RotationInProgress)
     {
+        let certificates_only = connection
+            .apps
+            .iter()
+            .all(|a| a.secret.is_none() && a.certificate.is_some());
+        let what = if certificates_only {
+            "certificate"
+        } else {
+            "secret"
+        };
         let text = match next_expiry {
             Some(at) => format!(
-                "OK: the secret is valid for {} more days",
+                "OK: the {what} is valid for {} more days",
                 days_between(now, at)
             ),
             None => "OK".to_string(),
@@ -320,6 +332,9 @@ fn app_status(
         }
         credentials.push(current);
     }
+    if let Some(cert) = &app.certificate {
+        certificate_states(name, key, cert, now, states);
+    }
     if let Some(r) = rotation {
         match r.stage {
             RotationStage::Overlap | RotationStage::RemovingOld => {
@@ -386,6 +401,45 @@ fn app_status(
         client_id: app.app_id.clone(),
         credentials,
         rotation: rotation.map(|r| r.stage),
+        certificate: app
+            .certificate
+            .as_ref()
+            .map(crate::certificate::CertificateBadge::from),
+    }
+}
+
+/// Expired and expiring-soon states for an app's certificate (what Check and the dashboard
+/// say; a vendor's certificate is renewed by the vendor).
+fn certificate_states(
+    name: &str,
+    key: Option<&str>,
+    cert: &crate::certificate::CertificateMeta,
+    now: DateTime<Utc>,
+    states: &mut Vec<StatusItem>,
+) {
+    let days = days_between(now, cert.not_after);
+    let date = cert.not_after.format("%Y-%m-%d");
+    let action = match cert.origin {
+        crate::certificate::CertificateOrigin::Generated => "rotate it",
+        crate::certificate::CertificateOrigin::Vendor => "ask the vendor for a new certificate",
+    };
+    let thumbprint = &cert.thumbprint;
+    if days < 0 {
+        states.push(item(
+            StatusKind::Expired,
+            Severity::Critical,
+            key,
+            format!("The certificate of {name} (thumbprint {thumbprint}) expired on {date}: {action} now"),
+            Some(cert.not_after),
+        ));
+    } else if days < EXPIRING_SOON_DAYS {
+        states.push(item(
+            StatusKind::ExpiringSoon,
+            Severity::Warning,
+            key,
+            format!("The certificate of {name} (thumbprint {thumbprint}) expires in {days} days ({date}): {action}"),
+            Some(cert.not_after),
+        ));
     }
 }
 
@@ -573,6 +627,7 @@ mod tests {
                 service_principal_id: Some("sp".into()),
                 secret: Some(meta("k1", expires)),
                 rotation: None,
+                certificate: None,
             }],
             created_at: at(2026, 1, 1),
             ..Connection::default()
@@ -628,6 +683,59 @@ mod tests {
         assert!(!unlooked.has(StatusKind::SecretMissing));
     }
 
+    fn with_certificate(
+        expires: DateTime<Utc>,
+        origin: crate::certificate::CertificateOrigin,
+    ) -> Connection {
+        let mut c = connection("Cert", "t1", expires);
+        c.apps[0].secret = None;
+        c.apps[0].certificate = Some(crate::certificate::CertificateMeta {
+            key_id: "k".into(),
+            thumbprint: "AB12".into(),
+            thumbprint_sha256: "CD34".into(),
+            subject: "CN=Cert".into(),
+            not_before: at(2026, 1, 1),
+            not_after: expires,
+            origin,
+            certificate_base64: String::new(),
+        });
+        c
+    }
+
+    #[test]
+    fn certificate_expiry_is_known_to_the_dashboard_and_check() {
+        use crate::certificate::CertificateOrigin::{Generated, Vendor};
+        let ok = status_of(
+            &with_certificate(at(2027, 6, 1), Generated),
+            NOW(),
+            &held_all,
+        );
+        assert_eq!(kinds(&ok), vec![StatusKind::Ok]);
+        assert!(ok.states[0]
+            .text
+            .contains("certificate is valid for 179 more days"));
+        assert_eq!(ok.days_left, Some(179));
+        assert_eq!(ok.apps[0].certificate.as_ref().unwrap().thumbprint, "AB12");
+
+        let soon = status_of(
+            &with_certificate(at(2026, 12, 16), Generated),
+            NOW(),
+            &held_all,
+        );
+        assert_eq!(kinds(&soon), vec![StatusKind::ExpiringSoon]);
+        assert!(
+            soon.states[0].text.contains("thumbprint AB12")
+                && soon.states[0].text.contains("rotate it")
+        );
+
+        let expired = status_of(&with_certificate(at(2026, 11, 1), Vendor), NOW(), &held_all);
+        assert_eq!(expired.severity, Severity::Critical);
+        assert!(expired.has(StatusKind::Expired));
+        assert!(expired.states[0]
+            .text
+            .contains("ask the vendor for a new certificate"));
+    }
+
     #[test]
     fn a_rotation_in_overlap_shows_both_secrets_and_the_grace_end() {
         let mut c = connection("A", "t1", at(2028, 12, 1));
@@ -647,6 +755,9 @@ mod tests {
             confirmed_at: None,
             finished_at: None,
             still_works: None,
+            new_certificate: None,
+            old_certificate: None,
+            pending_thumbprint: None,
         });
         let s = status_of(&c, NOW(), &held_all);
         assert!(s.has(StatusKind::RotationInProgress));

@@ -19,10 +19,11 @@ pub use policy::{parse_iso_days, SecretPolicy};
 
 use crate::apply::journal::Journal;
 use crate::catalog::{PermissionKind, Risk};
+use crate::certificate::{CertificateInfo, CertificateOrigin};
 use crate::cloud::Endpoints;
 use crate::graph::{odata_quote, GraphClient, GraphError};
 use crate::identity::Session;
-use crate::recipe::{AppSpec, CredentialSpec, InputValues, Recipe, MAX_SECRET_LIFETIME_MONTHS};
+use crate::recipe::{AppSpec, CredentialKind, InputValues, Recipe, MAX_SECRET_LIFETIME_MONTHS};
 
 /// The Microsoft Graph application id, the same in every tenant.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -40,6 +41,34 @@ pub struct Choices {
     /// Secret lifetime in months (default: the recipe's).
     #[serde(default)]
     pub secret_lifetime_months: Option<u32>,
+    /// The credential per app key (missing: the recipe's default).
+    #[serde(default)]
+    pub credentials: BTreeMap<String, CredentialChoice>,
+}
+
+/// The credential the admin chose for one app on Review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CredentialChoice {
+    Secret,
+    GeneratedCertificate,
+    VendorCertificate {
+        #[serde(rename = "fileName")]
+        file_name: String,
+        /// The file's bytes, base64 (a public certificate; a private key is refused).
+        #[serde(rename = "contentBase64")]
+        content_base64: String,
+    },
+}
+
+impl CredentialChoice {
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Self::Secret => CredentialKind::Secret,
+            Self::GeneratedCertificate => CredentialKind::GeneratedCertificate,
+            Self::VendorCertificate { .. } => CredentialKind::VendorCertificate,
+        }
+    }
 }
 
 /// The portal step a plan step belongs to, so the UI can group them as the portal does.
@@ -65,6 +94,14 @@ pub enum StepKind {
     GrantDelegatedPermissions { scopes: Vec<String> },
     /// Create the client secret and store it in the OS keyring.
     CreateSecret { days: u32 },
+    /// Put a certificate on the app: one AppGrant generates (its private key goes to the OS
+    /// keyring) or the vendor's public certificate.
+    AddCertificate {
+        days: u32,
+        origin: CertificateOrigin,
+        /// The vendor certificate's SHA-1 thumbprint (generated ones get theirs at Apply).
+        thumbprint: Option<String>,
+    },
 }
 
 /// One step, as the admin reads it on the Review and Apply screens.
@@ -99,6 +136,8 @@ pub struct AppPlan {
     /// Delegated scope values for the tenant-wide grant.
     pub delegated_scopes: Vec<String>,
     pub secret_description: String,
+    /// A certificate instead of a client secret (None: a secret).
+    pub certificate: Option<CertificatePlan>,
     /// What an earlier run created, when it is still there.
     pub existing: Option<Existing>,
     /// Application permissions limited by Exchange to chosen mailboxes (from the run
@@ -112,6 +151,26 @@ pub struct Existing {
     pub object_id: String,
     pub app_id: String,
     pub service_principal_id: Option<String>,
+}
+
+/// The certificate an app gets instead of a secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificatePlan {
+    pub origin: CertificateOrigin,
+    /// The subject of a generated certificate.
+    pub subject: String,
+    /// How long a generated certificate lives (within the tenant's policy).
+    pub days: u32,
+    /// The vendor's certificate: base64 DER and what it says.
+    pub vendor: Option<VendorCertificate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VendorCertificate {
+    pub der_base64: String,
+    pub info: CertificateInfo,
 }
 
 /// The secret lifetime after the tenant policy has had its say.
@@ -174,6 +233,12 @@ pub enum PlanError {
     PermissionMissing { name: String, kind: PermissionKind },
     #[error("the secret lifetime must be 1 to {MAX_SECRET_LIFETIME_MONTHS} months")]
     Lifetime,
+    #[error("{app}: {message}")]
+    Credential {
+        app: String,
+        message: String,
+        hint: String,
+    },
 }
 
 /// The run's marker tag on each application it creates; lets a resumed run find an app
@@ -280,6 +345,7 @@ pub async fn plan(
         let journal_app = journal.apps.get(&spec.key);
         let secret_done = journal_app.is_some_and(|a| a.secret_key_id.is_some() && a.secret_stored)
             && existing.is_some();
+        let certificate = certificate_plan(spec, &name, choices, &policy)?;
 
         let limited_permissions = journal_app
             .map(|a| a.limited_permissions.clone())
@@ -368,19 +434,22 @@ pub async fn plan(
                 }),
             });
         }
-        let CredentialSpec::Secret { description, .. } = &spec.credential;
-        steps.push(Step {
-            id: format!("{key}/secret"),
-            app: key.clone(),
-            phase: Phase::Secret,
-            kind: StepKind::CreateSecret { days: lifetime.days },
-            title: format!(
-                "Create the client secret \"{description}\" (expires {}) and keep it in this computer's credential store",
-                lifetime.expires_on
-            ),
-            risk: None,
-            done: secret_done,
-            blocked: None,
+        let description = spec.credential.description().to_string();
+        steps.push(match &certificate {
+            None => Step {
+                id: format!("{key}/secret"),
+                app: key.clone(),
+                phase: Phase::Secret,
+                kind: StepKind::CreateSecret { days: lifetime.days },
+                title: format!(
+                    "Create the client secret \"{description}\" (expires {}) and keep it in this computer's credential store",
+                    lifetime.expires_on
+                ),
+                risk: None,
+                done: secret_done,
+                blocked: None,
+            },
+            Some(c) => certificate_step(key, c, journal_app, existing.is_some()),
         });
         apps.push(AppPlan {
             key: key.clone(),
@@ -388,7 +457,8 @@ pub async fn plan(
             application,
             app_roles,
             delegated_scopes,
-            secret_description: description.clone(),
+            secret_description: description,
+            certificate,
             existing,
             limited_permissions,
         });
@@ -551,11 +621,7 @@ pub fn lifetime(
     let recipe_months = recipe
         .apps
         .iter()
-        .map(|a| match &a.credential {
-            CredentialSpec::Secret {
-                lifetime_months, ..
-            } => *lifetime_months,
-        })
+        .map(|a| a.credential.lifetime_months())
         .min()
         .unwrap_or(12);
     let months = choices.secret_lifetime_months.unwrap_or(recipe_months);
@@ -583,6 +649,155 @@ pub fn lifetime_for_months(months: u32, policy: &SecretPolicy) -> Result<Lifetim
         expires_on: (now + chrono::TimeDelta::days(i64::from(days))).date_naive(),
         capped_by_policy_days: capped,
     })
+}
+
+/// The certificate `spec` gets under the admin's choice, or None for a client secret. A
+/// vendor certificate is read and checked here, so a bad one stops the plan with its reason.
+fn certificate_plan(
+    spec: &AppSpec,
+    name: &str,
+    choices: &Choices,
+    policy: &SecretPolicy,
+) -> Result<Option<CertificatePlan>, PlanError> {
+    let offered = spec.credential.offered();
+    let choice = match choices.credentials.get(&spec.key) {
+        Some(c) => c.clone(),
+        None => match offered.first() {
+            Some(CredentialKind::GeneratedCertificate) => CredentialChoice::GeneratedCertificate,
+            Some(CredentialKind::VendorCertificate) => {
+                return Err(PlanError::Credential {
+                    app: name.to_string(),
+                    message: "this vendor sends its own certificate, and none was chosen".to_string(),
+                    hint: "Choose the vendor's .cer or .pem file on the Review screen (or with --certificate <file>).".to_string(),
+                })
+            }
+            _ => CredentialChoice::Secret,
+        },
+    };
+    if !offered.contains(&choice.kind()) {
+        return Err(PlanError::Credential {
+            app: name.to_string(),
+            message: format!("the recipe does not offer {:?} for this app", choice.kind()),
+            hint: "Choose one of the credentials the Review screen offers for this app."
+                .to_string(),
+        });
+    }
+    let days = lifetime_days(
+        spec.credential.lifetime_months(),
+        policy.max_certificate_days,
+    );
+    Ok(match choice {
+        CredentialChoice::Secret => None,
+        CredentialChoice::GeneratedCertificate => Some(CertificatePlan {
+            origin: CertificateOrigin::Generated,
+            subject: spec.credential.subject(name),
+            days,
+            vendor: None,
+        }),
+        CredentialChoice::VendorCertificate {
+            file_name,
+            content_base64,
+        } => {
+            let vendor = read_vendor_certificate(&file_name, &content_base64, policy).map_err(
+                |(message, hint)| PlanError::Credential {
+                    app: name.to_string(),
+                    message,
+                    hint,
+                },
+            )?;
+            Some(CertificatePlan {
+                origin: CertificateOrigin::Vendor,
+                subject: vendor.info.subject.clone(),
+                days,
+                vendor: Some(vendor),
+            })
+        }
+    })
+}
+
+/// Reads and checks a vendor certificate; the error is (message, hint).
+pub fn read_vendor_certificate(
+    file_name: &str,
+    content_base64: &str,
+    policy: &SecretPolicy,
+) -> Result<VendorCertificate, (String, String)> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(content_base64.trim())
+        .map_err(|_| {
+            (
+                format!("{file_name} did not arrive intact (its content is not base64)"),
+                "Choose the file again.".to_string(),
+            )
+        })?;
+    let mut cert = crate::certificate::import::inspect(file_name, &bytes)
+        .map_err(|e| (e.to_string(), e.hint().to_string()))?;
+    cert.info.check(Utc::now(), policy.max_certificate_days);
+    if !cert.info.problems.is_empty() {
+        return Err((
+            cert.info.problems.join(" "),
+            "Ask the vendor for a certificate without these problems, or let AppGrant generate one.".to_string(),
+        ));
+    }
+    Ok(VendorCertificate {
+        der_base64: cert.base64(),
+        info: cert.info,
+    })
+}
+
+/// Days for a credential of `months` months, a day inside the policy's `max` (clock skew).
+pub fn lifetime_days(months: u32, max: Option<u32>) -> u32 {
+    let now = Utc::now();
+    let end = now
+        .checked_add_months(chrono::Months::new(months))
+        .unwrap_or(now + chrono::TimeDelta::days(i64::from(months) * 30));
+    let wanted = u32::try_from((end - now).num_days()).unwrap_or(365);
+    match max {
+        Some(max) if wanted >= max => max.saturating_sub(1).max(1),
+        _ => wanted,
+    }
+}
+
+fn certificate_step(
+    key: &str,
+    plan: &CertificatePlan,
+    journal_app: Option<&crate::apply::journal::JournalApp>,
+    app_exists: bool,
+) -> Step {
+    let thumbprint = plan.vendor.as_ref().map(|v| v.info.thumbprint.clone());
+    let done = app_exists
+        && journal_app
+            .and_then(|a| a.certificate.as_ref())
+            .is_some_and(|c| {
+                c.origin == plan.origin && thumbprint.as_ref().is_none_or(|t| *t == c.thumbprint)
+            });
+    let expires = (Utc::now() + chrono::TimeDelta::days(i64::from(plan.days))).date_naive();
+    let title = match &plan.vendor {
+        Some(v) => format!(
+            "Add the vendor's certificate \"{}\" (thumbprint {}, expires {}) to the app; nothing secret is stored or sent",
+            v.info.subject,
+            v.info.thumbprint,
+            v.info.not_after.date_naive()
+        ),
+        None => format!(
+            "Create the certificate \"{}\" (RSA 2048, expires {expires}), add its public part to the app and keep its private key in this computer's credential store",
+            plan.subject
+        ),
+    };
+    Step {
+        id: format!("{key}/certificate"),
+        app: key.to_string(),
+        phase: Phase::Secret,
+        kind: StepKind::AddCertificate {
+            days: plan.days,
+            origin: plan.origin,
+            thumbprint,
+        },
+        title,
+        risk: None,
+        done,
+        blocked: None,
+    }
 }
 
 fn consent_handoff(
@@ -640,4 +855,48 @@ fn consent_handoff(
         message,
         url,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape the Review screen sends (`choices.credentials`, see certs-contract.md).
+    #[test]
+    fn credential_choices_read_the_ui_shape() {
+        let choices: Choices = serde_json::from_value(json!({
+            "inputs": {},
+            "credentials": {
+                "main": {"kind": "vendor_certificate", "fileName": "v.cer", "contentBase64": "QUJD"},
+                "calendar": {"kind": "generated_certificate"},
+                "mail": {"kind": "secret"}
+            }
+        }))
+        .unwrap();
+        assert_eq!(
+            choices.credentials["main"],
+            CredentialChoice::VendorCertificate {
+                file_name: "v.cer".into(),
+                content_base64: "QUJD".into()
+            }
+        );
+        assert_eq!(
+            choices.credentials["calendar"].kind(),
+            CredentialKind::GeneratedCertificate
+        );
+        assert_eq!(choices.credentials["mail"], CredentialChoice::Secret);
+        let plain: Choices = serde_json::from_value(json!({"inputs": {}})).unwrap();
+        assert!(
+            plain.credentials.is_empty(),
+            "older callers send no credentials"
+        );
+    }
+
+    #[test]
+    fn certificate_lifetimes_stay_inside_the_policy() {
+        assert_eq!(lifetime_days(12, Some(90)), 89);
+        assert!((365..=366).contains(&lifetime_days(12, None)));
+        let bad = read_vendor_certificate("v.cer", "not base64!", &SecretPolicy::default());
+        assert!(bad.unwrap_err().0.contains("did not arrive intact"));
+    }
 }

@@ -1,4 +1,4 @@
-//! The tenant's app management policy: how long a new client secret may live.
+//! The tenant's app management policy: how long a new client secret or certificate may live.
 
 use serde_json::Value;
 
@@ -9,6 +9,8 @@ use crate::graph::{ErrorClass, GraphClient, GraphError};
 pub struct SecretPolicy {
     /// Longest lifetime of a new client secret, in days (None: no limit, or unreadable).
     pub max_password_days: Option<u32>,
+    /// Longest lifetime of a new certificate (`asymmetricKeyLifetime`), in days.
+    pub max_certificate_days: Option<u32>,
 }
 
 impl SecretPolicy {
@@ -31,23 +33,23 @@ impl SecretPolicy {
         if body.get("isEnabled").and_then(Value::as_bool) == Some(false) {
             return Self::default();
         }
-        let max = body
-            .pointer("/applicationRestrictions/passwordCredentials")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|r| {
-                r.get("restrictionType").and_then(Value::as_str) == Some("passwordLifetime")
-            })
-            .filter(|r| r.get("state").and_then(Value::as_str) != Some("disabled"))
-            .filter_map(|r| {
-                r.get("maxLifetime")
-                    .and_then(Value::as_str)
-                    .and_then(parse_iso_days)
-            })
-            .min();
+        let max = |collection: &str, restriction: &str| {
+            body.pointer(&format!("/applicationRestrictions/{collection}"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|r| r.get("restrictionType").and_then(Value::as_str) == Some(restriction))
+                .filter(|r| r.get("state").and_then(Value::as_str) != Some("disabled"))
+                .filter_map(|r| {
+                    r.get("maxLifetime")
+                        .and_then(Value::as_str)
+                        .and_then(parse_iso_days)
+                })
+                .min()
+        };
         Self {
-            max_password_days: max,
+            max_password_days: max("passwordCredentials", "passwordLifetime"),
+            max_certificate_days: max("keyCredentials", "asymmetricKeyLifetime"),
         }
     }
 }
@@ -102,5 +104,12 @@ mod tests {
         let off = json!({"isEnabled": false, "applicationRestrictions": {"passwordCredentials": [
             {"restrictionType": "passwordLifetime", "maxLifetime": "P30D"}]}});
         assert_eq!(SecretPolicy::from_json(&off).max_password_days, None);
+        let certs = json!({"isEnabled": true, "applicationRestrictions": {"keyCredentials": [
+            {"restrictionType": "asymmetricKeyLifetime", "maxLifetime": "P90D"}]}});
+        let policy = SecretPolicy::from_json(&certs);
+        assert_eq!(
+            (policy.max_password_days, policy.max_certificate_days),
+            (None, Some(90))
+        );
     }
 }

@@ -171,6 +171,78 @@ pub enum CredentialSpec {
         description: String,
         lifetime_months: u32,
     },
+    Certificate {
+        description: String,
+        lifetime_months: u32,
+        /// The subject of a generated certificate (`CN=...`); None: `CN={app display name}`.
+        subject: Option<String>,
+        source: CertificateSource,
+    },
+}
+
+/// Where a recipe's certificate may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateSource {
+    /// AppGrant generates it (the private key stays in this computer's credential store).
+    Generate,
+    /// The vendor sends its public certificate.
+    Vendor,
+    /// The admin chooses on the Review screen.
+    Either,
+}
+
+/// A credential the admin can choose on Review (`CredentialChoice` without its data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    Secret,
+    GeneratedCertificate,
+    VendorCertificate,
+}
+
+impl CredentialSpec {
+    /// The name the credential carries in Entra (`displayName`).
+    pub fn description(&self) -> &str {
+        match self {
+            Self::Secret { description, .. } | Self::Certificate { description, .. } => description,
+        }
+    }
+
+    pub fn lifetime_months(&self) -> u32 {
+        match self {
+            Self::Secret {
+                lifetime_months, ..
+            }
+            | Self::Certificate {
+                lifetime_months, ..
+            } => *lifetime_months,
+        }
+    }
+
+    /// What Review offers, the recipe's default first. A recipe asking for a secret also
+    /// offers certificates (the admin knows whether the vendor accepts one).
+    pub fn offered(&self) -> Vec<CredentialKind> {
+        use CredentialKind::*;
+        match self {
+            Self::Secret { .. } => vec![Secret, GeneratedCertificate, VendorCertificate],
+            Self::Certificate { source, .. } => match source {
+                CertificateSource::Generate => vec![GeneratedCertificate],
+                CertificateSource::Vendor => vec![VendorCertificate],
+                CertificateSource::Either => vec![GeneratedCertificate, VendorCertificate],
+            },
+        }
+    }
+
+    /// The subject of a certificate AppGrant generates for the app `display_name`.
+    pub fn subject(&self, display_name: &str) -> String {
+        match self {
+            Self::Certificate {
+                subject: Some(s), ..
+            } => s.clone(),
+            _ => format!("CN={}", display_name.replace([',', '=', '"'], " ")),
+        }
+    }
 }
 
 /// Limiting mailbox access to chosen users (Exchange Online RBAC for Applications).
@@ -892,20 +964,38 @@ impl Validator<'_> {
     }
 
     fn credential(&mut self, raw: &raw::RawCredential) -> CredentialSpec {
-        if raw.kind.get_ref() != "secret" {
-            self.invalid(
-                raw.kind.span(),
-                format!(
-                    "credential kind \"{}\" is not supported yet",
-                    raw.kind.get_ref()
-                ),
-                Some("use kind = \"secret\"".to_string()),
-            );
+        let certificate = match raw.kind.get_ref().as_str() {
+            "secret" => false,
+            "certificate" => true,
+            other => {
+                self.invalid(
+                    raw.kind.span(),
+                    format!("credential kind \"{other}\" is not known"),
+                    Some("use kind = \"secret\" or kind = \"certificate\"".to_string()),
+                );
+                false
+            }
+        };
+        if !certificate {
+            for (key, field) in [
+                ("subject", &raw.subject),
+                ("certificate_source", &raw.certificate_source),
+            ] {
+                if let Some(f) = field {
+                    self.inconsistent(
+                        f.span(),
+                        format!("{key} is only for kind = \"certificate\""),
+                        Some(format!(
+                            "remove {key}, or set kind = \"certificate\" if the vendor takes a certificate"
+                        )),
+                    );
+                }
+            }
         }
         if raw.description.get_ref().trim().is_empty() {
             self.invalid(
                 raw.description.span(),
-                "the secret needs a description so the admin can tell it apart later",
+                "the credential needs a description so the admin can tell it apart later",
                 None,
             );
         }
@@ -921,9 +1011,49 @@ impl Validator<'_> {
             );
             MAX_SECRET_LIFETIME_MONTHS
         };
-        CredentialSpec::Secret {
-            description: raw.description.get_ref().trim().to_string(),
+        let description = raw.description.get_ref().trim().to_string();
+        if !certificate {
+            return CredentialSpec::Secret {
+                description,
+                lifetime_months,
+            };
+        }
+        let subject = raw.subject.as_ref().and_then(|s| {
+            let text = s.get_ref().trim();
+            match crate::certificate::generate::parse_subject(text) {
+                Ok(_) => Some(text.to_string()),
+                Err(reason) => {
+                    self.invalid(
+                        s.span(),
+                        format!("subject \"{text}\" cannot be used: {reason}"),
+                        Some("write it as subject = \"CN=Vendor Connector\" (optionally followed by , O=Organisation)".to_string()),
+                    );
+                    None
+                }
+            }
+        });
+        let source = match raw
+            .certificate_source
+            .as_ref()
+            .map(|s| (s.get_ref().as_str(), s.span()))
+        {
+            None | Some(("either", _)) => CertificateSource::Either,
+            Some(("generate", _)) => CertificateSource::Generate,
+            Some(("vendor", _)) => CertificateSource::Vendor,
+            Some((other, span)) => {
+                self.invalid(
+                    span,
+                    format!("certificate_source \"{other}\" is not known"),
+                    Some("use \"generate\" (AppGrant makes it), \"vendor\" (the vendor sends its public certificate) or \"either\"".to_string()),
+                );
+                CertificateSource::Either
+            }
+        };
+        CredentialSpec::Certificate {
+            description,
             lifetime_months,
+            subject,
+            source,
         }
     }
 

@@ -102,6 +102,12 @@ pub(super) struct RawCredential {
     pub kind: Spanned<String>,
     pub description: Spanned<String>,
     pub lifetime_months: Spanned<i64>,
+    /// Certificates only: the subject of a generated certificate (`CN=...`).
+    #[serde(default)]
+    pub subject: Option<Spanned<String>>,
+    /// Certificates only: `generate`, `vendor` or `either`.
+    #[serde(default)]
+    pub certificate_source: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

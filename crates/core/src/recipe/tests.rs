@@ -21,12 +21,11 @@ fn names(app: &AppSpec, kind: PermissionKind) -> Vec<&str> {
 }
 
 fn secret(app: &AppSpec) -> (&str, u32) {
-    match &app.credential {
-        CredentialSpec::Secret {
-            description,
-            lifetime_months,
-        } => (description.as_str(), *lifetime_months),
-    }
+    assert!(matches!(app.credential, CredentialSpec::Secret { .. }));
+    (
+        app.credential.description(),
+        app.credential.lifetime_months(),
+    )
 }
 
 fn labels(r: &Recipe) -> Vec<&str> {
@@ -380,9 +379,58 @@ fn secret_lifetime_must_be_within_what_entra_allows() {
 }
 
 #[test]
-fn certificates_are_not_supported_yet() {
-    let e = only_error("kind = \"secret\"", "kind = \"certificate\"");
-    assert!(e.message.contains("not supported yet"), "{e}");
+fn certificate_credentials_with_subject_and_source() {
+    let r = parse("acme.toml", &GOOD.replace(
+        "kind = \"secret\"",
+        "kind = \"certificate\"\nsubject = \"CN=Test Connector, O=Vendor\"\ncertificate_source = \"vendor\"",
+    ))
+    .unwrap();
+    let c = &r.apps[0].credential;
+    assert!(matches!(
+        c,
+        CredentialSpec::Certificate { subject: Some(s), source: CertificateSource::Vendor, .. } if s == "CN=Test Connector, O=Vendor"
+    ));
+    assert_eq!(c.offered(), [CredentialKind::VendorCertificate]);
+    assert_eq!(c.subject("ignored"), "CN=Test Connector, O=Vendor");
+    // A secret recipe still lets the admin choose a certificate.
+    let plain = parse("acme.toml", GOOD).unwrap();
+    assert_eq!(
+        plain.apps[0].credential.offered()[0],
+        CredentialKind::Secret
+    );
+    assert_eq!(
+        plain.apps[0].credential.subject("Main, App"),
+        "CN=Main  App"
+    );
+}
+
+#[test]
+fn certificate_mistakes_name_the_line_and_the_fix() {
+    let e = only_error("kind = \"secret\"", "kind = \"cert\"");
+    assert!(e.message.contains("\"cert\" is not known"), "{e}");
+    assert!(
+        e.fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("kind = \"certificate\""),
+        "{e}"
+    );
+    let e = only_error(
+        "kind = \"secret\"",
+        "kind = \"certificate\"\nsubject = \"Vendor\"",
+    );
+    assert!(e.message.contains("KEY=value"), "{e}");
+    assert!(e.line.is_some(), "{e}");
+    let e = only_error(
+        "kind = \"secret\"",
+        "kind = \"certificate\"\ncertificate_source = \"upload\"",
+    );
+    assert!(
+        e.fix.as_deref().unwrap_or("").contains("\"generate\""),
+        "{e}"
+    );
+    let e = only_error("kind = \"secret\"", "kind = \"secret\"\nsubject = \"CN=x\"");
+    assert!(e.message.contains("only for kind = \"certificate\""), "{e}");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::ScopeError;
@@ -39,7 +39,7 @@ pub struct ScopeVerifyContext<'a> {
     pub propagation: Duration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeResult {
     /// The mailbox answered.
@@ -50,7 +50,7 @@ pub enum ProbeResult {
     Inconclusive,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Probe {
     /// The mailbox tried (UPN or address).
@@ -71,19 +71,20 @@ pub struct ScopeReport {
     pub headline: String,
 }
 
-/// A client-credentials token for the app (see [`crate::verify::client_credentials_token`]).
+/// A client-credentials token for the app with its secret or certificate (see
+/// [`crate::verify::client_credentials_token_with`]).
 async fn app_token(
     ctx: &ScopeVerifyContext<'_>,
     app_id: &str,
-    secret: &Secret<String>,
+    credential: &crate::verify::ClientCredential,
 ) -> Result<Secret<String>, String> {
-    crate::verify::client_credentials_token(
+    crate::verify::client_credentials_token_with(
         &ctx.http,
         ctx.endpoints,
         ctx.tenant_id,
         ctx.policy,
         app_id,
-        secret,
+        credential,
         |_| {},
     )
     .await
@@ -239,7 +240,7 @@ async fn probe(client: &GraphClient, permissions: &[String], user: &(String, Str
 pub async fn verify_scope(
     ctx: &ScopeVerifyContext<'_>,
     state: &ScopeState,
-    secret: &Secret<String>,
+    credential: &crate::verify::ClientCredential,
 ) -> Result<ScopeReport, ScopeError> {
     let now = Utc::now();
     // After a hand-off run elsewhere, the clock starts when the hand-off was prepared.
@@ -287,7 +288,7 @@ pub async fn verify_scope(
         ));
     };
     let outside_user = outside_mailbox(ctx, &inside_all).await?;
-    let token = match app_token(ctx, &state.app_id, secret).await {
+    let token = match app_token(ctx, &state.app_id, credential).await {
         Ok(t) => t,
         Err(message) => {
             return Ok(finish(

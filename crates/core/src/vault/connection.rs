@@ -51,6 +51,19 @@ pub struct Connection {
     /// What the last "Check now" found in the tenant, and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check: Option<crate::lifecycle::CheckSummary>,
+    /// Who signed in to make the connection (`None` in files from before the change record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<crate::record::SignedInAdmin>,
+    /// The Microsoft Graph permission grants the tenant held when the connection was saved,
+    /// with their ids (for the change record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<crate::record::GrantRecord>,
+    /// The last verification's checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verify: Option<crate::record::VerifyRecord>,
+    /// The probes that proved each mailbox limit, when last checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limit_proofs: Vec<crate::record::LimitProof>,
     /// Fields written by a newer AppGrant, kept as they were.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -75,6 +88,11 @@ pub struct ConnectedApp {
     /// are the rotation's journal: a killed rotation continues from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<crate::lifecycle::Rotation>,
+    /// The app's certificate credential, when it uses one instead of (or besides) a secret.
+    /// A generated certificate's private key is in the keyring
+    /// ([`crate::certificate::key_account`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<crate::certificate::CertificateMeta>,
 }
 
 /// What AppGrant remembers about a client secret, without the secret.
@@ -156,11 +174,15 @@ impl Connection {
             .collect()
     }
 
-    /// The earliest secret expiry across the connection's apps.
+    /// The earliest secret or certificate expiry across the connection's apps.
     pub fn next_expiry(&self) -> Option<DateTime<Utc>> {
         self.apps
             .iter()
-            .filter_map(|a| a.secret.as_ref().map(|s| s.expires_at))
+            .flat_map(|a| {
+                let secret = a.secret.as_ref().map(|s| s.expires_at);
+                let certificate = a.certificate.as_ref().map(|c| c.not_after);
+                secret.into_iter().chain(certificate)
+            })
             .min()
     }
 
@@ -173,6 +195,14 @@ impl Connection {
 }
 
 impl ConnectedApp {
+    /// The keyring account of a generated certificate's private key (None for a vendor's).
+    pub fn certificate_key_account(&self, tenant_id: &str) -> Option<String> {
+        self.certificate
+            .as_ref()
+            .filter(|c| c.origin == crate::certificate::CertificateOrigin::Generated)
+            .map(|c| crate::certificate::key_account(tenant_id, &self.app_id, &c.thumbprint))
+    }
+
     pub fn secret_ref(&self, tenant_id: &str) -> Option<SecretRef> {
         self.secret
             .as_ref()
@@ -203,6 +233,7 @@ mod tests {
                 expires_at: e,
             }),
             rotation: None,
+            certificate: None,
         }
     }
 
@@ -222,7 +253,7 @@ mod tests {
             mailbox_limits: Vec::new(),
             sign_in_limits: Vec::new(),
             last_check: None,
-            extra: BTreeMap::new(),
+            ..Connection::default()
         }
     }
 

@@ -177,7 +177,8 @@ impl Vault {
         Ok(saved)
     }
 
-    /// Forgets a connection: deletes every keyring entry of its secrets, then its metadata.
+    /// Forgets a connection: deletes every keyring entry of its secrets and certificate keys,
+    /// then its metadata.
     /// Returns what was removed; removing an unknown id succeeds with `None`.
     ///
     /// If the keyring cannot be reached, nothing is removed, so the connection stays listed
@@ -191,6 +192,14 @@ impl Vault {
         };
         for secret in all[position].secret_refs() {
             self.store.delete(&secret.account()?)?;
+        }
+        let connection = &all[position];
+        for account in connection
+            .apps
+            .iter()
+            .filter_map(|a| a.certificate_key_account(&connection.tenant_id))
+        {
+            self.store.delete(&account)?;
         }
         let removed = all.remove(position);
         self.write_index(&all)?;
@@ -212,6 +221,21 @@ impl Vault {
     /// Reads a client secret from the keyring; `None` when there is no such entry. Blocking.
     pub fn load_secret(&self, at: &SecretRef) -> Result<Option<Secret<String>>, VaultError> {
         Ok(self.store.load(&at.account()?)?)
+    }
+
+    /// The private key of the generated certificate of the app `app_key`. Blocking.
+    pub fn load_certificate_key(
+        &self,
+        connection: &Connection,
+        app_key: &str,
+    ) -> Result<Option<Secret<String>>, VaultError> {
+        match connection
+            .app(app_key)
+            .and_then(|a| a.certificate_key_account(&connection.tenant_id))
+        {
+            Some(account) => Ok(self.store.load(&account)?),
+            None => Ok(None),
+        }
     }
 
     /// Deletes a client secret from the keyring; deleting a missing one succeeds. Blocking.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::apply::{AppOutcome, ApplyOutcome};
@@ -22,7 +22,7 @@ use crate::plan::Plan;
 use crate::recipe::Recipe;
 use crate::secret::Secret;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Passed,
@@ -33,7 +33,7 @@ pub enum CheckStatus {
     Skipped,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     pub id: String,
@@ -58,6 +58,63 @@ impl VerifyReport {
     }
 }
 
+/// What an app proves itself with at the token endpoint.
+#[derive(Debug, Clone)]
+pub enum ClientCredential {
+    Secret(Secret<String>),
+    /// A certificate's private key (PKCS#8 PEM) and the certificate (DER): each token
+    /// request sends a freshly signed client assertion.
+    Certificate {
+        key: crate::certificate::PrivateKeyPem,
+        der: Vec<u8>,
+    },
+}
+
+impl ClientCredential {
+    /// "secret" or "certificate", for the checks' titles.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            Self::Secret(_) => "secret",
+            Self::Certificate { .. } => "certificate",
+        }
+    }
+}
+
+/// Each app's credential from `store`: its client secret, or its generated certificate's
+/// private key (a vendor's certificate has none here). Apps whose entry is missing are left
+/// out, and verification reports them.
+pub async fn load_credentials(
+    store: Arc<dyn crate::identity::TokenStore>,
+    tenant_id: &str,
+    outcome: &ApplyOutcome,
+) -> Vec<(String, ClientCredential)> {
+    use base64::engine::general_purpose::STANDARD;
+    let mut out = Vec::new();
+    for app in &outcome.apps {
+        let (account, der) = match (&app.secret, &app.certificate) {
+            (Some(s), _) => (s.keyring_account.clone(), None),
+            (None, Some(c)) if c.origin == crate::certificate::CertificateOrigin::Generated => (
+                crate::certificate::key_account(tenant_id, &app.app_id, &c.thumbprint),
+                STANDARD.decode(&c.certificate_base64).ok(),
+            ),
+            _ => continue,
+        };
+        let store = Arc::clone(&store);
+        let Ok(Ok(Some(value))) = tokio::task::spawn_blocking(move || store.load(&account)).await
+        else {
+            continue;
+        };
+        out.push((
+            app.key.clone(),
+            match der {
+                Some(der) => ClientCredential::Certificate { key: value, der },
+                None => ClientCredential::Secret(value),
+            },
+        ));
+    }
+    out
+}
+
 /// Called with (app key, message) while verification waits for Microsoft.
 pub type WaitNotice = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
@@ -76,13 +133,29 @@ pub struct VerifyContext<'a> {
     pub on_wait: Option<WaitNotice>,
 }
 
-/// Runs every check for every app of the outcome.
+/// Runs every check for every app of the outcome, each app-only app proving itself with its
+/// client secret from `secrets`.
 pub async fn verify(
     ctx: &VerifyContext<'_>,
     recipe: &Recipe,
     plan: &Plan,
     outcome: &ApplyOutcome,
     secrets: &[(String, Secret<String>)],
+) -> VerifyReport {
+    let credentials: Vec<(String, ClientCredential)> = secrets
+        .iter()
+        .map(|(k, s)| (k.clone(), ClientCredential::Secret(s.clone())))
+        .collect();
+    verify_with(ctx, recipe, plan, outcome, &credentials).await
+}
+
+/// Runs every check for every app of the outcome, with a secret or certificate per app.
+pub async fn verify_with(
+    ctx: &VerifyContext<'_>,
+    recipe: &Recipe,
+    plan: &Plan,
+    outcome: &ApplyOutcome,
+    secrets: &[(String, ClientCredential)],
 ) -> VerifyReport {
     let mut checks = Vec::new();
     for app in &outcome.apps {
@@ -143,39 +216,63 @@ pub(crate) async fn app_only_checks(
     ctx: &VerifyContext<'_>,
     app: &AppOutcome,
     wanted: &[String],
-    secret: Option<&Secret<String>>,
+    secret: Option<&ClientCredential>,
     blocked: bool,
 ) -> Vec<Check> {
     let mut out = Vec::new();
+    let noun = secret.map_or(
+        if app.certificate.is_some() {
+            "certificate"
+        } else {
+            "secret"
+        },
+        ClientCredential::noun,
+    );
+    let token_title = format!("{} can sign in with its {noun}", app.display_name);
     let Some(secret) = secret else {
-        out.push(check(
-            app,
-            "token",
-            format!("{} can sign in with its secret", app.display_name),
-            CheckStatus::Failed,
-            "The secret is not in this computer's credential store.".to_string(),
-            Some("Rotate the secret from the connections list to create and store a new one."),
-        ));
+        let vendor = app
+            .certificate
+            .as_ref()
+            .is_some_and(|c| c.origin == crate::certificate::CertificateOrigin::Vendor);
+        out.push(if vendor {
+            check(
+                app,
+                "token",
+                token_title,
+                CheckStatus::Skipped,
+                "The vendor holds this certificate's private key, so only the vendor can sign in as the app; its first sign-in proves it. The permissions are checked below.".to_string(),
+                None,
+            )
+        } else {
+            check(
+                app,
+                "token",
+                token_title,
+                CheckStatus::Failed,
+                format!("The {noun} is not in this computer's credential store."),
+                Some("Rotate the credential from the connections list to create and store a new one."),
+            )
+        });
         return out;
     };
     let (token, waited) = match token_with_retry(ctx, app, secret).await {
         Ok(t) => t,
         Err(message) => {
-            out.push(check(app, "token", format!("{} can sign in with its secret", app.display_name), CheckStatus::Failed, message,
-                Some("Wait a few minutes (Microsoft can take up to 5 to activate a new secret) and run the verification again.")));
+            out.push(check(app, "token", token_title, CheckStatus::Failed, message,
+                Some("Wait a few minutes (Microsoft can take up to 5 to activate a new credential) and run the verification again.")));
             return out;
         }
     };
     out.push(check(
         app,
         "token",
-        format!("{} can sign in with its secret", app.display_name),
+        token_title,
         CheckStatus::Passed,
         if waited.is_zero() {
             "Microsoft issued a token.".to_string()
         } else {
             format!(
-                "Microsoft issued a token after activating the secret ({} s).",
+                "Microsoft issued a token after activating the {noun} ({} s).",
                 waited.as_secs()
             )
         },
@@ -241,10 +338,10 @@ fn notify(ctx: &VerifyContext<'_>, app: &str, message: &str) {
 async fn token_with_retry(
     ctx: &VerifyContext<'_>,
     app: &AppOutcome,
-    secret: &Secret<String>,
+    secret: &ClientCredential,
 ) -> Result<(Secret<String>, Duration), String> {
     let wait = |message: &str| notify(ctx, &app.key, &format!("{message}; usually under a minute"));
-    client_credentials_token(
+    client_credentials_token_with(
         &ctx.http,
         ctx.endpoints,
         ctx.tenant_id,
@@ -268,6 +365,30 @@ pub async fn client_credentials_token(
     secret: &Secret<String>,
     on_wait: impl Fn(&str),
 ) -> Result<(Secret<String>, Duration), String> {
+    let credential = ClientCredential::Secret(secret.clone());
+    client_credentials_token_with(
+        http,
+        endpoints,
+        tenant_id,
+        policy,
+        app_id,
+        &credential,
+        on_wait,
+    )
+    .await
+}
+
+/// [`client_credentials_token`] with a secret or a certificate: a certificate signs a new
+/// client assertion (RS256, `x5t#S256`, `aud` = the token endpoint) for every attempt.
+pub async fn client_credentials_token_with(
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    tenant_id: &str,
+    policy: RetryPolicy,
+    app_id: &str,
+    credential: &ClientCredential,
+    on_wait: impl Fn(&str),
+) -> Result<(Secret<String>, Duration), String> {
     let url = endpoints
         .oauth2(tenant_id, "token")
         .map_err(|e| e.to_string())?;
@@ -278,32 +399,56 @@ pub async fn client_credentials_token(
     loop {
         attempt += 1;
         let look = std::time::Instant::now();
-        let form = [
+        let proof = match credential {
+            ClientCredential::Secret(secret) => ("client_secret", secret.clone()),
+            ClientCredential::Certificate { key, der } => (
+                "client_assertion",
+                crate::certificate::jwt::client_assertion(
+                    key,
+                    der,
+                    app_id,
+                    url.as_str(),
+                    chrono::Utc::now(),
+                )
+                .map_err(|e| e.to_string())?,
+            ),
+        };
+        let mut form = vec![
             ("client_id", app_id),
-            ("client_secret", secret.expose().as_str()),
+            (proof.0, proof.1.expose().as_str()),
             ("scope", scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
+        if matches!(credential, ClientCredential::Certificate { .. }) {
+            form.push((
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ));
+        }
         // (retry, replication: "not active yet" answers are polled like objects
         // Microsoft is still replicating; network trouble backs off)
-        let (retryable, replicating, message) =
-            match http.post(url.clone()).form(&form).send().await {
-                Ok(mut r) if r.status().is_success() => {
-                    let body = crate::graph::read_capped(&mut r)
-                        .await
-                        .map_err(|e| format!("Microsoft's token answer could not be read ({e})"))?;
-                    return token_from(&body).map(|token| (token, waited));
-                }
-                Ok(mut r) => {
-                    let status = r.status().as_u16();
-                    let text = crate::graph::read_capped(&mut r).await.unwrap_or_default();
-                    let body: Value = serde_json::from_str(&text).unwrap_or_default();
-                    let description = body
-                        .get("error_description")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("the token endpoint answered HTTP {status}"));
-                    match aadsts_code(&description) {
+        let (retryable, replicating, message) = match http
+            .post(url.clone())
+            .form(&form)
+            .send()
+            .await
+        {
+            Ok(mut r) if r.status().is_success() => {
+                let body = crate::graph::read_capped(&mut r)
+                    .await
+                    .map_err(|e| format!("Microsoft's token answer could not be read ({e})"))?;
+                return token_from(&body).map(|token| (token, waited));
+            }
+            Ok(mut r) => {
+                let status = r.status().as_u16();
+                let text = crate::graph::read_capped(&mut r).await.unwrap_or_default();
+                let body: Value = serde_json::from_str(&text).unwrap_or_default();
+                let description = body
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("the token endpoint answered HTTP {status}"));
+                match aadsts_code(&description) {
                         Some(700016) => (
                             true,
                             true,
@@ -315,6 +460,17 @@ pub async fn client_credentials_token(
                             "Microsoft is still activating the new secret".to_string(),
                         ),
                         Some(7000222) => (false, false, "The secret has expired.".to_string()),
+                        // A certificate just added is not known to sign-in yet.
+                        Some(700027) if waited < policy.budget / 2 => (
+                            true,
+                            true,
+                            "Microsoft is still activating the new certificate".to_string(),
+                        ),
+                        Some(700024) => (
+                            false,
+                            false,
+                            "Microsoft refused the signed assertion's times (AADSTS700024): check this computer's clock.".to_string(),
+                        ),
                         _ => (
                             false,
                             false,
@@ -325,9 +481,9 @@ pub async fn client_credentials_token(
                                 .to_string(),
                         ),
                     }
-                }
-                Err(e) => (true, false, format!("could not reach Microsoft ({e})")),
-            };
+            }
+            Err(e) => (true, false, format!("could not reach Microsoft ({e})")),
+        };
         let delay = if replicating {
             policy.replication_delay(first_look.elapsed(), look.elapsed())
         } else {

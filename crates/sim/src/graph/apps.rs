@@ -1,6 +1,7 @@
 //! Application registrations, service principals, app role assignments and delegated
 //! permission grants: `/applications`, `/servicePrincipals`, `/appRoleAssignedTo`,
-//! `/appRoleAssignments`, `/oauth2PermissionGrants`, `addPassword` / `removePassword`,
+//! `/appRoleAssignments`, `/oauth2PermissionGrants`, `addPassword` / `removePassword`
+//! (`addKey` / `removeKey` and `keyCredentials` checks live in `keys.rs`),
 //! with Microsoft's authorization rules, replication lag and duplicate answers.
 
 use super::{
@@ -96,6 +97,13 @@ pub fn dispatch(ctx: &Ctx, s: &[&str]) -> (String, GResult) {
         (["applications", k, "removePassword"], &M::POST) => {
             ("/applications/{id}/removePassword", remove_password(ctx, k))
         }
+        (["applications", k, "addKey"], &M::POST) => {
+            ("/applications/{id}/addKey", super::keys::add_key(ctx, k))
+        }
+        (["applications", k, "removeKey"], &M::POST) => (
+            "/applications/{id}/removeKey",
+            super::keys::remove_key(ctx, k),
+        ),
         (["servicePrincipals"], &M::GET) => ("/servicePrincipals", list_sps(ctx)),
         (["servicePrincipals"], &M::POST) => ("/servicePrincipals", create_sp(ctx)),
         (["servicePrincipals", k], &M::GET) => (
@@ -229,21 +237,6 @@ struct RraInput {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[allow(dead_code)]
-struct KeyCredentialInput {
-    #[serde(rename = "type")]
-    kind: String,
-    usage: String,
-    key: Option<String>,
-    display_name: Option<String>,
-    custom_key_identifier: Option<String>,
-    key_id: Option<String>,
-    start_date_time: Option<String>,
-    end_date_time: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[allow(dead_code)]
 struct AppInput {
     display_name: Option<String>,
     description: Option<String>,
@@ -258,7 +251,7 @@ struct AppInput {
     web: Option<WebInput>,
     required_resource_access: Option<Vec<RraInput>>,
     identifier_uris: Option<Vec<String>>,
-    key_credentials: Option<Vec<KeyCredentialInput>>,
+    key_credentials: Option<Vec<super::keys::KeyCredentialInput>>,
     group_membership_claims: Option<String>,
     service_management_reference: Option<String>,
     token_encryption_key_id: Option<String>,
@@ -366,31 +359,17 @@ fn validate_app(ctx: &Ctx, creating: bool) -> Result<Map<String, Value>, GraphEr
             check_redirect(u)?;
         }
     }
-    for k in input.key_credentials.iter().flatten() {
-        if k.kind != "AsymmetricX509Cert" && k.kind != "Symmetric" {
-            return Err(GraphError::bad_request(
-                "Invalid value specified for property 'type' of resource 'KeyCredential'.",
-            ));
-        }
-    }
+    let keys = input
+        .key_credentials
+        .as_deref()
+        .map(|k| super::keys::normalise_all(k, ctx.state.knobs().cert_max_lifetime_days))
+        .transpose()?;
     let mut v: Value = serde_json::from_slice(&ctx.body).unwrap_or_default();
     let mut obj = v.as_object_mut().map(std::mem::take).unwrap_or_default();
     obj.retain(|k, _| !k.starts_with("@odata."));
-    if let Some(keys) = obj.get_mut("keyCredentials").and_then(Value::as_array_mut) {
-        let now = Utc::now();
-        for k in keys.iter_mut() {
-            if let Some(o) = k.as_object_mut() {
-                o.insert("key".into(), Value::Null);
-                o.entry("keyId")
-                    .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
-                o.entry("startDateTime")
-                    .or_insert_with(|| json!(fmt_time(&now)));
-                o.entry("endDateTime")
-                    .or_insert_with(|| json!(fmt_time(&(now + Duration::days(365)))));
-                o.entry("customKeyIdentifier").or_insert(Value::Null);
-                o.entry("displayName").or_insert(Value::Null);
-            }
-        }
+    if obj.contains_key("keyCredentials") {
+        // PATCH replaces the whole collection (null: none left).
+        obj.insert("keyCredentials".into(), keys.unwrap_or(json!([])));
     }
     Ok(obj)
 }
@@ -477,7 +456,7 @@ fn with_context(mut v: Value, c: String) -> Value {
 // ---------------------------------------------------------------------------------------
 // applications
 
-fn find_app_idx(ctx: &Ctx, t: &Tenant, k: &str) -> Result<usize, GraphError> {
+pub(crate) fn find_app_idx(ctx: &Ctx, t: &Tenant, k: &str) -> Result<usize, GraphError> {
     let delay = ctx.state.knobs().replication.object_read_ms;
     let found = match app_id_key(k) {
         Some(app_id) => t.apps.iter().position(|a| a.app_id == app_id),
@@ -491,7 +470,7 @@ fn find_app_idx(ctx: &Ctx, t: &Tenant, k: &str) -> Result<usize, GraphError> {
 
 /// Delegated: app managers, or owners of this app. App-only: Application.ReadWrite.All, or
 /// Application.ReadWrite.OwnedBy on apps it owns.
-fn may_manage_app(ctx: &Ctx, app: &Application) -> Result<(), GraphError> {
+pub(crate) fn may_manage_app(ctx: &Ctx, app: &Application) -> Result<(), GraphError> {
     ctx.require(&APP_WRITE_SCOPES, &APP_WRITE_ROLES)?;
     match &ctx.caller {
         Caller::User { user_id, .. } => {
@@ -650,7 +629,18 @@ fn get_app(ctx: &Ctx, k: &str) -> GResult {
     let od = ctx.odata()?;
     let t = ctx.state.tenant();
     let i = find_app_idx(ctx, &t, k)?;
-    let v = od.project(t.apps[i].render(), "application")?;
+    // keyCredentials' `key` is returned only for `$select=keyCredentials` on one object.
+    let with_keys = od
+        .select
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|p| p.eq_ignore_ascii_case("keyCredentials")));
+    let app = &t.apps[i];
+    let full = if with_keys {
+        app.render_with_keys()
+    } else {
+        app.render()
+    };
+    let v = od.project(full, "application")?;
     Ok(Reply::ok(with_context(
         v,
         ctx.context(&format!("{}/$entity", od.context_suffix("applications"))),

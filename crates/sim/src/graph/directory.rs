@@ -466,23 +466,31 @@ fn group_members(ctx: &Ctx, id: &str) -> GResult {
     ctx.page_reply(&od, items, &od.context_suffix("directoryObjects"), "user")
 }
 
-/// The tenant app management policy as Graph returns it (reflects the secret lifetime knob).
-pub fn policy_body(max_days: Option<u32>) -> Value {
-    let pw: Vec<Value> = match max_days {
-        Some(d) => vec![json!({
-            "restrictionType": "passwordLifetime",
-            "state": "enabled",
-            "maxLifetime": format!("P{d}D"),
-            "restrictForAppsCreatedAfterDateTime": "2020-01-01T00:00:00Z"
-        })],
-        None => vec![],
+/// The tenant app management policy as Graph returns it (reflects the secret and certificate
+/// lifetime knobs: `passwordLifetime` and `asymmetricKeyLifetime` restrictions, as Microsoft's
+/// passwordCredentialConfiguration / keyCredentialConfiguration resources name them).
+pub fn policy_body(secret_max_days: Option<u32>, cert_max_days: Option<u32>) -> Value {
+    let lifetime = |kind: &str, days: Option<u32>| -> Vec<Value> {
+        days.map(|d| {
+            json!({
+                "restrictionType": kind,
+                "state": "enabled",
+                "maxLifetime": format!("P{d}D"),
+                "restrictForAppsCreatedAfterDateTime": "2020-01-01T00:00:00Z"
+            })
+        })
+        .into_iter()
+        .collect()
     };
     json!({
         "id": "00000000-0000-0000-0000-000000000000",
         "displayName": "Default app management tenant policy",
         "description": "Default tenant policy that enforces app management restrictions on applications and service principals.",
-        "isEnabled": max_days.is_some(),
-        "applicationRestrictions": {"passwordCredentials": pw, "keyCredentials": []},
+        "isEnabled": secret_max_days.is_some() || cert_max_days.is_some(),
+        "applicationRestrictions": {
+            "passwordCredentials": lifetime("passwordLifetime", secret_max_days),
+            "keyCredentials": lifetime("asymmetricKeyLifetime", cert_max_days),
+        },
         "servicePrincipalRestrictions": {"passwordCredentials": [], "keyCredentials": []}
     })
 }
@@ -500,7 +508,8 @@ fn policy(ctx: &Ctx) -> GResult {
             "Policy.Read.ApplicationConfiguration",
         ],
     )?;
-    let mut v = policy_body(ctx.state.knobs().secret_max_lifetime_days);
+    let knobs = ctx.state.knobs();
+    let mut v = policy_body(knobs.secret_max_lifetime_days, knobs.cert_max_lifetime_days);
     insert_context(
         &mut v,
         ctx.context("policies/defaultAppManagementPolicy/$entity"),

@@ -7,6 +7,7 @@
 pub mod apps;
 pub mod batch;
 pub mod directory;
+pub mod keys;
 pub mod mail;
 pub mod paths;
 

@@ -118,8 +118,6 @@ const UNMODELLED_CHILDREN: &[(&str, &[&str])] = &[
             "appManagementPolicies",
             "homeRealmDiscoveryPolicies",
             "createdOnBehalfOf",
-            "addKey",
-            "removeKey",
             "setVerifiedPublisher",
             "unsetVerifiedPublisher",
             "synchronization",

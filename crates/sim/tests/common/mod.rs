@@ -2,6 +2,8 @@
 //! HTML pages with PKCE (no redirect following), call Graph, decode token claims.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod certs;
+
 use appgrant_sim::{Sim, SimConfig};
 use base64::Engine;
 use reqwest::redirect::Policy;

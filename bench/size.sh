@@ -30,7 +30,9 @@ strip -o "$stripped" "$bin"
   echo "AppGrant desktop binary ($(date -u +%Y-%m-%dT%H:%MZ), profile: $(sed -n '/^\[profile.release\]/,/^$/p' Cargo.toml | grep = | tr '\n' ' '))"
   printf 'stripped: %s bytes (%.2f MB); goal <= 8 MB\n\n' "$(stat -c %s "$stripped")" "$(awk -v b="$(stat -c %s "$stripped")" 'BEGIN { print b / 1000000 }')"
   if [[ -n ${1:-} ]]; then
-    printf 'before: %s, %s bytes stripped\n\n' "$1" "$(strip -o /dev/stdout "$1" | wc -c)"
+    strip -o "$stripped.before" "$1"
+    printf 'before: %s, %s bytes stripped\n\n' "$1" "$(stat -c %s "$stripped.before")"
+    rm -f "$stripped.before"
   fi
   python3 bench/size_by_crate.py "$bin" ${1:+--before "$1"} --top 15
   echo

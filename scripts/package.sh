@@ -35,7 +35,7 @@ dpkg-deb --info "$deb" | sed -n 's/^ \(Package\|Version\|Depends\):/  \1:/p'
 size() { stat -c %s "$1"; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f MB", b / 1000000 }'; }
 {
-  echo "AppGrant sizes ($(date -u +%Y-%m-%dT%H:%MZ), release profile: lto, codegen-units 1, opt-level s, strip)"
+  echo "AppGrant sizes ($(date -u +%Y-%m-%dT%H:%MZ), release profile: lto, codegen-units 1, opt-level z, strip)"
   echo "goal: desktop binary <= 8 MB stripped; installer <= 6 MB"
   for f in "$REL/appgrant" "$deb" "$rpm"; do
     printf '%-40s %10d bytes  %s\n' "$(basename "$f")" "$(size "$f")" "$(mb "$(size "$f")")"

@@ -38,9 +38,9 @@ step "kill test, short run (3 SIGKILLs per recipe; table in artifacts/bench/kill
 # scripts/fuzz.sh the 10^6-case fuzzing; the fuzz corpus replays run with cargo test)
 cat artifacts/bench/kill-test-short.txt
 
-step "apply benchmark (figures in bench/results.json)"
-cargo run -q -p appgrant-core --example bench > /dev/null
-cat bench/results.json
+step "apply benchmark, short (TonicDM at 0 and 1.5 s of replication; all recipes and delays: cargo run -p appgrant-core --example bench)"
+cargo run -q -p appgrant-core --example bench -- --short > /dev/null
+cat bench/results.txt
 
 step "simulator paging benchmark (figures in artifacts/bench/sim-paging.txt)"
 cargo run -q -p appgrant-sim --example paging_bench
@@ -62,6 +62,9 @@ cat artifacts/bench/people-search.txt 2>/dev/null || true
 # flow under Wine), then the Linux installers built, installed and started (release build).
 bash scripts/windows-check.sh
 bash scripts/package.sh
+
+step "start-up and memory beside a minimal Tauri app, 1 run each (8 runs: bash bench/startup.sh; the floor app is built once, about 5 min cold)"
+bash bench/startup.sh --runs 1
 
 step "UI type check"
 npm --prefix ui run check

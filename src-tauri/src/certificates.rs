@@ -76,8 +76,8 @@ pub async fn export_certificate(
 
 /// Copies the last PFX password to the clipboard (cleared after 60 s, as for secrets).
 #[tauri::command]
-#[tracing::instrument(skip(app, state), err(level = "warn", Debug))]
-pub async fn copy_export_password(app: AppHandle, state: State<'_, AppState>) -> Result<()> {
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
+pub async fn copy_export_password(state: State<'_, AppState>) -> Result<()> {
     let password = state
         .export_password
         .lock()
@@ -90,5 +90,5 @@ pub async fn copy_export_password(app: AppHandle, state: State<'_, AppState>) ->
                 Some("Export the certificate as PFX again: it gets a new password."),
             )
         })?;
-    copy_clearing(app, password)
+    copy_clearing(password)
 }

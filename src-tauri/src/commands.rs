@@ -14,7 +14,6 @@ use appgrant_core::vault::Connection;
 use appgrant_core::verify::Check;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
-use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::dto::{
     ApplyResult, CloudView, ConnectionCard, DoneView, LaunchOptions, PlanView, RecipeCard,
@@ -322,33 +321,30 @@ pub async fn reveal_secret(
 /// Copies a secret to the clipboard without it passing through the UI; clears it after 60 s
 /// unless something else was copied meanwhile.
 #[tauri::command]
-#[tracing::instrument(skip(app, state), err(level = "warn", Debug))]
+#[tracing::instrument(skip(state), err(level = "warn", Debug))]
 pub async fn copy_secret(
-    app: AppHandle,
     state: State<'_, AppState>,
     connection_id: String,
     app_key: String,
 ) -> Result<()> {
     let secret = load_secret(&state, &connection_id, &app_key).await?;
-    copy_clearing(app, secret)
+    copy_clearing(secret)
 }
 
 /// Puts `secret` on the clipboard and clears it after 60 s unless something else was copied
 /// meanwhile.
-pub fn copy_clearing(app: AppHandle, secret: appgrant_core::secret::Secret<String>) -> Result<()> {
-    app.clipboard()
-        .write_text(secret.expose().clone())
-        .map_err(|e| {
-            UiError::new(
-                Code::Export,
-                format!("Could not use the clipboard: {e}"),
-                Some("Use Reveal and copy the value by hand."),
-            )
-        })?;
+pub fn copy_clearing(secret: appgrant_core::secret::Secret<String>) -> Result<()> {
+    crate::desktop::write_text(secret.expose()).map_err(|e| {
+        UiError::new(
+            Code::Export,
+            format!("Could not use the clipboard: {e}"),
+            Some("Use Reveal and copy the value by hand."),
+        )
+    })?;
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-        if app.clipboard().read_text().ok().as_deref() == Some(secret.expose().as_str()) {
-            let _ = app.clipboard().write_text(String::new());
+        if crate::desktop::read_text().ok().as_deref() == Some(secret.expose().as_str()) {
+            let _ = crate::desktop::write_text("");
         }
     });
     Ok(())

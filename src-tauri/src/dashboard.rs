@@ -21,7 +21,6 @@ use appgrant_core::vault::Connection;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
-use tauri_plugin_notification::{NotificationExt, PermissionState};
 use tokio_util::sync::CancellationToken;
 
 use crate::dto::DoneView;
@@ -269,26 +268,10 @@ pub async fn reminders(app: AppHandle, state: State<'_, AppState>) -> Result<Rem
     Ok(Reminder { due, notified })
 }
 
-/// Sends the notification if the OS allows it; false when it did not go out.
+/// Sends the notification; false when it did not go out.
 fn notify_os(app: &AppHandle, due: &[Due]) -> bool {
-    let notification = app.notification();
-    let allowed = match notification.permission_state() {
-        Ok(PermissionState::Granted) => true,
-        Ok(PermissionState::Denied) => false,
-        Ok(_) => matches!(
-            notification.request_permission(),
-            Ok(PermissionState::Granted)
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "notification permission unknown");
-            false
-        }
-    };
-    if !allowed {
-        return false;
-    }
     let (title, body) = reminder::message(due);
-    match notification.builder().title(title).body(body).show() {
+    match crate::desktop::notify(&app.config().identifier, &title, &body) {
         Ok(()) => true,
         Err(e) => {
             tracing::warn!(error = %e, "the reminder notification was not shown");

@@ -4,16 +4,19 @@
 //! shapes what the UI receives, `error` turns core errors into `{ code, message, hint }`,
 //! `guided` holds presenter mode and the practice scenarios, `record` saves change records,
 //! `state` holds the wizard's flow, the dashboard's sign-ins and the practice tenant between
-//! commands. Everything worth testing lives in `appgrant-core`.
+//! commands, `desktop` reaches the clipboard and notifications, `startup` logs when the first
+//! screen became interactive. Everything worth testing lives in `appgrant-core`.
 
 mod adopt;
 mod certificates;
 mod commands;
 mod dashboard;
+mod desktop;
 mod dto;
 mod error;
 mod guided;
 mod record;
+pub mod startup;
 mod state;
 
 use tauri::Manager;
@@ -116,8 +119,6 @@ fn lockdown<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
 pub fn run() {
     let result = tauri::Builder::default()
         .plugin(lockdown())
-        .plugin(tauri_plugin_clipboard_manager::init())
-        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             start_logging(app.path().app_log_dir().ok());
             let data_dir = match std::env::var_os("APPGRANT_DATA_DIR") {
@@ -129,7 +130,7 @@ pub fn run() {
             app.manage(state::AppState::new(data_dir)?);
             Ok(())
         })
-        .invoke_handler(app_commands!())
+        .invoke_handler(startup::noting_first_command(app_commands!()))
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(error) = result {
         tracing::error!(%error, "AppGrant could not start");

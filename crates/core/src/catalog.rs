@@ -1,6 +1,6 @@
 //! The Microsoft Graph permission catalog bundled with AppGrant.
 //!
-//! `data/permissions.json` (see `data/SOURCE.md`) is embedded at compile time. It is used to
+//! `data/permissions.json` (see `data/SOURCE.md`) is embedded at compile time (deflated). It is used to
 //! validate recipes offline, to explain each permission in plain words and to rank its risk.
 //! At run time the permission ids are resolved again from the tenant's own Graph service
 //! principal; the ids here are for display and validation only.
@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-const PERMISSIONS_JSON: &str = include_str!("../data/permissions.json");
+const PERMISSIONS_DEFLATED: &[u8] = crate::data_file::deflated!("permissions.json");
 
 /// Whether a permission is used by the app on its own (an app role, granted by an admin) or
 /// on behalf of a signed-in user (an OAuth2 scope).
@@ -286,7 +286,7 @@ impl Catalog {
     pub fn bundled() -> Result<&'static Catalog, CatalogError> {
         static CATALOG: OnceLock<Result<Catalog, CatalogError>> = OnceLock::new();
         CATALOG
-            .get_or_init(|| Catalog::from_json(PERMISSIONS_JSON))
+            .get_or_init(|| Catalog::from_json(&crate::data_file::inflate(PERMISSIONS_DEFLATED)))
             .as_ref()
             .map_err(Clone::clone)
     }

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod certificate;
 pub mod cloud;
 pub mod connect;
+mod data_file;
 pub mod export;
 pub mod flow;
 pub mod graph;

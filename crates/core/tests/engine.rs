@@ -380,6 +380,91 @@ async fn survives_replication_delays_throttling_and_faults() {
     assert_verified(&report);
 }
 
+/// With nothing to wait for, a new enterprise app's permissions are granted together, not
+/// one after another (each would add a round trip to the run).
+#[tokio::test]
+async fn grants_on_a_new_enterprise_app_go_together() {
+    let h = Harness::new(Knobs::default()).await;
+    let recipe = recipe("tonicdm");
+    let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "tonicdm"));
+    let (_, result, events) = h.run(&recipe, &Choices::default(), &journal).await;
+    result.expect("apply gets through");
+    let is_grant = |step: &str| step.contains("/grant");
+    let started = events
+        .iter()
+        .take_while(|e| !matches!(e, ApplyEvent::StepDone { step, .. } if is_grant(step)))
+        .filter(|e| matches!(e, ApplyEvent::StepStarted { step } if is_grant(step)))
+        .count();
+    let grants = events
+        .iter()
+        .filter(|e| matches!(e, ApplyEvent::StepStarted { step } if is_grant(step)))
+        .count();
+    assert!(grants >= 2, "the recipe has several grants");
+    assert_eq!(
+        started, grants,
+        "all grants started before the first finished: {events:?}"
+    );
+}
+
+/// On a new enterprise app only the first permission keeps asking Microsoft whether the app
+/// is known yet; the others try once, then wait for it (or join in near the end), so a wait
+/// does not multiply the requests by the number of permissions.
+#[tokio::test]
+async fn grants_on_a_new_enterprise_app_wait_behind_the_first() {
+    let h = Harness::new(Knobs {
+        replication: appgrant_sim::Replication {
+            app_to_sp_ms: 600,
+            sp_to_grant_ms: 600,
+            ..Default::default()
+        },
+        ..Knobs::default()
+    })
+    .await;
+    let recipe = recipe("tonicdm");
+    let journal = Mutex::new(Journal::in_memory(&h.session.tenant_id, "tonicdm"));
+    let (plan, result, events) = h.run(&recipe, &Choices::default(), &journal).await;
+    result.expect("apply gets through");
+    let grants: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.id.contains("/grant"))
+        .map(|s| s.id.as_str())
+        .collect();
+    assert!(
+        grants.len() >= 2,
+        "the recipe has several grants: {grants:?}"
+    );
+    let waits = |step: &str| {
+        events
+            .iter()
+            .filter(|e| matches!(e, ApplyEvent::Waiting { step: s, .. } if s == step))
+            .count()
+    };
+    let done = |step: &str| {
+        events
+            .iter()
+            .any(|e| matches!(e, ApplyEvent::StepDone { step: s, .. } if s == step))
+    };
+    let (leader, followers) = grants.split_first().expect("grants");
+    assert!(
+        grants.iter().all(|g| done(g)),
+        "every grant applied: {events:?}"
+    );
+    assert!(
+        waits(leader) >= 3,
+        "the first grant polled: {} waits",
+        waits(leader)
+    );
+    for follower in followers {
+        assert!(
+            waits(follower) * 2 < waits(leader),
+            "{follower} waited {} times, the first grant {}",
+            waits(follower),
+            waits(leader)
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_tenant_policy_caps_the_secret_lifetime() {
     let h = Harness::new(Knobs {

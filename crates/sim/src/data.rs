@@ -1,7 +1,8 @@
-//! Reference data embedded at compile time (copied from `shared/graph/`, see `data/SOURCE.md`):
+//! Reference data embedded at compile time (the two large files deflated; copied from `shared/graph/`, see `data/SOURCE.md`):
 //! the Microsoft Graph permission catalog, the Graph service principal body and the
 //! directory role templates, plus well-known Microsoft constants.
 
+use crate::data_file::inflate;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -32,8 +33,8 @@ pub const OTHER_PUBLIC_CLIENTS: [(&str, &str); 2] = [
 /// Template id of the default "User" role present in member users' `wids` claim.
 pub const DEFAULT_USER_ROLE_TEMPLATE: &str = "b79fbf4d-3ef9-4689-8143-76b194e85509";
 
-const PERMISSIONS_JSON: &str = include_str!("../data/permissions.json");
-const SERVICE_PRINCIPAL_JSON: &str = include_str!("../data/service-principal.json");
+const PERMISSIONS_DEFLATED: &[u8] = crate::data_file::deflated!("permissions.json");
+const SERVICE_PRINCIPAL_DEFLATED: &[u8] = crate::data_file::deflated!("service-principal.json");
 const DIRECTORY_ROLES_JSON: &str = include_str!("../data/directory-roles.json");
 
 /// One Graph permission from the catalog.
@@ -75,7 +76,8 @@ static CATALOG: OnceLock<Catalog> = OnceLock::new();
 /// failed to parse, the catalog would be empty rather than panicking.
 pub fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(|| {
-        let perms: Vec<Permission> = serde_json::from_str(PERMISSIONS_JSON).unwrap_or_default();
+        let perms: Vec<Permission> =
+            serde_json::from_str(&inflate(PERMISSIONS_DEFLATED)).unwrap_or_default();
         let mut app_roles_by_id = HashMap::new();
         let mut app_roles_by_value = HashMap::new();
         let mut scopes_by_value = HashMap::new();
@@ -87,7 +89,8 @@ pub fn catalog() -> &'static Catalog {
                 scopes_by_value.insert(p.value.clone(), p);
             }
         }
-        let graph_sp = serde_json::from_str(SERVICE_PRINCIPAL_JSON).unwrap_or(Value::Null);
+        let graph_sp =
+            serde_json::from_str(&inflate(SERVICE_PRINCIPAL_DEFLATED)).unwrap_or(Value::Null);
         let roles = serde_json::from_str::<RolesFile>(DIRECTORY_ROLES_JSON)
             .map(|r| r.roles)
             .unwrap_or_default();

@@ -34,6 +34,7 @@ pub mod certs;
 pub mod config;
 pub mod control;
 pub mod data;
+mod data_file;
 pub mod error;
 pub mod graph;
 pub mod identity;

@@ -222,6 +222,50 @@ fn failure(step: &str, error: &GraphError) -> StepFailure {
     }
 }
 
+/// How a grant on a just-created enterprise app takes part in waiting for Microsoft.
+#[derive(Clone, Copy)]
+enum GrantRole<'g> {
+    /// The enterprise app existed before this run: look before writing, poll if needed.
+    Alone,
+    /// The first grant on a new enterprise app: polls until Microsoft knows it.
+    Leader(&'g Gate),
+    /// The other grants: one try, then wait for the leader instead of polling too.
+    Follower(&'g Gate),
+}
+
+/// A follower grant joins the polling once this share of the run's latest replication wait
+/// has passed: early enough to catch the same lag, late enough to cost a request or two.
+const FOLLOWER_JOINS_AT: f64 = 0.85;
+
+/// Opens once the leader grant has finished (either way).
+struct Gate(tokio::sync::watch::Sender<bool>);
+
+impl Gate {
+    fn new() -> Self {
+        Self(tokio::sync::watch::Sender::new(false))
+    }
+
+    fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Until the gate opens, `cancel` fires, or `at_most` has passed.
+    async fn wait(&self, cancel: &CancellationToken, at_most: Option<std::time::Duration>) {
+        let mut rx = self.0.subscribe();
+        let timeout = async {
+            match at_most {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = rx.wait_for(|open| *open) => {}
+            () = cancel.cancelled() => {}
+            () = timeout => {}
+        }
+    }
+}
+
 impl Run<'_> {
     fn emit(&self, event: ApplyEvent) {
         (self.sink)(event);
@@ -344,20 +388,22 @@ impl Run<'_> {
                 )
                 .await
                 .map_err(|f| vec![f])?;
-            // Right after the enterprise app is created, Microsoft may not know it yet: let
-            // one grant find out (and wait) before the others go, instead of all failing.
-            let split = usize::from(fresh_sp && grant_steps.len() > 1);
-            let (first, rest) = grant_steps.split_at(split);
+            // Right after the enterprise app is created, Microsoft may not know it yet. All
+            // grants go at once (no wait when it does); the first one polls, and the others,
+            // told "not yet", wait for it instead of polling too (see `Gate`).
+            let gate = Gate::new();
+            let leader = fresh_sp.then_some(&gate);
+            let results =
+                futures::future::join_all(grant_steps.iter().enumerate().map(|(i, s)| {
+                    let role = match (leader, i) {
+                        (None, _) => GrantRole::Alone,
+                        (Some(g), 0) => GrantRole::Leader(g),
+                        (Some(g), _) => GrantRole::Follower(g),
+                    };
+                    self.timed(s, self.grant(s, &sp_id, role))
+                }))
+                .await;
             let mut failures = Vec::new();
-            for s in first {
-                if let Err(f) = self.timed(s, self.grant(s, &sp_id)).await {
-                    failures.push(f);
-                }
-            }
-            let results = futures::future::join_all(
-                rest.iter().map(|s| self.timed(s, self.grant(s, &sp_id))),
-            )
-            .await;
             failures.extend(results.into_iter().filter_map(Result::err));
             Ok::<_, Vec<StepFailure>>((sp_id, failures))
         };
@@ -546,21 +592,33 @@ impl Run<'_> {
         Ok(((sp_id, created), None))
     }
 
-    async fn grant(&self, step: &Step, sp_id: &str) -> Result<((), Option<String>), StepFailure> {
+    async fn grant(
+        &self,
+        step: &Step,
+        sp_id: &str,
+        role: GrantRole<'_>,
+    ) -> Result<((), Option<String>), StepFailure> {
+        let result = self.grant_once(step, sp_id, role).await;
+        if let GrantRole::Leader(gate) = role {
+            gate.open();
+        }
+        result
+    }
+
+    async fn grant_once(
+        &self,
+        step: &Step,
+        sp_id: &str,
+        role: GrantRole<'_>,
+    ) -> Result<((), Option<String>), StepFailure> {
         let graph = self.graph_for(step);
         let fail = |e: GraphError| failure(&step.id, &e);
         let graph_sp = &self.plan.graph_service_principal_id;
         match &step.kind {
             StepKind::GrantApplicationPermission { app_role_id, name } => {
                 let body = json!({ "principalId": sp_id, "resourceId": graph_sp, "appRoleId": app_role_id });
-                match graph
-                    .post(
-                        &format!("servicePrincipals/{graph_sp}/appRoleAssignedTo"),
-                        &body,
-                        Expect::Replicating,
-                    )
-                    .await
-                {
+                let path = format!("servicePrincipals/{graph_sp}/appRoleAssignedTo");
+                match self.post_grant(&graph, step, &path, &body, role).await {
                     Ok(_) => Ok(((), Some(format!("{name} granted")))),
                     Err(e) if e.class() == ErrorClass::AlreadyExists => {
                         Ok(((), Some(format!("{name} was already granted"))))
@@ -572,13 +630,17 @@ impl Run<'_> {
                 let filter = format!(
                     "oauth2PermissionGrants?$filter=clientId eq '{sp_id}' and consentType eq 'AllPrincipals' and resourceId eq '{graph_sp}'"
                 );
-                let existing = graph
-                    .get_with(&filter, Expect::Replicating)
-                    .await
-                    .map_err(fail)?
-                    .get("value")
-                    .and_then(Value::as_array)
-                    .and_then(|v| v.first().cloned());
+                // An enterprise app created in this run has no grants yet: no lookup.
+                let existing = match role {
+                    GrantRole::Alone => graph
+                        .get_with(&filter, Expect::Replicating)
+                        .await
+                        .map_err(fail)?
+                        .get("value")
+                        .and_then(Value::as_array)
+                        .and_then(|v| v.first().cloned()),
+                    GrantRole::Leader(_) | GrantRole::Follower(_) => None,
+                };
                 match existing {
                     Some(grant) => {
                         let mut all: Vec<String> = text(&grant, "scope")
@@ -601,8 +663,8 @@ impl Run<'_> {
                     }
                     None => {
                         let body = json!({ "clientId": sp_id, "consentType": "AllPrincipals", "resourceId": graph_sp, "scope": scopes.join(" ") });
-                        match graph
-                            .post("oauth2PermissionGrants", &body, Expect::Replicating)
+                        match self
+                            .post_grant(&graph, step, "oauth2PermissionGrants", &body, role)
                             .await
                         {
                             Ok(_) => {}
@@ -618,6 +680,41 @@ impl Run<'_> {
             }
             _ => Ok(((), None)),
         }
+    }
+
+    /// A grant's write. A follower tries once without polling; told that Microsoft does not
+    /// know the enterprise app yet, it says so and waits for the leader grant to get through,
+    /// or, when this run already waited for an enterprise app, joins the polling shortly
+    /// before that wait's length has passed (so it is not a whole request behind the leader).
+    async fn post_grant(
+        &self,
+        graph: &GraphClient,
+        step: &Step,
+        path: &str,
+        body: &Value,
+        role: GrantRole<'_>,
+    ) -> Result<Option<Value>, GraphError> {
+        if let GrantRole::Follower(gate) = role {
+            let first_try = std::time::Instant::now();
+            match graph.post(path, body, Expect::Settled).await {
+                Err(e) if matches!(e.class(), ErrorClass::Replication | ErrorClass::NotFound) => {
+                    self.emit(ApplyEvent::Waiting {
+                        step: step.id.clone(),
+                        reason: WaitReason::Replication,
+                        attempt: 1,
+                        delay_ms: 0,
+                        message: "Microsoft is still setting up the enterprise app; waiting for the first permission to go through".to_string(),
+                    });
+                    let join_polling = graph.last_replication_wait().map(|w| {
+                        w.mul_f64(FOLLOWER_JOINS_AT)
+                            .saturating_sub(first_try.elapsed())
+                    });
+                    gate.wait(&self.ctx.cancel, join_polling).await;
+                }
+                other => return other,
+            }
+        }
+        graph.post(path, body, Expect::Replicating).await
     }
 
     async fn secret(

@@ -4,7 +4,8 @@
 //! - 429: wait at least `Retry-After` (10 s when absent);
 //! - 5xx and dropped connections: exponential backoff with jitter;
 //! - replication errors (only where the caller says a just-created object is involved):
-//!   the same backoff, for up to about five minutes.
+//!   looks that start 250 ms apart and then spread out by 15 % of the time already spent
+//!   ([`RetryPolicy::replication_delay`]), for up to about five minutes.
 //!
 //! A hostile or broken server cannot hang or exhaust the client: every attempt has a
 //! timeout ([`RetryPolicy::request_timeout`]), the retry budget counts the attempts' own time
@@ -95,10 +96,13 @@ pub struct RetryPolicy {
     pub budget: Duration,
     /// Used when a 429 carries no `Retry-After`.
     pub default_retry_after: Duration,
-    /// How often to look again while Microsoft replicates a new object. Replication usually
-    /// finishes within seconds, so the first few looks are evenly spaced (a doubling delay
-    /// would overshoot by up to its own length) before backing off.
+    /// Shortest time between the starts of two looks at something Microsoft is still
+    /// replicating: 250 ms, so one waiting step never sends more than 4 requests a second.
     pub replication_poll: Duration,
+    /// How far apart later looks spread: the next look starts at most this many times the
+    /// time since the first one (1.15: a wait overshoots the replication lag by at most about
+    /// 15 %, instead of up to a whole fixed poll interval).
+    pub replication_growth: f64,
     /// Longest single attempt, from sending the request to the last byte of the answer.
     pub request_timeout: Duration,
 }
@@ -110,7 +114,8 @@ impl Default for RetryPolicy {
             cap: Duration::from_secs(30),
             budget: Duration::from_secs(5 * 60),
             default_retry_after: Duration::from_secs(10),
-            replication_poll: Duration::from_secs(1),
+            replication_poll: Duration::from_millis(250),
+            replication_growth: 1.15,
             request_timeout: Duration::from_secs(60),
         }
     }
@@ -125,20 +130,22 @@ impl RetryPolicy {
             budget: Duration::from_secs(20),
             default_retry_after: Duration::from_millis(100),
             replication_poll: Duration::from_millis(20),
+            replication_growth: 1.15,
             request_timeout: Duration::from_secs(10),
         }
     }
 
-    /// The wait before look `attempt + 1` at something Microsoft is still replicating
-    /// (evenly spaced first, then backing off).
-    pub fn replication_delay(&self, attempt: u32) -> Duration {
-        const EVEN_LOOKS: u32 = 5;
-        if attempt <= EVEN_LOOKS {
-            self.replication_poll
-        } else {
-            self.backoff(attempt - EVEN_LOOKS)
-                .max(self.replication_poll)
-        }
+    /// How long to wait before the next look at something Microsoft is still replicating,
+    /// given how long ago the first look started (`since_first`) and the latest one
+    /// (`since_last`). The next look starts at the later of `replication_poll` after the latest
+    /// one and `replication_growth` × the latest one's start (both counted from the first
+    /// look): short lags are caught within a quarter of a second, long ones within about 15 %,
+    /// with a logarithmic number of requests.
+    pub fn replication_delay(&self, since_first: Duration, since_last: Duration) -> Duration {
+        let last_start = since_first.saturating_sub(since_last);
+        let next_start = (last_start + self.replication_poll)
+            .max(last_start.mul_f64(self.replication_growth.max(1.0)));
+        next_start.saturating_sub(since_first)
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -181,6 +188,8 @@ pub struct GraphClient {
     policy: RetryPolicy,
     observer: Option<Observer>,
     cancel: Option<tokio_util::sync::CancellationToken>,
+    /// How long the latest wait for replication took (shared by clones: one run, one tenant).
+    replication_memory: Arc<std::sync::Mutex<Option<Duration>>>,
 }
 
 impl GraphClient {
@@ -193,6 +202,7 @@ impl GraphClient {
             policy: RetryPolicy::default(),
             observer: None,
             cancel: None,
+            replication_memory: Arc::default(),
         }
     }
 
@@ -219,6 +229,16 @@ impl GraphClient {
 
     pub fn policy(&self) -> RetryPolicy {
         self.policy
+    }
+
+    /// How long the latest call that waited for replication took, from its first look to the
+    /// answer (this client and its clones: the same run and tenant). Steps that wait for the
+    /// same kind of object use it to guess when theirs will be ready.
+    pub fn last_replication_wait(&self) -> Option<Duration> {
+        *self
+            .replication_memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// `v1.0/...` or `beta/...` relative to the Graph host; an absolute `nextLink` must stay
@@ -343,13 +363,23 @@ impl GraphClient {
         // The budget counts the attempts' own time too: a server that answers slowly must not
         // keep a run going for budget x request_timeout.
         let started = std::time::Instant::now();
+        let mut replicating = false;
         loop {
             attempt += 1;
             if self.cancelled() {
                 return Err(GraphError::Cancelled);
             }
+            let look_started = std::time::Instant::now();
             let error = match self.once(method.clone(), &url, body, headers).await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    if replicating {
+                        *self
+                            .replication_memory
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner()) = Some(started.elapsed());
+                    }
+                    return Ok(value);
+                }
                 Err(e) => e,
             };
             if !resend_after_drop && matches!(error, GraphError::Dropped(_)) {
@@ -370,9 +400,11 @@ impl GraphClient {
                         .unwrap_or_else(|| self.policy.backoff(attempt)),
                 ),
                 ErrorClass::Replication | ErrorClass::NotFound if expect == Expect::Replicating => {
+                    replicating = true;
                     (
                         WaitReason::Replication,
-                        self.policy.replication_delay(attempt),
+                        self.policy
+                            .replication_delay(waited, look_started.elapsed()),
                     )
                 }
                 _ => return Err(error),
@@ -529,6 +561,41 @@ mod tests {
         );
         let late = p.backoff(10);
         assert!(late <= Duration::from_secs(36), "{late:?}");
+    }
+
+    /// Looks at a replicating object: 4 a second at first, then spreading out so the wait
+    /// never overshoots a long lag by much more than 15 %.
+    #[test]
+    fn replication_looks_start_quarter_seconds_apart_then_spread_out() {
+        let p = RetryPolicy::default();
+        let request = Duration::from_millis(80);
+        // Start times of the looks, each answered `request` after it starts.
+        let mut starts = vec![Duration::ZERO];
+        while let Some(&last) = starts.last() {
+            if last > Duration::from_secs(60) {
+                break;
+            }
+            let now = last + request;
+            starts.push(now + p.replication_delay(now, request));
+        }
+        for pair in starts.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(
+                gap >= Duration::from_millis(250),
+                "more than 4 looks a second: {gap:?}"
+            );
+            let overshoot = pair[1].as_secs_f64() / pair[0].as_secs_f64().max(1.0 / 4.0);
+            assert!(
+                pair[0] < Duration::from_secs(2) || overshoot <= 1.151,
+                "a lag just after {:?} is seen only at {:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+        assert_eq!(starts[1], Duration::from_millis(250));
+        assert_eq!(starts[4], Duration::from_secs(1));
+        // A minute of lag costs a few dozen looks, not hundreds.
+        assert!(starts.len() < 40, "{} looks", starts.len());
     }
 
     #[test]

@@ -395,8 +395,10 @@ pub async fn client_credentials_token_with(
     let scope = endpoints.scope(".default");
     let mut waited = Duration::ZERO;
     let mut attempt = 0u32;
+    let first_look = std::time::Instant::now();
     loop {
         attempt += 1;
+        let look = std::time::Instant::now();
         let proof = match credential {
             ClientCredential::Secret(secret) => ("client_secret", secret.clone()),
             ClientCredential::Certificate { key, der } => (
@@ -423,7 +425,7 @@ pub async fn client_credentials_token_with(
                 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             ));
         }
-        // (retry, replication: "not active yet" answers are polled evenly, like objects
+        // (retry, replication: "not active yet" answers are polled like objects
         // Microsoft is still replicating; network trouble backs off)
         let (retryable, replicating, message) = match http
             .post(url.clone())
@@ -483,7 +485,7 @@ pub async fn client_credentials_token_with(
             Err(e) => (true, false, format!("could not reach Microsoft ({e})")),
         };
         let delay = if replicating {
-            policy.replication_delay(attempt)
+            policy.replication_delay(first_look.elapsed(), look.elapsed())
         } else {
             policy
                 .base

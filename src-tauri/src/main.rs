@@ -4,13 +4,9 @@
 fn main() {
     appgrant_lib::startup::mark_process_start();
     appgrant_core::panic_hook::install("AppGrant");
-    // AppGrant's pages are forms: WebKitGTK's GPU compositing buys them nothing, and where no
-    // GPU driver takes it (a VM, a remote desktop) it runs on Mesa's software rasteriser at
-    // about 70 MB more per window (bench/startup.sh). Drawn without it; a person who sets the
-    // variable themselves keeps their own choice. Set before any thread or child exists.
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
-    }
+    // Not set here: WEBKIT_DISABLE_COMPOSITING_MODE=1 saves 30-70 MB where WebKitGTK composites
+    // on a software rasteriser (a VM, a remote desktop; bench/startup.sh), but with it WebKit's
+    // snapshots stalled for minutes now and then in the end-to-end runs. A person on such a
+    // machine can still set it for AppGrant themselves.
     appgrant_lib::run();
 }

@@ -8,25 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::TempDir;
-use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_appgrant-cli");
-
-fn run(data: &Path, keyring: bool, args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("APPGRANT_DATA_DIR", data)
-        .env_remove("APPGRANT_BROWSER")
-        .env_remove("APPGRANT_LOG")
-        .stdin(std::process::Stdio::null());
-    if keyring {
-        cmd.env_remove("APPGRANT_SECRET_STORE");
-    } else {
-        cmd.env("APPGRANT_SECRET_STORE", "memory");
-    }
-    cmd.output().unwrap()
-}
+use common::{json_out, run, TempDir};
 
 fn text(o: &Output) -> String {
     format!(
@@ -34,10 +16,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-fn json_out(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
 }
 
 fn connect(data: &Path, keyring: bool, recipe: &str, certificate: &str) -> Output {

@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::TempDir;
+use common::{json_out, run, stderr, stdout, TempDir};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_appgrant-cli");
@@ -20,35 +20,6 @@ const HIDDEN: &str = "<hidden: reveal in AppGrant>";
 fn real_keyring() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Runs the CLI with its own data folder and (unless `keyring`) the in-memory secret store.
-fn run(data: &Path, keyring: bool, args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("APPGRANT_DATA_DIR", data)
-        .env_remove("APPGRANT_BROWSER")
-        .env_remove("APPGRANT_LOG")
-        .stdin(std::process::Stdio::null());
-    if keyring {
-        cmd.env_remove("APPGRANT_SECRET_STORE");
-    } else {
-        cmd.env("APPGRANT_SECRET_STORE", "memory");
-    }
-    cmd.output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_out(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", stdout(o), stderr(o)))
 }
 
 /// With `--json`, a failure is one JSON object on the last line of stderr.

@@ -168,6 +168,19 @@ impl Cloud {
         }
     }
 
+    /// The Microsoft cloud whose login and Graph hosts `endpoints` are, or `None` for custom
+    /// endpoints (the practice tenant, a standalone simulator).
+    pub fn serving(endpoints: &Endpoints) -> Option<Cloud> {
+        [Cloud::Global, Cloud::UsGov, Cloud::UsGovDod, Cloud::China]
+            .into_iter()
+            .find(|cloud| {
+                cloud.endpoints().is_ok_and(|own| {
+                    own.login.host_str() == endpoints.login.host_str()
+                        && own.graph.host_str() == endpoints.graph.host_str()
+                })
+            })
+    }
+
     /// A stable id for the UI, the CLI and saved files: `global`, `us_gov`, `us_gov_dod`,
     /// `china`, `custom` (the same as the serde tag).
     pub fn id(&self) -> &'static str {
@@ -287,6 +300,16 @@ impl Endpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_clouds_endpoints_name_their_cloud_and_custom_ones_none() {
+        for cloud in [Cloud::Global, Cloud::UsGov, Cloud::UsGovDod, Cloud::China] {
+            let endpoints = cloud.endpoints().unwrap();
+            assert_eq!(Cloud::serving(&endpoints), Some(cloud));
+        }
+        let practice = Cloud::custom("http://127.0.0.1:4443", "http://127.0.0.1:4443");
+        assert_eq!(Cloud::serving(&practice.endpoints().unwrap()), None);
+    }
 
     #[test]
     fn global_endpoints() {

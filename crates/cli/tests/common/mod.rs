@@ -3,7 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A fresh folder under the system temp dir, removed when dropped. `.0` is its path.
@@ -48,4 +50,23 @@ pub fn cli(data: &Path, keyring: bool) -> Command {
         cmd.env("APPGRANT_SECRET_STORE", "memory");
     }
     cmd
+}
+
+/// Runs the CLI with its own data folder and (unless `keyring`) the in-memory secret store.
+pub fn run(data: &Path, keyring: bool, args: &[&str]) -> Output {
+    cli(data, keyring).args(args).output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The command's stdout as JSON (`--json`), or a panic that shows what it printed.
+pub fn json_out(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", stdout(o), stderr(o)))
 }

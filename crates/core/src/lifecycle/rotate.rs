@@ -729,15 +729,32 @@ impl Run<'_> {
             RotationStep::Proving,
             "Proving the new secret works (Microsoft can take a minute to activate it)",
         )?;
-        let failed = self
-            .prove_credential(
-                connection,
-                app,
-                recipe,
-                &crate::verify::ClientCredential::Secret(secret),
-            )
-            .await;
-        if let Some(detail) = failed {
+        self.prove_then_overlap(
+            (connection, app, recipe),
+            rotation,
+            &crate::verify::ClientCredential::Secret(secret),
+            |a, r| a.secret = r.new_secret.clone(),
+            "The new secret works; the old one stays valid during the overlap",
+        )
+        .await
+    }
+
+    /// Proves `credential` (a token and the recipe's probe); when it works, opens the overlap:
+    /// the new credential becomes the app's current one (`make_current`) and the old one stays
+    /// valid for the rotation's grace days. Shared by secrets and certificates.
+    pub(super) async fn prove_then_overlap(
+        &self,
+        (connection, app, recipe): (&Connection, &ConnectedApp, Option<&Recipe>),
+        mut rotation: Rotation,
+        credential: &crate::verify::ClientCredential,
+        make_current: impl FnOnce(&mut ConnectedApp, &Rotation) + Send + 'static,
+        proved: &str,
+    ) -> Result<(), LifecycleError> {
+        let key = app.key.as_str();
+        if let Some(detail) = self
+            .prove_credential(connection, app, recipe, credential)
+            .await
+        {
             if self.ctx.cancel.is_cancelled() {
                 return Err(LifecycleError::Cancelled);
             }
@@ -750,17 +767,12 @@ impl Run<'_> {
         rotation.stage = RotationStage::Overlap;
         rotation.proved_at = Some(now);
         rotation.grace_ends_at = Some(now + TimeDelta::days(i64::from(rotation.grace_days)));
-        let r = rotation.clone();
         self.save(key, move |a| {
-            a.secret = r.new_secret.clone();
-            a.rotation = Some(r);
+            make_current(a, &rotation);
+            a.rotation = Some(rotation);
         })
         .await?;
-        self.step(
-            key,
-            RotationStep::Proved,
-            "The new secret works; the old one stays valid during the overlap",
-        )
+        self.step(key, RotationStep::Proved, proved)
     }
 
     /// None when the secret or certificate works; else why not.

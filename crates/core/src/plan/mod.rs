@@ -833,15 +833,18 @@ fn consent_handoff(
             None => format!("  - {} (created when I apply the set-up)", a.display_name),
         })
         .collect();
+    // The portal's API-permissions page, where "Grant admin consent" lives, in the tenant's
+    // own cloud (none for the practice tenant or custom endpoints).
     let url = apps.iter().find_map(|a| a.existing.as_ref()).and_then(|e| {
-        // The portal's API-permissions page, where "Grant admin consent" lives; only for the
-        // public clouds the portal serves.
-        (endpoints.login.host_str() == Some("login.microsoftonline.com")).then(|| {
-            format!(
-                "https://portal.azure.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/CallAnAPI/appId/{}",
-                e.app_id
-            )
-        })
+        let cloud = crate::cloud::Cloud::serving(endpoints)?;
+        crate::portal::deep_link(
+            &cloud,
+            crate::portal::Blade::ApiPermissions,
+            crate::portal::ObjectIds {
+                app_id: &e.app_id,
+                service_principal_id: None,
+            },
+        )
     });
     let message = format!(
         "Hello,\n\nI am connecting {vendor} to our Microsoft 365 tenant with AppGrant. My account ({me}) cannot grant these permissions, which need {who}:\n\n{perms}\n\nfor the app registration(s):\n{apps}\n\nPlease open Microsoft Entra admin center > App registrations > the app > API permissions, check the list matches the above, and click \"Grant admin consent\". Then tell me, and I will re-run the verification in AppGrant.\n\nThank you.",

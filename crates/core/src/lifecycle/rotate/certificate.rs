@@ -14,7 +14,7 @@
 //! makes another. A vendor's certificate is not rotated here: the vendor sends a new one.
 
 use base64::Engine;
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::{blocking, Rotation, RotationStage, RotationStep, Run};
@@ -356,34 +356,14 @@ impl Run<'_> {
             RotationStep::Proving,
             "Proving the new certificate works",
         )?;
-        let credential = ClientCredential::Certificate { key: private, der };
-        if let Some(detail) = self
-            .prove_credential(connection, app, recipe, &credential)
-            .await
-        {
-            if self.ctx.cancel.is_cancelled() {
-                return Err(LifecycleError::Cancelled);
-            }
-            return Err(LifecycleError::NotProved {
-                app: app.display_name.clone(),
-                detail,
-            });
-        }
-        let now = Utc::now();
-        rotation.stage = RotationStage::Overlap;
-        rotation.proved_at = Some(now);
-        rotation.grace_ends_at = Some(now + TimeDelta::days(i64::from(rotation.grace_days)));
-        let r = rotation.clone();
-        self.save(key, move |a| {
-            a.certificate = r.new_certificate.clone();
-            a.rotation = Some(r);
-        })
-        .await?;
-        self.step(
-            key,
-            RotationStep::Proved,
+        self.prove_then_overlap(
+            (connection, app, recipe),
+            rotation,
+            &ClientCredential::Certificate { key: private, der },
+            |a, r| a.certificate = r.new_certificate.clone(),
             "The new certificate works; the old one stays valid during the overlap",
         )
+        .await
     }
 
     /// RemovingOld for a certificate: removeKey (signed by the new certificate), forget the

@@ -6,7 +6,7 @@
 # 10 s; min/median/max) go to artifacts/bench/startup.txt and startup.json.
 #
 #   bash bench/startup.sh             # 8 runs each (about 3 min, plus the builds)
-#   bash bench/startup.sh --runs 1    # the short version scripts/test.sh runs
+#   bash bench/startup.sh --runs 1    # a quick look (not part of scripts/test.sh)
 #
 # Builds: the app with the size-tuned release profile (what scripts/package.sh already built
 # in scripts/test.sh: a no-op then), the floor once (about 5 min cold on 2 cores, a no-op after).

@@ -376,11 +376,23 @@ async fn expire(
     Path((app_id, key_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let end = match expiry(&body) {
+    set_end(&s, &app_id, &key_id, &body, set_secret_end)
+}
+
+/// An expire control: reads the `{"endDateTime"?}` body and moves one credential's expiry with
+/// `set` (a secret's or a certificate's).
+fn set_end(
+    s: &SimState,
+    app_id: &str,
+    key_id: &str,
+    body: &Bytes,
+    set: fn(&SimState, &str, &str, DateTime<Utc>) -> Result<(), String>,
+) -> Response {
+    let end = match expiry(body) {
         Ok(end) => end,
         Err(r) => return *r,
     };
-    match set_secret_end(&s, &app_id, &key_id, end) {
+    match set(s, app_id, key_id, end) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => not_found(e),
     }
@@ -405,14 +417,7 @@ async fn expire_certificate(
     Path((app_id, key_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let end = match expiry(&body) {
-        Ok(end) => end,
-        Err(r) => return *r,
-    };
-    match set_certificate_end(&s, &app_id, &key_id, end) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => not_found(e),
-    }
+    set_end(&s, &app_id, &key_id, &body, set_certificate_end)
 }
 
 /// The `{"endDateTime"?}` body of an expire control (default: a minute ago).

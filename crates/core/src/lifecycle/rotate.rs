@@ -433,6 +433,24 @@ impl Run<'_> {
         }
     }
 
+    /// Reads the tenant's credential-lifetime policy, saying so on the rotation's progress
+    /// (`what`: "secrets" or "certificates"; `kind`: "secret" or "certificate").
+    async fn read_policy(
+        &self,
+        key: &str,
+        what: &str,
+        kind: &str,
+    ) -> Result<SecretPolicy, LifecycleError> {
+        self.step(
+            key,
+            RotationStep::ReadingPolicy,
+            format!("Reading how long your organisation lets {what} live"),
+        )?;
+        SecretPolicy::read(&self.graph(key))
+            .await
+            .map_err(|e| LifecycleError::graph(format!("Reading the {kind}-lifetime policy"), e))
+    }
+
     /// Days for a new certificate: the recipe's (or the option's) months within the tenant's
     /// certificate-lifetime policy.
     async fn certificate_lifetime(
@@ -441,14 +459,7 @@ impl Run<'_> {
         recipe: Option<&Recipe>,
         options: RotateOptions,
     ) -> Result<u32, LifecycleError> {
-        self.step(
-            key,
-            RotationStep::ReadingPolicy,
-            "Reading how long your organisation lets certificates live",
-        )?;
-        let policy = SecretPolicy::read(&self.graph(key))
-            .await
-            .map_err(|e| LifecycleError::graph("Reading the certificate-lifetime policy", e))?;
+        let policy = self.read_policy(key, "certificates", "certificate").await?;
         let months = options
             .lifetime_months
             .or_else(|| {
@@ -471,14 +482,7 @@ impl Run<'_> {
         recipe: Option<&Recipe>,
         options: RotateOptions,
     ) -> Result<u32, LifecycleError> {
-        self.step(
-            key,
-            RotationStep::ReadingPolicy,
-            "Reading how long your organisation lets secrets live",
-        )?;
-        let policy = SecretPolicy::read(&self.graph(key))
-            .await
-            .map_err(|e| LifecycleError::graph("Reading the secret-lifetime policy", e))?;
+        let policy = self.read_policy(key, "secrets", "secret").await?;
         let recipe_months =
             recipe.and_then(|r| r.apps.iter().map(|a| a.credential.lifetime_months()).min());
         let months = options.lifetime_months.or(recipe_months).unwrap_or(12);
